@@ -1,0 +1,123 @@
+#pragma once
+/// @file
+/// One YAML configuration for all three services, overridable per key from the environment.
+
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "ringtrace/common/message.hpp"
+
+namespace ringtrace::common {
+
+/// Startup failure caused by configuration; the message names the offending key.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Section `message`.
+struct MessageConfig {
+  Naming naming = Naming::kService;  ///< message.naming
+};
+
+/// Section `interaction`: what a session does.
+struct InteractionConfig {
+  int duration_seconds = 10;   ///< how long a session generates messages
+  int window = 1;              ///< messages in flight at once
+  int drain_timeout_ms = 5000; ///< wait for in-flight messages after generation stops
+  int progress_interval_ms = 1000;  ///< progress line period on the console; 0 turns it off
+};
+
+/// Section `logging`.
+struct LoggingConfig {
+  std::string level = "info";      ///< trace, debug, info, warn, error
+  std::string directory = "logs";  ///< each service writes `<directory>/<service>.log`
+};
+
+/// Section `ms1`: HTTP API, WebSocket client to MS2.
+struct Ms1Config {
+  std::string listen_address = "127.0.0.1";     ///< HTTP bind address
+  std::uint16_t port = 8080;                    ///< HTTP port
+  std::string ms2_url = "ws://127.0.0.1:8081/ws";  ///< MS2's WebSocket endpoint
+  std::size_t max_body_bytes = 64 * 1024;       ///< larger request bodies get 413
+  int request_timeout_ms = 10000;               ///< idle/slow clients are dropped after this
+  int reconnect_initial_ms = 100;               ///< first WebSocket reconnect delay
+  int reconnect_max_ms = 5000;                  ///< reconnect backoff ceiling
+};
+
+/// Section `ms2`: WebSocket server in front of the Kafka producer.
+struct Ms2Config {
+  std::string listen_address = "127.0.0.1";  ///< bind address
+  std::uint16_t port = 8081;                 ///< WebSocket port
+  std::string path = "/ws";                  ///< upgrade path
+  std::size_t max_frame_bytes = 64 * 1024;   ///< larger frames close the connection (1009)
+};
+
+/// Section `ms3`: Kafka consumer forwarding to MS1.
+struct Ms3Config {
+  std::string store_url = "http://127.0.0.1:8080/store";  ///< where messages are POSTed
+  int request_timeout_ms = 5000;  ///< per POST
+  int retry_initial_ms = 50;      ///< first retry delay after a failed POST
+  int retry_max_ms = 5000;        ///< retry backoff ceiling
+};
+
+/// Section `kafka`, shared by MS2 (producer) and MS3 (consumer).
+struct KafkaConfig {
+  std::string brokers = "127.0.0.1:9092";    ///< bootstrap servers
+  std::string topic = "ringtrace.messages";  ///< created by MS2 if absent
+  int partitions = 1;                        ///< used when creating the topic
+  std::string group_id = "ringtrace-ms3";    ///< MS3 consumer group
+  int startup_timeout_ms = 30000;            ///< how long to wait for the broker at startup
+};
+
+/// Section `database`, used by MS1.
+struct DatabaseConfig {
+  std::string driver = "postgresql";  ///< postgresql (mariadb lands later)
+  std::string host = "127.0.0.1";     ///< server address
+  std::uint16_t port = 5432;          ///< server port
+  std::string name = "ringtrace";     ///< database name
+  std::string user = "ringtrace";     ///< login
+  std::string password = "ringtrace"; ///< password
+  int batch_max = 512;                ///< rows written per transaction at most
+  int connect_timeout_s = 5;          ///< per connection attempt
+};
+
+/// The whole configuration; each service reads its own section plus the shared ones.
+struct Config {
+  MessageConfig message;
+  InteractionConfig interaction;
+  LoggingConfig logging;
+  Ms1Config ms1;
+  Ms2Config ms2;
+  Ms3Config ms3;
+  KafkaConfig kafka;
+  DatabaseConfig database;
+};
+
+/// Environment variables, as name → value (a seam so tests need not touch the real environment).
+using Environment = std::map<std::string, std::string>;
+
+/// The process environment's `RINGTRACE__*` variables.
+Environment process_environment();
+
+/// Every configuration key as `section.key`, the set the loader accepts.
+std::vector<std::string> config_keys();
+
+/// The environment variable that overrides `key` (`interaction.window` → `RINGTRACE__INTERACTION__WINDOW`).
+std::string env_name(const std::string& key);
+
+/// Builds a configuration from YAML text plus overrides; throws ConfigError naming the key on
+/// unknown keys, non-scalar values, wrong types or out-of-range values.
+Config parse_config(const std::string& yaml_text, const Environment& env);
+
+/// Reads `path` (throws ConfigError if unreadable) and applies `env` over it.
+Config load_config(const std::string& path, const Environment& env = process_environment());
+
+/// Parses the `--config PATH` command line shared by all services; default `config/ringtrace.yaml`.
+/// Throws ConfigError on unknown arguments; sets `help` when --help was given.
+std::string config_path_from_args(int argc, char** argv, bool& help);
+
+}  // namespace ringtrace::common

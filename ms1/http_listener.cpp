@@ -1,0 +1,44 @@
+#include "http_listener.hpp"
+
+#include <boost/asio/strand.hpp>
+#include <spdlog/spdlog.h>
+
+namespace ringtrace::ms1 {
+
+using tcp = boost::asio::ip::tcp;
+
+HttpListener::HttpListener(boost::asio::io_context& ioc, const tcp::endpoint& endpoint, RequestHandler& handler,
+                           HttpLimits limits)
+    : ioc_(ioc), acceptor_(ioc), handler_(handler), limits_(limits) {
+  acceptor_.open(endpoint.protocol());
+  acceptor_.set_option(boost::asio::socket_base::reuse_address(true));
+  acceptor_.bind(endpoint);
+  acceptor_.listen(boost::asio::socket_base::max_listen_connections);
+}
+
+void HttpListener::run() { do_accept(); }
+
+void HttpListener::stop() {
+  boost::beast::error_code ignored;
+  acceptor_.close(ignored);
+}
+
+void HttpListener::do_accept() {
+  acceptor_.async_accept(ioc_, [self = shared_from_this()](boost::beast::error_code ec, tcp::socket socket) {
+    self->on_accept(ec, std::move(socket));
+  });
+}
+
+void HttpListener::on_accept(boost::beast::error_code ec, tcp::socket socket) {
+  if (ec == boost::asio::error::operation_aborted || !acceptor_.is_open()) return;
+  if (ec) {
+    spdlog::warn("http accept failed: {}", ec.message());
+  } else {
+    boost::beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    std::make_shared<HttpSession>(std::move(socket), handler_, limits_)->run();
+  }
+  do_accept();
+}
+
+}  // namespace ringtrace::ms1

@@ -1,0 +1,12 @@
+#include "message_store.hpp"
+
+#include "postgres_store.hpp"
+
+namespace ringtrace::ms1 {
+
+std::unique_ptr<MessageStore> make_store(const common::DatabaseConfig& config, common::Naming naming) {
+  if (config.driver == "postgresql") return std::make_unique<PostgresStore>(config, naming);
+  throw common::ConfigError("database.driver: unsupported driver '" + config.driver + "'");
+}
+
+}  // namespace ringtrace::ms1

@@ -1,0 +1,51 @@
+#pragma once
+/// @file
+/// The storage interface MS1 writes through, so the rest of MS1 does not know which database it has.
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <stdexcept>
+#include <vector>
+
+#include "ringtrace/common/config.hpp"
+#include "ringtrace/common/message.hpp"
+#include "session_controller.hpp"
+
+namespace ringtrace::ms1 {
+
+/// The database could not be reached or lost the connection; the caller may reconnect and retry.
+class StoreUnavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// The database refused the statement itself; retrying the same data will not help.
+class StoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A synchronous, single-connection store. Only the writer thread calls it.
+class MessageStore {
+ public:
+  virtual ~MessageStore() = default;
+
+  /// (Re)connects and creates the schema if absent; throws StoreUnavailable or StoreError.
+  virtual void connect() = 0;
+
+  /// Records a new session and returns its id, unique across restarts (a database sequence).
+  virtual std::int64_t begin_session(const SessionSettings& settings, common::Timestamp started_at) = 0;
+
+  /// Inserts `messages` in one transaction; `inserted[i]` tells whether message i was new
+  /// (false: the same (session_id, id) was already stored, and it was left untouched).
+  virtual std::vector<bool> store(std::span<const common::Message> messages) = 0;
+
+  /// Writes the outcome of a session into its row.
+  virtual void finish_session(const SessionSummary& summary) = 0;
+};
+
+/// Builds the store `config.driver` names; throws ConfigError for an unknown driver.
+std::unique_ptr<MessageStore> make_store(const common::DatabaseConfig& config, common::Naming naming);
+
+}  // namespace ringtrace::ms1

@@ -1,0 +1,309 @@
+#include "ms1_service.hpp"
+
+#include <cstdio>
+
+#include <boost/asio/post.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "ringtrace/common/endpoint.hpp"
+#include "ringtrace/common/logging.hpp"
+#include "router.hpp"
+
+namespace ringtrace::ms1 {
+
+namespace http = boost::beast::http;
+namespace json = boost::json;
+using std::chrono::milliseconds;
+
+namespace {
+
+double seconds(SteadyClock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+HttpResponse error_response(http::status status, std::string_view reason) {
+  return json_response(status, json::serialize(json::object{{"error", reason}}));
+}
+
+json::object summary_json(const SessionSummary& s) {
+  return {{"session_id", s.session_id},
+          {"reason", to_string(s.reason)},
+          {"elapsed_seconds", seconds(s.elapsed)},
+          {"messages", s.sent},
+          {"stored", s.stored},
+          {"lost", s.lost}};
+}
+
+}  // namespace
+
+Ms1Service::Ms1Service(common::Config config) : config_(std::move(config)) {
+  const auto ms2 = common::parse_endpoint(config_.ms1.ms2_url, "ws", "ms1.ms2_url");
+  StoreWriterOptions options;
+  options.batch_max = static_cast<std::size_t>(config_.database.batch_max);
+  writer_ = std::make_unique<StoreWriter>(make_store(config_.database, config_.message.naming), ioc_.get_executor(),
+                                          options);
+  ws_ = std::make_shared<WsClient>(
+      ioc_, ms2,
+      common::Backoff(milliseconds(config_.ms1.reconnect_initial_ms), milliseconds(config_.ms1.reconnect_max_ms)),
+      *this);
+  const boost::asio::ip::tcp::endpoint bind{boost::asio::ip::make_address(config_.ms1.listen_address), config_.ms1.port};
+  listener_ = std::make_shared<HttpListener>(
+      ioc_, bind, *this, HttpLimits{config_.ms1.max_body_bytes, milliseconds(config_.ms1.request_timeout_ms)});
+}
+
+Ms1Service::~Ms1Service() {
+  if (writer_) writer_->stop();
+}
+
+int Ms1Service::run() {
+  signals_.async_wait([this](boost::system::error_code ec, int signal) {
+    if (ec) return;
+    spdlog::info("signal {} received, shutting down", signal);
+    begin_shutdown();
+  });
+  listener_->run();
+  ws_->start();
+  spdlog::info("ms1: listening on http://{}:{} (naming={}, database={})", config_.ms1.listen_address,
+               listener_->local_endpoint().port(), common::to_string(config_.message.naming), config_.database.driver);
+  ioc_.run();
+  writer_->stop();
+  spdlog::info("ms1: stopped (stored={} duplicates={} rejected={})", stores_ok_, stores_duplicate_, stores_rejected_);
+  return 0;
+}
+
+void Ms1Service::shutdown() {
+  boost::asio::post(ioc_, [this] { begin_shutdown(); });
+}
+
+void Ms1Service::handle(HttpRequest&& request, Responder respond) {
+  const std::string_view target = request.target();
+  switch (route(request.method_string(), target)) {
+    case Route::kStart: return on_start(std::move(respond));
+    case Route::kStop: return on_stop(std::move(respond));
+    case Route::kStore: return on_store(request, std::move(respond));
+    case Route::kStatus: return respond(status_response());
+    case Route::kHealthz: return respond(health_response());
+    case Route::kMethodNotAllowed: {
+      auto response = error_response(http::status::method_not_allowed,
+                                     fmt::format("{} is not allowed on {}", std::string_view(request.method_string()), target));
+      response.set(http::field::allow, allowed_method(target));
+      return respond(std::move(response));
+    }
+    case Route::kNotFound:
+      return respond(error_response(http::status::not_found, fmt::format("no route {} {}",
+                                                                         std::string_view(request.method_string()), target)));
+  }
+}
+
+void Ms1Service::on_start(Responder respond) {
+  if (shutting_down_) return respond(error_response(http::status::service_unavailable, "MS1 is shutting down"));
+  if (starting_ || finishing_ || controller_.state() != SessionState::kIdle) {
+    const auto status = controller_.status(SteadyClock::now());
+    json::object body{{"error", "a session is already running"},
+                      {"session_id", status.session_id},
+                      {"state", starting_ ? "starting" : finishing_ ? "finishing" : to_string(status.state)}};
+    return respond(json_response(http::status::conflict, json::serialize(body)));
+  }
+  if (!ws_->connected()) {
+    return respond(error_response(http::status::service_unavailable,
+                                  "MS2 is not reachable at " + config_.ms1.ms2_url + " (reconnecting)"));
+  }
+  if (!writer_->connected()) {
+    return respond(error_response(http::status::service_unavailable, "the database is not reachable (reconnecting)"));
+  }
+  starting_ = true;
+  const SessionSettings settings{config_.interaction.duration_seconds, config_.interaction.window};
+  writer_->begin_session(settings, common::now_utc(),
+                         [this, settings, respond = std::move(respond)](std::optional<std::int64_t> id,
+                                                                        const std::string& error) {
+                           starting_ = false;
+                           if (!id) {
+                             spdlog::error("cannot start a session: {}", error);
+                             return respond(error_response(http::status::service_unavailable,
+                                                           "cannot record the session: " + error));
+                           }
+                           if (shutting_down_) {
+                             return respond(error_response(http::status::service_unavailable, "MS1 is shutting down"));
+                           }
+                           common::announce(fmt::format("interaction started: session_id={} duration={}s window={}", *id,
+                                                        settings.duration_seconds, settings.window));
+                           controller_.start(*id, settings, SteadyClock::now());
+                           duration_timer_.expires_after(std::chrono::seconds(settings.duration_seconds));
+                           duration_timer_.async_wait([this](boost::system::error_code ec) {
+                             if (ec) return;
+                             controller_.stop(StopReason::kDuration, SteadyClock::now());
+                             after_stop();
+                           });
+                           arm_progress();
+                           json::object body{{"session_id", *id},
+                                             {"state", "running"},
+                                             {"duration_seconds", settings.duration_seconds},
+                                             {"window", settings.window}};
+                           respond(json_response(http::status::ok, json::serialize(body)));
+                         });
+}
+
+void Ms1Service::on_stop(Responder respond) {
+  if (finishing_ || controller_.state() == SessionState::kDraining) {
+    stop_waiters_.push_back(std::move(respond));
+    return;
+  }
+  if (controller_.state() == SessionState::kIdle) {
+    return respond(error_response(http::status::conflict, starting_ ? "the session is still starting; retry"
+                                                                    : "no session is running"));
+  }
+  stop_waiters_.push_back(std::move(respond));
+  controller_.stop(StopReason::kStopped, SteadyClock::now());
+  after_stop();
+}
+
+void Ms1Service::on_store(const HttpRequest& request, Responder respond) {
+  const auto type = request[http::field::content_type];
+  if (!type.empty() && type.substr(0, 16) != "application/json") {
+    ++stores_rejected_;
+    return respond(error_response(http::status::unsupported_media_type, "Content-Type must be application/json"));
+  }
+  auto decoded = common::decode(request.body(), config_.message.naming);
+  if (!decoded) {
+    ++stores_rejected_;
+    spdlog::warn("/store rejected: {}", decoded.error);
+    return respond(error_response(http::status::bad_request, decoded.error));
+  }
+  common::Message message = *decoded.message;
+  if (const auto result = common::stamp(message, common::Hop::kEnd, common::now_utc()); result != common::StampResult::kOk) {
+    ++stores_rejected_;
+    spdlog::warn("/store rejected message {}/{}: {}", message.session_id, message.id, to_string(result));
+    return respond(error_response(http::status::unprocessable_entity, to_string(result)));
+  }
+  writer_->store(message, [this, message, respond = std::move(respond)](StoreOutcome outcome) {
+    switch (outcome) {
+      case StoreOutcome::kStored:
+      case StoreOutcome::kDuplicate: {
+        const bool fresh = outcome == StoreOutcome::kStored;
+        ++(fresh ? stores_ok_ : stores_duplicate_);
+        controller_.on_stored(message, SteadyClock::now());
+        return respond(json_response(http::status::ok, fresh ? R"({"stored":true})" : R"({"stored":false,"duplicate":true})"));
+      }
+      case StoreOutcome::kUnavailable:
+      case StoreOutcome::kOverloaded: {
+        auto response = error_response(http::status::service_unavailable, outcome == StoreOutcome::kUnavailable
+                                                                              ? "database unavailable, retry later"
+                                                                              : "database writer overloaded, retry later");
+        response.set(http::field::retry_after, "1");
+        return respond(std::move(response));
+      }
+      case StoreOutcome::kRejected:
+        ++stores_rejected_;
+        return respond(error_response(http::status::internal_server_error, "the database refused the message"));
+    }
+  });
+}
+
+HttpResponse Ms1Service::status_response() const {
+  const auto status = controller_.status(SteadyClock::now());
+  json::object body{{"state", starting_ ? "starting" : finishing_ ? "finishing" : to_string(status.state)},
+                    {"session_id", status.session_id},
+                    {"sent", status.sent},
+                    {"stored", status.stored},
+                    {"in_flight", status.in_flight},
+                    {"elapsed_seconds", seconds(status.elapsed)},
+                    {"ms2_connected", ws_->connected()},
+                    {"database_connected", writer_->connected()}};
+  body["last_session"] = last_summary_ ? json::value(summary_json(*last_summary_)) : json::value(nullptr);
+  return json_response(http::status::ok, json::serialize(body));
+}
+
+HttpResponse Ms1Service::health_response() const {
+  const bool ready = ws_->connected() && writer_->connected() && !shutting_down_;
+  json::object body{{"status", ready ? "ok" : "degraded"},
+                    {"ms2_connected", ws_->connected()},
+                    {"database_connected", writer_->connected()}};
+  return json_response(ready ? http::status::ok : http::status::service_unavailable, json::serialize(body));
+}
+
+bool Ms1Service::send(const common::Message& message) {
+  return ws_->send(common::encode(message, config_.message.naming));
+}
+
+void Ms1Service::after_stop() {
+  if (controller_.state() != SessionState::kDraining) return;
+  drain_timer_.expires_after(milliseconds(config_.interaction.drain_timeout_ms));
+  drain_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) controller_.on_drain_timeout(SteadyClock::now());
+  });
+}
+
+void Ms1Service::arm_progress() {
+  if (config_.interaction.progress_interval_ms <= 0) return;
+  progress_timer_.expires_after(milliseconds(config_.interaction.progress_interval_ms));
+  progress_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || controller_.state() == SessionState::kIdle) return;
+    const auto s = controller_.status(SteadyClock::now());
+    std::printf("interaction progress: session_id=%lld elapsed=%.1fs messages=%lld stored=%lld in_flight=%lld\n",
+                static_cast<long long>(s.session_id), seconds(s.elapsed), static_cast<long long>(s.sent),
+                static_cast<long long>(s.stored), static_cast<long long>(s.in_flight));
+    std::fflush(stdout);
+    arm_progress();
+  });
+}
+
+void Ms1Service::finished(const SessionSummary& summary) {
+  duration_timer_.cancel();
+  drain_timer_.cancel();
+  progress_timer_.cancel();
+  finishing_ = true;
+  if (summary.lost > 0) {
+    spdlog::warn("session {}: {} message(s) did not come back within {} ms", summary.session_id, summary.lost,
+                 config_.interaction.drain_timeout_ms);
+  }
+  // Queued behind every row of the session: once this completes, the rows are in the database.
+  writer_->finish_session(summary, [this, summary](const std::string& error) {
+    if (!error.empty()) spdlog::error("session {} could not be recorded: {}", summary.session_id, error);
+    finishing_ = false;
+    last_summary_ = summary;
+    common::announce(fmt::format("interaction finished: session_id={} elapsed={:.3f}s messages={} stored={} reason={}",
+                                 summary.session_id, seconds(summary.elapsed), summary.sent, summary.stored,
+                                 to_string(summary.reason)));
+    const auto body = json::serialize(summary_json(summary));
+    for (auto& waiter : std::exchange(stop_waiters_, {})) waiter(json_response(http::status::ok, body));
+    if (shutting_down_) complete_shutdown();
+  });
+}
+
+void Ms1Service::on_link_up() { controller_.on_link_up(SteadyClock::now()); }
+
+void Ms1Service::on_link_down() {
+  if (controller_.state() != SessionState::kIdle) {
+    spdlog::warn("MS2 link dropped during session; in-flight messages will be resent on reconnect");
+  }
+}
+
+void Ms1Service::begin_shutdown() {
+  if (shutting_down_) {
+    complete_shutdown();  // a second signal: stop waiting for the drain
+    return;
+  }
+  shutting_down_ = true;
+  listener_->stop();
+  if (controller_.state() == SessionState::kRunning) {
+    controller_.stop(StopReason::kShutdown, SteadyClock::now());
+    after_stop();
+  } else if (controller_.state() == SessionState::kIdle && !finishing_ && !starting_) {
+    complete_shutdown();
+  }
+  // Otherwise finished() completes the shutdown once the session is recorded.
+}
+
+void Ms1Service::complete_shutdown() {
+  duration_timer_.cancel();
+  drain_timer_.cancel();
+  progress_timer_.cancel();
+  signals_.cancel();
+  listener_->stop();
+  ws_->stop();
+  writer_->stop();  // runs what is queued; its completions are dropped with the loop below
+  ioc_.stop();
+}
+
+}  // namespace ringtrace::ms1

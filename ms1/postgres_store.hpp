@@ -1,0 +1,44 @@
+#pragma once
+/// @file
+/// MessageStore over libpq.
+
+#include <libpq-fe.h>
+
+#include <memory>
+#include <string>
+
+#include "message_store.hpp"
+
+namespace ringtrace::ms1 {
+
+/// PostgreSQL store: one connection, prepared statements, batches as arrays through `unnest`
+/// so a batch of any size is one round trip and one prepared plan.
+class PostgresStore final : public MessageStore {
+ public:
+  /// Nothing connects until connect().
+  PostgresStore(common::DatabaseConfig config, common::Naming naming);
+
+  void connect() override;
+  std::int64_t begin_session(const SessionSettings& settings, common::Timestamp started_at) override;
+  std::vector<bool> store(std::span<const common::Message> messages) override;
+  void finish_session(const SessionSummary& summary) override;
+
+ private:
+  struct ConnCloser {
+    void operator()(PGconn* conn) const { PQfinish(conn); }
+  };
+  struct ResultCloser {
+    void operator()(PGresult* res) const { PQclear(res); }
+  };
+  using Result = std::unique_ptr<PGresult, ResultCloser>;
+
+  /// Runs a statement, throwing StoreUnavailable when the connection is gone, StoreError otherwise.
+  Result check(PGresult* raw, const char* what);
+  void exec(const std::string& sql, const char* what);
+
+  common::DatabaseConfig config_;
+  common::Naming naming_;
+  std::unique_ptr<PGconn, ConnCloser> conn_;
+};
+
+}  // namespace ringtrace::ms1

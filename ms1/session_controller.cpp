@@ -1,0 +1,107 @@
+#include "session_controller.hpp"
+
+namespace ringtrace::ms1 {
+
+std::string_view to_string(SessionState state) {
+  switch (state) {
+    case SessionState::kIdle: return "idle";
+    case SessionState::kRunning: return "running";
+    case SessionState::kDraining: return "draining";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(StopReason reason) {
+  switch (reason) {
+    case StopReason::kDuration: return "duration";
+    case StopReason::kStopped: return "stop";
+    case StopReason::kShutdown: return "shutdown";
+  }
+  return "unknown";
+}
+
+bool SessionController::start(std::int64_t session_id, SessionSettings settings, SteadyClock::time_point now) {
+  if (state_ != SessionState::kIdle) return false;
+  state_ = SessionState::kRunning;
+  settings_ = settings;
+  session_id_ = session_id;
+  next_id_ = 1;
+  stored_ = 0;
+  reason_ = StopReason::kDuration;
+  started_ = now;
+  started_wall_ = common::now_utc();
+  in_flight_.clear();
+  fill_window(now);
+  return true;
+}
+
+void SessionController::fill_window(SteadyClock::time_point /*now*/) {
+  while (state_ == SessionState::kRunning && in_flight_.size() < static_cast<std::size_t>(settings_.window)) {
+    common::Message message;
+    message.id = next_id_;
+    message.session_id = session_id_;
+    common::stamp(message, common::Hop::kMs1, common::now_utc());
+    if (!port_.send(message)) return;  // link down: on_link_up() resumes
+    ++next_id_;
+    in_flight_.emplace(message.id, message);
+  }
+}
+
+void SessionController::stop(StopReason reason, SteadyClock::time_point now) {
+  if (state_ != SessionState::kRunning) return;
+  reason_ = reason;
+  state_ = SessionState::kDraining;
+  if (in_flight_.empty()) finish(now);
+}
+
+bool SessionController::on_stored(const common::Message& message, SteadyClock::time_point now) {
+  if (state_ == SessionState::kIdle || message.session_id != session_id_) return false;
+  if (in_flight_.erase(message.id) == 0) return false;
+  ++stored_;
+  if (state_ == SessionState::kDraining) {
+    if (in_flight_.empty()) finish(now);
+  } else {
+    fill_window(now);
+  }
+  return true;
+}
+
+void SessionController::on_link_up(SteadyClock::time_point now) {
+  if (state_ == SessionState::kIdle) return;
+  for (const auto& [id, message] : in_flight_) {
+    if (!port_.send(message)) return;
+  }
+  fill_window(now);
+}
+
+void SessionController::on_drain_timeout(SteadyClock::time_point now) {
+  if (state_ == SessionState::kDraining) finish(now);
+}
+
+SessionStatus SessionController::status(SteadyClock::time_point now) const {
+  SessionStatus status;
+  status.state = state_;
+  status.session_id = session_id_;
+  status.sent = next_id_ - 1;
+  status.stored = stored_;
+  status.in_flight = static_cast<std::int64_t>(in_flight_.size());
+  if (state_ != SessionState::kIdle) status.elapsed = now - started_;
+  return status;
+}
+
+void SessionController::finish(SteadyClock::time_point now) {
+  SessionSummary summary;
+  summary.session_id = session_id_;
+  summary.reason = reason_;
+  summary.sent = next_id_ - 1;
+  summary.stored = stored_;
+  summary.lost = static_cast<std::int64_t>(in_flight_.size());
+  summary.elapsed = now - started_;
+  summary.started_at = started_wall_;
+  summary.finished_at = common::now_utc();
+  state_ = SessionState::kIdle;
+  in_flight_.clear();
+  port_.finished(summary);
+}
+
+}  // namespace ringtrace::ms1

@@ -1,0 +1,201 @@
+#include "store_writer.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+namespace ringtrace::ms1 {
+
+namespace {
+
+enum class Attempt { kOk, kUnavailable, kRejected };
+
+}  // namespace
+
+StoreWriter::StoreWriter(std::unique_ptr<MessageStore> store, boost::asio::any_io_executor completions,
+                         StoreWriterOptions options)
+    : store_(std::move(store)),
+      completions_(std::move(completions)),
+      options_(options),
+      backoff_(options.reconnect_initial),
+      thread_([this] { run(); }) {}
+
+StoreWriter::~StoreWriter() { stop(); }
+
+void StoreWriter::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+template <typename F>
+void StoreWriter::complete(F&& f) {
+  boost::asio::post(completions_, std::forward<F>(f));
+}
+
+bool StoreWriter::push(Job job) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ || queue_.size() >= options_.queue_max) return false;
+    queue_.push_back(std::move(job));
+  }
+  wake_.notify_one();
+  return true;
+}
+
+void StoreWriter::store(const common::Message& message, StoreCallback done) {
+  auto callback = done;  // kept in case the queue refuses the job
+  if (!push(StoreJob{message, std::move(done)})) {
+    complete([callback = std::move(callback)] { callback(StoreOutcome::kOverloaded); });
+  }
+}
+
+void StoreWriter::begin_session(const SessionSettings& settings, common::Timestamp started_at, BeginCallback done) {
+  auto callback = done;
+  if (!push(BeginJob{settings, started_at, std::move(done)})) {
+    complete([callback = std::move(callback)] { callback(std::nullopt, "database writer is overloaded or stopping"); });
+  }
+}
+
+void StoreWriter::finish_session(const SessionSummary& summary, FinishCallback done) {
+  auto callback = done;
+  if (!push(FinishJob{summary, std::move(done)})) {
+    complete([callback = std::move(callback)] { callback("database writer is overloaded or stopping"); });
+  }
+}
+
+bool StoreWriter::ensure_connected(bool force) {
+  if (connected_.load()) return true;
+  const auto now = std::chrono::steady_clock::now();
+  if (!force && now < next_connect_) return false;
+  try {
+    store_->connect();
+    connected_.store(true);
+    backoff_ = options_.reconnect_initial;
+    spdlog::info("database connected, schema ready");
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::warn("database: {} (retrying in {} ms)", e.what(), backoff_.count());
+    next_connect_ = now + backoff_;
+    backoff_ = std::min(backoff_ * 2, options_.reconnect_max);
+    return false;
+  }
+}
+
+template <typename Op>
+void StoreWriter::with_retry(Op&& op) {
+  // Two tries: a connection that dropped since the last job is re-opened once, right away.
+  Attempt outcome = Attempt::kUnavailable;
+  std::string error = "database unavailable";
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (!ensure_connected(attempt > 0)) break;
+    try {
+      op.run();
+      outcome = Attempt::kOk;
+      break;
+    } catch (const StoreUnavailable& e) {
+      connected_.store(false);
+      error = e.what();
+      spdlog::warn("database connection lost: {}", error);
+    } catch (const StoreError& e) {
+      outcome = Attempt::kRejected;
+      error = e.what();
+      spdlog::error("database refused: {}", error);
+      break;
+    }
+  }
+  if (outcome == Attempt::kOk) {
+    op.ok();
+  } else {
+    op.failed(outcome == Attempt::kRejected, error);
+  }
+}
+
+void StoreWriter::write_batch(std::deque<Job>& batch) {
+  if (std::holds_alternative<StoreJob>(batch.front())) {
+    struct {
+      StoreWriter* self;
+      std::deque<Job>& jobs;
+      std::vector<common::Message> messages;
+      std::vector<bool> inserted;
+      void run() { inserted = self->store_->store(messages); }
+      void ok() {
+        for (std::size_t i = 0; i < jobs.size(); ++i) {
+          auto& job = std::get<StoreJob>(jobs[i]);
+          const auto outcome = inserted[i] ? StoreOutcome::kStored : StoreOutcome::kDuplicate;
+          self->complete([done = std::move(job.done), outcome] { done(outcome); });
+        }
+      }
+      void failed(bool rejected, const std::string&) {
+        const auto outcome = rejected ? StoreOutcome::kRejected : StoreOutcome::kUnavailable;
+        for (auto& job : jobs) {
+          self->complete([done = std::move(std::get<StoreJob>(job).done), outcome] { done(outcome); });
+        }
+      }
+    } op{this, batch, {}, {}};
+    op.messages.reserve(batch.size());
+    for (const auto& job : batch) op.messages.push_back(std::get<StoreJob>(job).message);
+    with_retry(op);
+  } else if (auto* begin = std::get_if<BeginJob>(&batch.front())) {
+    struct {
+      StoreWriter* self;
+      BeginJob& job;
+      std::int64_t id = 0;
+      void run() { id = self->store_->begin_session(job.settings, job.started_at); }
+      void ok() { self->complete([done = std::move(job.done), id = id] { done(id, {}); }); }
+      void failed(bool, const std::string& error) {
+        self->complete([done = std::move(job.done), error] { done(std::nullopt, error); });
+      }
+    } op{this, *begin};
+    with_retry(op);
+  } else {
+    struct {
+      StoreWriter* self;
+      FinishJob& job;
+      void run() { self->store_->finish_session(job.summary); }
+      void ok() { self->complete([done = std::move(job.done)] { done({}); }); }
+      void failed(bool, const std::string& error) {
+        self->complete([done = std::move(job.done), error] { done(error); });
+      }
+    } op{this, std::get<FinishJob>(batch.front())};
+    with_retry(op);
+  }
+}
+
+void StoreWriter::run() {
+  std::deque<Job> batch;
+  for (;;) {
+    batch.clear();
+    {
+      std::unique_lock lock(mutex_);
+      const auto ready = [this] { return stopping_ || !queue_.empty(); };
+      if (connected_.load()) {
+        wake_.wait(lock, ready);
+      } else {
+        // Wake up for the next reconnect attempt even when idle, so /healthz recovers by itself.
+        wake_.wait_until(lock, next_connect_, ready);
+      }
+      if (stopping_ && queue_.empty()) break;
+      if (!queue_.empty()) {
+        const bool rows = std::holds_alternative<StoreJob>(queue_.front());
+        do {
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        } while (rows && !queue_.empty() && std::holds_alternative<StoreJob>(queue_.front()) &&
+                 batch.size() < options_.batch_max);
+      }
+    }
+    if (batch.empty()) {
+      ensure_connected(false);
+    } else {
+      write_batch(batch);
+    }
+  }
+}
+
+}  // namespace ringtrace::ms1

@@ -1,0 +1,113 @@
+#pragma once
+/// @file
+/// The database writer thread: keeps libpq's blocking calls off MS1's event loop and batches rows.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <variant>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "message_store.hpp"
+
+namespace ringtrace::ms1 {
+
+/// What became of one message handed to the writer.
+enum class StoreOutcome {
+  kStored,       ///< written now
+  kDuplicate,    ///< the same (session_id, id) was already there; nothing changed
+  kUnavailable,  ///< the database is down; the sender should retry later
+  kRejected,     ///< the database refused the row
+  kOverloaded,   ///< the queue is full; the sender should retry later
+};
+
+/// Tuning of the writer.
+struct StoreWriterOptions {
+  std::size_t batch_max = 512;     ///< rows per transaction at most
+  std::size_t queue_max = 100000;  ///< queued jobs beyond this are refused (kOverloaded)
+  std::chrono::milliseconds reconnect_initial{100};  ///< first reconnect delay
+  std::chrono::milliseconds reconnect_max{5000};     ///< reconnect backoff ceiling
+};
+
+/// Owns a MessageStore and the thread that uses it. Every completion is posted to the executor
+/// given at construction (MS1's event loop), so callers never see the writer thread.
+class StoreWriter {
+ public:
+  /// Completion of store().
+  using StoreCallback = std::function<void(StoreOutcome)>;
+  /// Completion of begin_session(): the new id, or nullopt with the reason.
+  using BeginCallback = std::function<void(std::optional<std::int64_t>, const std::string& error)>;
+  /// Completion of finish_session(): empty error on success.
+  using FinishCallback = std::function<void(const std::string& error)>;
+
+  /// Starts the thread, which connects (retrying with backoff) before serving jobs.
+  StoreWriter(std::unique_ptr<MessageStore> store, boost::asio::any_io_executor completions, StoreWriterOptions options);
+  /// Finishes queued jobs, then joins.
+  ~StoreWriter();
+
+  StoreWriter(const StoreWriter&) = delete;
+  StoreWriter& operator=(const StoreWriter&) = delete;
+
+  /// Queues one message; consecutive messages are written together in one transaction.
+  void store(const common::Message& message, StoreCallback done);
+  /// Queues the creation of a session row.
+  void begin_session(const SessionSettings& settings, common::Timestamp started_at, BeginCallback done);
+  /// Queues the session's outcome; runs after every message queued before it, so once it
+  /// completes the session's rows are durable.
+  void finish_session(const SessionSummary& summary, FinishCallback done);
+
+  /// Whether the last database operation succeeded (for /healthz).
+  [[nodiscard]] bool connected() const { return connected_.load(std::memory_order_relaxed); }
+
+  /// Stops accepting new jobs, runs what is queued, and joins. Idempotent.
+  void stop();
+
+ private:
+  struct StoreJob {
+    common::Message message;
+    StoreCallback done;
+  };
+  struct BeginJob {
+    SessionSettings settings;
+    common::Timestamp started_at;
+    BeginCallback done;
+  };
+  struct FinishJob {
+    SessionSummary summary;
+    FinishCallback done;
+  };
+  using Job = std::variant<StoreJob, BeginJob, FinishJob>;
+
+  void run();
+  bool push(Job job);
+  bool ensure_connected(bool force);
+  /// Runs `op` once, reconnecting and retrying once if the connection had dropped.
+  template <typename Op>
+  void with_retry(Op&& op);
+  void write_batch(std::deque<Job>& batch);
+  template <typename F>
+  void complete(F&& f);
+
+  std::unique_ptr<MessageStore> store_;
+  boost::asio::any_io_executor completions_;
+  StoreWriterOptions options_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Job> queue_;
+  bool stopping_ = false;
+  std::atomic<bool> connected_{false};
+  std::chrono::steady_clock::time_point next_connect_{};
+  std::chrono::milliseconds backoff_;
+  std::thread thread_;
+};
+
+}  // namespace ringtrace::ms1

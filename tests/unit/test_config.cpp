@@ -1,0 +1,160 @@
+#include <fstream>
+#include <gtest/gtest.h>
+
+#include "ringtrace/common/config.hpp"
+
+using namespace ringtrace::common;
+
+namespace {
+
+/// Runs `f`, expecting a ConfigError whose text names `key`.
+template <typename F>
+void expect_error_naming(F f, const std::string& key) {
+  try {
+    f();
+    FAIL() << "no ConfigError; expected one naming " << key;
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << "error was: " << e.what();
+  }
+}
+
+}  // namespace
+
+TEST(Config, DefaultsWhenEmpty) {
+  const auto c = parse_config("", {});
+  EXPECT_EQ(c.interaction.duration_seconds, 10);
+  EXPECT_EQ(c.interaction.window, 1);
+  EXPECT_EQ(c.message.naming, Naming::kService);
+  EXPECT_EQ(c.ms1.port, 8080);
+  EXPECT_EQ(c.kafka.topic, "ringtrace.messages");
+  EXPECT_EQ(c.database.driver, "postgresql");
+}
+
+TEST(Config, ReadsEverySection) {
+  const auto c = parse_config(R"(
+message: {naming: mc}
+interaction: {duration_seconds: 20, window: 8, drain_timeout_ms: 100}
+ms1: {port: 9090, ms2_url: "ws://h:1/x"}
+ms2: {port: 9091, path: /socket}
+ms3: {store_url: "http://h:2/store", retry_initial_ms: 5, retry_max_ms: 10}
+kafka: {brokers: "b:1", topic: t, group_id: g, partitions: 3}
+database: {host: db, port: 6543, name: n, user: u, password: "", batch_max: 7}
+logging: {level: debug, directory: /tmp/x}
+)",
+                              {});
+  EXPECT_EQ(c.message.naming, Naming::kMc);
+  EXPECT_EQ(c.interaction.duration_seconds, 20);
+  EXPECT_EQ(c.interaction.window, 8);
+  EXPECT_EQ(c.interaction.drain_timeout_ms, 100);
+  EXPECT_EQ(c.ms1.port, 9090);
+  EXPECT_EQ(c.ms1.ms2_url, "ws://h:1/x");
+  EXPECT_EQ(c.ms2.path, "/socket");
+  EXPECT_EQ(c.ms3.retry_max_ms, 10);
+  EXPECT_EQ(c.kafka.partitions, 3);
+  EXPECT_EQ(c.database.port, 6543);
+  EXPECT_EQ(c.database.password, "");
+  EXPECT_EQ(c.database.batch_max, 7);
+  EXPECT_EQ(c.logging.level, "debug");
+}
+
+TEST(Config, EnvironmentOverridesFile) {
+  const auto c = parse_config("interaction: {duration_seconds: 20}\n",
+                              {{"RINGTRACE__INTERACTION__DURATION_SECONDS", "3"},
+                               {"RINGTRACE__MESSAGE__NAMING", "mc"},
+                               {"RINGTRACE__DATABASE__HOST", "postgres"},
+                               {"OTHER_VARIABLE", "ignored"}});
+  EXPECT_EQ(c.interaction.duration_seconds, 3);
+  EXPECT_EQ(c.message.naming, Naming::kMc);
+  EXPECT_EQ(c.database.host, "postgres");
+}
+
+TEST(Config, EveryKeyIsReachableFromTheEnvironment) {
+  EXPECT_EQ(env_name("interaction.duration_seconds"), "RINGTRACE__INTERACTION__DURATION_SECONDS");
+  const auto keys = config_keys();
+  EXPECT_GE(keys.size(), 30u);
+  for (const auto& key : keys) {
+    const auto name = env_name(key);
+    try {
+      parse_config("", {{name, "x"}});  // accepted by string keys
+    } catch (const ConfigError& e) {
+      const std::string what = e.what();
+      EXPECT_EQ(what.find("no such configuration key"), std::string::npos) << what;
+      EXPECT_NE(what.find(name), std::string::npos) << what;
+    }
+  }
+}
+
+TEST(Config, BadValuesNameTheKey) {
+  expect_error_naming([] { parse_config("interaction: {duration_seconds: abc}", {}); }, "interaction.duration_seconds");
+  expect_error_naming([] { parse_config("interaction: {duration_seconds: 0}", {}); }, "interaction.duration_seconds");
+  expect_error_naming([] { parse_config("interaction: {window: 2.5}", {}); }, "interaction.window");
+  expect_error_naming([] { parse_config("ms1: {port: 70000}", {}); }, "ms1.port");
+  expect_error_naming([] { parse_config("message: {naming: camel}", {}); }, "message.naming");
+  expect_error_naming([] { parse_config("database: {driver: oracle}", {}); }, "database.driver");
+  expect_error_naming([] { parse_config("logging: {level: loud}", {}); }, "logging.level");
+  expect_error_naming([] { parse_config("kafka: {topic: ''}", {}); }, "kafka.topic");
+  expect_error_naming([] { parse_config("ms2: {path: ws}", {}); }, "ms2.path");
+  expect_error_naming([] { parse_config("ms3: {retry_initial_ms: 10, retry_max_ms: 5}", {}); }, "ms3.retry_max_ms");
+  expect_error_naming([] { parse_config("ms1: {reconnect_initial_ms: 10, reconnect_max_ms: 5}", {}); },
+                      "ms1.reconnect_max_ms");
+}
+
+TEST(Config, UnknownKeysAreErrors) {
+  expect_error_naming([] { parse_config("interaction: {duraton_seconds: 5}", {}); }, "interaction.duraton_seconds");
+  expect_error_naming([] { parse_config("nosuch: {a: 1}", {}); }, "nosuch.a");
+  expect_error_naming([] { parse_config("", {{"RINGTRACE__INTERACTION__DURATON", "5"}}); },
+                      "RINGTRACE__INTERACTION__DURATON");
+  expect_error_naming([] { parse_config("", {{"RINGTRACE__WINDOW", "5"}}); }, "RINGTRACE__WINDOW");
+}
+
+TEST(Config, BadEnvironmentValueNamesTheVariable) {
+  expect_error_naming([] { parse_config("", {{"RINGTRACE__INTERACTION__WINDOW", "many"}}); },
+                      "RINGTRACE__INTERACTION__WINDOW");
+}
+
+TEST(Config, ShapeErrors) {
+  expect_error_naming([] { parse_config("interaction: [1, 2]", {}); }, "interaction");
+  expect_error_naming([] { parse_config("interaction: {window: [1]}", {}); }, "interaction.window");
+  EXPECT_THROW(parse_config("- a\n- b\n", {}), ConfigError);
+  EXPECT_THROW(parse_config("a: [", {}), ConfigError);
+}
+
+TEST(Config, LoadsFileAndReportsMissingFile) {
+  const std::string path = ::testing::TempDir() + "ringtrace_test_config.yaml";
+  {
+    std::ofstream out(path);
+    out << "interaction:\n  window: 4\n";
+  }
+  EXPECT_EQ(load_config(path, {}).interaction.window, 4);
+  expect_error_naming([] { load_config("/nonexistent/ringtrace.yaml", {}); }, "/nonexistent/ringtrace.yaml");
+}
+
+TEST(Config, TheShippedConfigLoads) {
+  const auto c = load_config(RINGTRACE_SOURCE_DIR "/config/ringtrace.yaml", {});
+  EXPECT_EQ(c.ms1.port, 8080);
+  EXPECT_EQ(c.ms2.port, 8081);
+}
+
+TEST(Config, CommandLine) {
+  bool help = false;
+  char prog[] = "ms1";
+  char flag[] = "--config";
+  char path[] = "x.yaml";
+  char* argv1[] = {prog, flag, path};
+  EXPECT_EQ(config_path_from_args(3, argv1, help), "x.yaml");
+  EXPECT_FALSE(help);
+  char* argv0[] = {prog};
+  EXPECT_EQ(config_path_from_args(1, argv0, help), "config/ringtrace.yaml");
+  char eq[] = "--config=y.yaml";
+  char* argv2[] = {prog, eq};
+  EXPECT_EQ(config_path_from_args(2, argv2, help), "y.yaml");
+  char h[] = "--help";
+  char* argv3[] = {prog, h};
+  config_path_from_args(2, argv3, help);
+  EXPECT_TRUE(help);
+  char bogus[] = "--bogus";
+  char* argv4[] = {prog, bogus};
+  EXPECT_THROW(config_path_from_args(2, argv4, help), ConfigError);
+  char* argv5[] = {prog, flag};
+  EXPECT_THROW(config_path_from_args(2, argv5, help), ConfigError);
+}

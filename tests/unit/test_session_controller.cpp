@@ -1,0 +1,190 @@
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "session_controller.hpp"
+
+using namespace ringtrace;
+using namespace ringtrace::ms1;
+using common::Hop;
+using common::Message;
+
+namespace {
+
+/// Records what the controller asks of its transport; the link can be taken down.
+class FakePort : public SessionPort {
+ public:
+  bool send(const Message& message) override {
+    if (!link_up) return false;
+    sent.push_back(message);
+    return true;
+  }
+  void finished(const SessionSummary& summary) override { summaries.push_back(summary); }
+
+  /// What MS2, Kafka and MS3 would do: the message comes back stamped.
+  Message returned(const Message& m) const {
+    Message back = m;
+    back.at(Hop::kMs2) = common::now_utc();
+    back.at(Hop::kMs3) = common::now_utc();
+    back.at(Hop::kEnd) = common::now_utc();
+    return back;
+  }
+
+  bool link_up = true;
+  std::vector<Message> sent;
+  std::vector<SessionSummary> summaries;
+};
+
+const auto t0 = SteadyClock::time_point{} + std::chrono::hours(1);
+
+}  // namespace
+
+TEST(SessionController, WindowOneSendsOneAtATime) {
+  FakePort port;
+  SessionController c(port);
+  ASSERT_TRUE(c.start(7, {10, 1}, t0));
+  ASSERT_EQ(port.sent.size(), 1u);
+  EXPECT_EQ(port.sent[0].id, 1);
+  EXPECT_EQ(port.sent[0].session_id, 7);
+  EXPECT_TRUE(port.sent[0].at(Hop::kMs1).has_value());
+  EXPECT_FALSE(port.sent[0].at(Hop::kMs2).has_value());
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_TRUE(c.on_stored(port.returned(port.sent.back()), t0));
+  }
+  ASSERT_EQ(port.sent.size(), 6u);
+  for (std::size_t i = 0; i < port.sent.size(); ++i) EXPECT_EQ(port.sent[i].id, static_cast<std::int64_t>(i + 1));
+  const auto s = c.status(t0 + std::chrono::seconds(2));
+  EXPECT_EQ(s.state, SessionState::kRunning);
+  EXPECT_EQ(s.sent, 6);
+  EXPECT_EQ(s.stored, 5);
+  EXPECT_EQ(s.in_flight, 1);
+  EXPECT_EQ(s.elapsed, std::chrono::seconds(2));
+}
+
+TEST(SessionController, WindowKeepsNInFlight) {
+  FakePort port;
+  SessionController c(port);
+  ASSERT_TRUE(c.start(1, {10, 4}, t0));
+  ASSERT_EQ(port.sent.size(), 4u);
+  // Out-of-order return of #3 refills one slot with #5.
+  EXPECT_TRUE(c.on_stored(port.returned(port.sent[2]), t0));
+  ASSERT_EQ(port.sent.size(), 5u);
+  EXPECT_EQ(port.sent.back().id, 5);
+  EXPECT_EQ(c.status(t0).in_flight, 4);
+}
+
+TEST(SessionController, DuplicatesAndForeignMessagesAreNotCounted) {
+  FakePort port;
+  SessionController c(port);
+  ASSERT_TRUE(c.start(3, {10, 1}, t0));
+  const auto first = port.sent[0];
+  EXPECT_TRUE(c.on_stored(port.returned(first), t0));
+  EXPECT_FALSE(c.on_stored(port.returned(first), t0)) << "a duplicate must not count twice";
+  Message foreign = port.returned(port.sent[1]);
+  foreign.session_id = 2;
+  EXPECT_FALSE(c.on_stored(foreign, t0));
+  Message never_sent = port.returned(port.sent[1]);
+  never_sent.id = 99;
+  EXPECT_FALSE(c.on_stored(never_sent, t0));
+  EXPECT_EQ(c.status(t0).stored, 1);
+  EXPECT_EQ(port.sent.size(), 2u);
+}
+
+TEST(SessionController, StopWithNothingInFlightFinishesAtOnce) {
+  FakePort port;
+  SessionController c(port);
+  port.link_up = false;  // nothing can be sent, so nothing is in flight
+  ASSERT_TRUE(c.start(4, {10, 1}, t0));
+  c.stop(StopReason::kStopped, t0 + std::chrono::milliseconds(1500));
+  ASSERT_EQ(port.summaries.size(), 1u);
+  const auto& s = port.summaries[0];
+  EXPECT_EQ(s.session_id, 4);
+  EXPECT_EQ(s.reason, StopReason::kStopped);
+  EXPECT_EQ(s.sent, 0);
+  EXPECT_EQ(s.elapsed, std::chrono::milliseconds(1500));
+  EXPECT_EQ(c.state(), SessionState::kIdle);
+}
+
+TEST(SessionController, DrainWaitsForInFlightThenFinishes) {
+  FakePort port;
+  SessionController c(port);
+  ASSERT_TRUE(c.start(5, {10, 3}, t0));
+  c.stop(StopReason::kDuration, t0 + std::chrono::seconds(10));
+  EXPECT_EQ(c.state(), SessionState::kDraining);
+  EXPECT_TRUE(port.summaries.empty());
+  EXPECT_TRUE(c.on_stored(port.returned(port.sent[0]), t0 + std::chrono::seconds(10)));
+  EXPECT_EQ(port.sent.size(), 3u) << "no new messages while draining";
+  EXPECT_TRUE(c.on_stored(port.returned(port.sent[1]), t0 + std::chrono::seconds(10)));
+  EXPECT_TRUE(port.summaries.empty());
+  EXPECT_TRUE(c.on_stored(port.returned(port.sent[2]), t0 + std::chrono::seconds(11)));
+  ASSERT_EQ(port.summaries.size(), 1u);
+  EXPECT_EQ(port.summaries[0].sent, 3);
+  EXPECT_EQ(port.summaries[0].stored, 3);
+  EXPECT_EQ(port.summaries[0].lost, 0);
+  EXPECT_EQ(port.summaries[0].reason, StopReason::kDuration);
+  EXPECT_EQ(port.summaries[0].elapsed, std::chrono::seconds(11));
+}
+
+TEST(SessionController, DrainTimeoutCountsLost) {
+  FakePort port;
+  SessionController c(port);
+  ASSERT_TRUE(c.start(6, {10, 2}, t0));
+  EXPECT_TRUE(c.on_stored(port.returned(port.sent[0]), t0));
+  c.stop(StopReason::kShutdown, t0);
+  c.on_drain_timeout(t0 + std::chrono::seconds(5));
+  ASSERT_EQ(port.summaries.size(), 1u);
+  EXPECT_EQ(port.summaries[0].sent, 3);
+  EXPECT_EQ(port.summaries[0].stored, 1);
+  EXPECT_EQ(port.summaries[0].lost, 2);
+  EXPECT_EQ(port.summaries[0].reason, StopReason::kShutdown);
+  // Late arrivals after the finish belong to no session.
+  EXPECT_FALSE(c.on_stored(port.returned(port.sent[1]), t0));
+  c.on_drain_timeout(t0);
+  EXPECT_EQ(port.summaries.size(), 1u) << "finished exactly once";
+}
+
+TEST(SessionController, SecondStartIsRefusedAndStopWhileIdleIsIgnored) {
+  FakePort port;
+  SessionController c(port);
+  c.stop(StopReason::kStopped, t0);
+  EXPECT_TRUE(port.summaries.empty());
+  ASSERT_TRUE(c.start(1, {10, 1}, t0));
+  EXPECT_FALSE(c.start(2, {10, 1}, t0));
+  EXPECT_EQ(c.status(t0).session_id, 1);
+  c.stop(StopReason::kStopped, t0);
+  c.stop(StopReason::kDuration, t0);  // already draining: no change of reason
+  c.on_drain_timeout(t0);
+  ASSERT_EQ(port.summaries.size(), 1u);
+  EXPECT_EQ(port.summaries[0].reason, StopReason::kStopped);
+  ASSERT_TRUE(c.start(2, {10, 1}, t0)) << "a new session may start after the previous finished";
+  EXPECT_EQ(port.sent.back().session_id, 2);
+  EXPECT_EQ(port.sent.back().id, 1) << "ids restart at 1 in each session";
+}
+
+TEST(SessionController, LinkDownPausesAndLinkUpResendsInFlight) {
+  FakePort port;
+  SessionController c(port);
+  ASSERT_TRUE(c.start(8, {10, 2}, t0));
+  ASSERT_EQ(port.sent.size(), 2u);
+  port.link_up = false;
+  EXPECT_TRUE(c.on_stored(port.returned(port.sent[0]), t0));
+  EXPECT_EQ(port.sent.size(), 2u) << "nothing generated while the link is down";
+  EXPECT_EQ(c.status(t0).sent, 2);
+  port.link_up = true;
+  c.on_link_up(t0);
+  // #2 was in flight (maybe lost with the link): resent with the same id; then #3 fills the window.
+  ASSERT_EQ(port.sent.size(), 4u);
+  EXPECT_EQ(port.sent[2].id, 2);
+  EXPECT_EQ(port.sent[2].at(Hop::kMs1), port.sent[1].at(Hop::kMs1)) << "a resend is the same message";
+  EXPECT_EQ(port.sent[3].id, 3);
+  EXPECT_EQ(c.status(t0).sent, 3);
+}
+
+TEST(SessionController, StateNames) {
+  EXPECT_EQ(to_string(SessionState::kIdle), "idle");
+  EXPECT_EQ(to_string(SessionState::kRunning), "running");
+  EXPECT_EQ(to_string(SessionState::kDraining), "draining");
+  EXPECT_EQ(to_string(StopReason::kDuration), "duration");
+  EXPECT_EQ(to_string(StopReason::kStopped), "stop");
+  EXPECT_EQ(to_string(StopReason::kShutdown), "shutdown");
+}
