@@ -1,0 +1,622 @@
+#!/usr/bin/env bash
+# Local infrastructure for ringtrace development, tests and benchmarks, run natively
+# (no Docker) on loopback:
+#   postgres  PostgreSQL 15 (Debian package) on 127.0.0.1:5432, db/user/password ringtrace
+#   kafka     Apache Kafka (jars from Maven Central), single-node KRaft, 127.0.0.1:9092
+#             (controller 127.0.0.1:9093)
+#
+# Usage:
+#   scripts/infra.sh up     [component...]   start (idempotent), wait until ready
+#   scripts/infra.sh down   [component...]   stop only what `up` started (idempotent)
+#   scripts/infra.sh status [component...]   one line per component
+#   scripts/infra.sh kafka-classpath         print the classpath glob of the cached Kafka
+#                                            jars (downloads them first if needed)
+# Components default to all, in the order of COMPONENTS (down runs in reverse).
+#
+# State (data, logs, pid files) lives in <repo>/.run/; the Kafka jars (and the Maven
+# repository used to fetch them) in ${RINGTRACE_CACHE_DIR:-$HOME/.cache/ringtrace}.
+#
+# Adding a component (e.g. mariadb, jaeger): write <name>_up, <name>_down and
+# <name>_status and append <name> to COMPONENTS. Helpers below (port checks, pid
+# checks, wait_until, fail_with_log, ensure_apt_pkg) are meant to be reused.
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(dirname "$SCRIPT_DIR")
+INFRA_DIR=$SCRIPT_DIR/infra
+RUN_DIR=$REPO_DIR/.run
+CACHE_DIR=${RINGTRACE_CACHE_DIR:-$HOME/.cache/ringtrace}
+
+COMPONENTS=(postgres kafka)
+
+# --------------------------------------------------------------------------- helpers
+
+# Informational output goes to stdout, except for commands whose stdout is data
+# (kafka-classpath): they set INFO_FD=2.
+INFO_FD=1
+info() { printf '%s\n' "$*" >&"$INFO_FD"; }
+err() { printf '%s\n' "$*" >&2; }
+die() { err "$@"; exit 1; }
+
+# Milliseconds since the epoch, and a "N.Ns" rendering of an elapsed time.
+now_ms() { local t; t=$(date +%s%N); echo $((t / 1000000)); }
+elapsed_since() { local d=$(( $(now_ms) - $1 )); printf '%d.%ds' $((d / 1000)) $((d % 1000 / 100)); }
+
+# wait_until TIMEOUT_S CMD...: poll CMD every 0.1-0.2 s until it succeeds (0) or the
+# deadline passes (1). CMD may return 2 to abort early (e.g. the process died).
+wait_until() {
+  local timeout_s=$1; shift
+  local deadline=$(( $(now_ms) + timeout_s * 1000 )) rc
+  while :; do
+    rc=0; "$@" || rc=$?
+    case $rc in 0) return 0 ;; 2) return 2 ;; esac
+    (( $(now_ms) < deadline )) || return 1
+    sleep 0.15
+  done
+}
+
+# A live, non-zombie process.
+pid_alive() {
+  [[ $1 =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$1" 2>/dev/null || return 1
+  local state
+  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ $state != Z ]]
+}
+
+pid_gone() { ! pid_alive "$1"; }
+
+# pid_cmdline_has PID STRING...: the process's command line contains every STRING
+# (guards against a recycled PID belonging to some other program).
+pid_cmdline_has() {
+  local pid=$1 cmd; shift
+  cmd=$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null) || return 1
+  local s
+  for s in "$@"; do [[ $cmd == *"$s"* ]] || return 1; done
+}
+
+# Is anything listening on TCP port $1 (any address)?
+port_listening() { [[ -n $(ss -Htln "( sport = :$1 )" 2>/dev/null) ]]; }
+
+# Human description of whoever listens on port $1.
+port_holder() {
+  local line pid
+  line=$(ss -Htlnp "( sport = :$1 )" 2>/dev/null | head -n1)
+  pid=$(grep -o 'pid=[0-9]*' <<<"$line" | head -n1 | cut -d= -f2 || true)
+  if [[ -n $pid ]]; then
+    echo "pid $pid: $(ps -o args= -p "$pid" 2>/dev/null | cut -c1-160)"
+  else
+    echo "unknown process (${line:-no details})"
+  fi
+}
+
+# fail_with_log COMPONENT MESSAGE LOGFILE...: print MESSAGE and the last 30 lines of
+# the first existing, non-empty LOGFILE to stderr, then exit non-zero.
+fail_with_log() {
+  local comp=$1 msg=$2 f; shift 2
+  err "$comp: $msg"
+  for f in "$@"; do
+    if [[ -s $f ]]; then
+      err "---- last 30 lines of $f ----"
+      tail -n 30 "$f" >&2
+      err "----"
+      break
+    fi
+  done
+  exit 1
+}
+
+is_root() { [[ $(id -u) -eq 0 ]]; }
+
+APT_UPDATED=0
+# ensure_apt_pkg COMPONENT PACKAGE: apt-get install PACKAGE (log in .run/apt.log).
+ensure_apt_pkg() {
+  local comp=$1 pkg=$2
+  is_root || die "$comp: package '$pkg' is missing; install it: sudo apt-get install -y $pkg"
+  mkdir -p "$RUN_DIR"
+  if (( ! APT_UPDATED )); then
+    apt-get update >>"$RUN_DIR/apt.log" 2>&1 \
+      || fail_with_log "$comp" "apt-get update failed" "$RUN_DIR/apt.log"
+    APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$pkg" \
+      >>"$RUN_DIR/apt.log" 2>&1 \
+    || fail_with_log "$comp" "apt-get install $pkg failed" "$RUN_DIR/apt.log"
+  info "$comp: installed Debian package $pkg"
+}
+
+# Serialize up/down of this checkout (two concurrent `up`s would race on pid files).
+# Daemons must be started with 8>&- 9>&- so they do not inherit (and keep) the locks.
+lock_run_dir() {
+  mkdir -p "$RUN_DIR"
+  exec 9>"$RUN_DIR/.infra.lock"
+  flock -w 600 9 || die "infra: could not lock $RUN_DIR/.infra.lock (another infra.sh still running?)"
+}
+
+# --------------------------------------------------------------------------- java
+
+JAVA=java
+ensure_java() {
+  local comp=$1 v
+  v=$("$JAVA" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1 || true)
+  if [[ -z $v || $v -lt 17 ]]; then
+    if [[ ! -x /usr/lib/jvm/java-17-openjdk-amd64/bin/java && ! -x /usr/lib/jvm/java-17-openjdk-arm64/bin/java ]]; then
+      ensure_apt_pkg "$comp" openjdk-17-jre-headless
+    fi
+    local j
+    for j in /usr/lib/jvm/java-17-openjdk-*/bin/java; do
+      if [[ -x $j ]]; then JAVA=$j; break; fi
+    done
+    v=$("$JAVA" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1 || true)
+    [[ -n $v && $v -ge 17 ]] || die "$comp: Java 17+ is required (found '${v:-none}')"
+  fi
+}
+
+# --------------------------------------------------------------------------- kafka
+
+KAFKA_PORT=9092
+KAFKA_CONTROLLER_PORT=9093
+KAFKA_POM=$INFRA_DIR/kafka-pom.xml
+KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$KAFKA_POM" | head -n1)
+[[ -n $KAFKA_VERSION ]] || die "kafka: no <kafka.version> in $KAFKA_POM"
+KAFKA_CACHE=$CACHE_DIR/kafka-$KAFKA_VERSION
+KAFKA_LIB=$KAFKA_CACHE/lib
+KAFKA_MARKER=$KAFKA_CACHE/.complete   # holds the sha256 of the pom it was fetched with
+KAFKA_RUN=$RUN_DIR/kafka
+KAFKA_DATA=$KAFKA_RUN/data
+KAFKA_LOGS=$KAFKA_RUN/logs
+KAFKA_PIDFILE=$KAFKA_RUN/kafka.pid
+KAFKA_PROPS=$KAFKA_RUN/server.properties
+KAFKA_HEAP_OPTS=${RINGTRACE_KAFKA_HEAP_OPTS:--Xms512m -Xmx1g}
+KAFKA_READY_TIMEOUT_S=120
+KAFKA_STOP_TIMEOUT_S=60
+
+kafka_jars_ready() {
+  [[ -f $KAFKA_MARKER && $(cat "$KAFKA_MARKER") == "$(sha256sum "$KAFKA_POM" | cut -d' ' -f1)" ]]
+}
+
+# Download the jars once (mvn dependency:copy-dependencies into a temp dir, then move
+# into place and write the marker: an interrupted download is never taken as complete).
+kafka_fetch() {
+  kafka_jars_ready && return 0
+  ensure_java kafka
+  command -v mvn >/dev/null || ensure_apt_pkg kafka maven
+  mkdir -p "$CACHE_DIR" "$KAFKA_LOGS"
+  exec 8>"$CACHE_DIR/.kafka-fetch.lock"
+  flock -w 900 8 || die "kafka: could not lock $CACHE_DIR/.kafka-fetch.lock"
+  if kafka_jars_ready; then exec 8>&-; return 0; fi   # fetched by a concurrent run
+  local t0 tmp log=$KAFKA_LOGS/mvn.log
+  t0=$(now_ms)
+  info "kafka: downloading Kafka $KAFKA_VERSION jars from Maven Central into $KAFKA_CACHE (once; log: $log)"
+  tmp=$(mktemp -d "$CACHE_DIR/.kafka-$KAFKA_VERSION.XXXXXX")
+  cp "$KAFKA_POM" "$tmp/pom.xml"
+  if ! (cd "$tmp" && mvn -B -q -Dmaven.repo.local="$CACHE_DIR/m2" \
+          dependency:copy-dependencies -DoutputDirectory=lib -DincludeScope=runtime) >>"$log" 2>&1; then
+    rm -rf "$tmp"
+    fail_with_log kafka "mvn dependency:copy-dependencies failed" "$log"
+  fi
+  local j
+  for j in "kafka_2.13-$KAFKA_VERSION.jar" "kafka-tools-$KAFKA_VERSION.jar" "kafka-clients-$KAFKA_VERSION.jar"; do
+    [[ -f $tmp/lib/$j ]] || { rm -rf "$tmp"; die "kafka: download incomplete: $j missing (log: $log)"; }
+  done
+  rm -rf "$KAFKA_LIB" "$KAFKA_MARKER"
+  mkdir -p "$KAFKA_CACHE"
+  mv "$tmp/lib" "$KAFKA_LIB"
+  cp "$KAFKA_POM" "$KAFKA_CACHE/pom.xml"
+  sha256sum "$KAFKA_POM" | cut -d' ' -f1 >"$KAFKA_MARKER"
+  rm -rf "$tmp"
+  exec 8>&-
+  info "kafka: downloaded $(find "$KAFKA_LIB" -name '*.jar' | wc -l) jars in $(elapsed_since "$t0")"
+}
+
+kafka_java() { "$JAVA" -cp "$KAFKA_LIB/*" "$@"; }
+
+# PID of our broker if the pid file names a live process that is our broker.
+kafka_pid() {
+  local pid
+  pid=$(cat "$KAFKA_PIDFILE" 2>/dev/null) || return 1
+  pid_alive "$pid" && pid_cmdline_has "$pid" kafka.Kafka "$KAFKA_PROPS" && echo "$pid"
+}
+
+# Readiness: a real Kafka Metadata request (v8, no topics) over /dev/tcp. Succeeds
+# only when the broker processes requests AND reports at least one live (registered,
+# unfenced) broker — i.e. clients can use it. Takes milliseconds, versus 1-2 s for a
+# JVM running TopicCommand --list.
+#   request: size=19 | api_key=3 api_version=8 correlation_id=0x52540001 client_id="rt"
+#            | topics=[] allow_auto_topic_creation=0 include_*_authorized_operations=0,0
+#   response prefix: size(4) correlation_id(4) throttle_time_ms(4) brokers.count(4)
+# Metadata v8 is the newest non-flexible version (plain int16/int32 encoding); Kafka 4.3
+# serves v0..v13. If a future Kafka drops v8, readiness times out and server.log says
+# "...METADATA with version 8 which is not supported": bump the version here.
+kafka_probe() {
+  local hex
+  # shellcheck disable=SC2016  # $0 is expanded by the inner shell
+  hex=$(timeout 3 bash -c '
+      exec 3<>"/dev/tcp/127.0.0.1/$0" || exit 1
+      printf "\x00\x00\x00\x13\x00\x03\x00\x08\x52\x54\x00\x01\x00\x02rt\x00\x00\x00\x00\x00\x00\x00" >&3
+      head -c 16 <&3' "$KAFKA_PORT" 2>/dev/null | od -An -v -tx1 | tr -d ' \n') || return 1
+  [[ ${#hex} -eq 32 && ${hex:8:8} == 52540001 && ${hex:24:8} != 00000000 ]]
+}
+
+# wait_until step: 0 ready, 2 broker died, 1 not yet.
+kafka_ready_step() {
+  pid_alive "$1" || return 2
+  kafka_probe
+}
+
+kafka_wait_ready() {
+  local pid=$1 rc=0
+  wait_until "$KAFKA_READY_TIMEOUT_S" kafka_ready_step "$pid" || rc=$?
+  (( rc == 0 )) && return 0
+  # kafka.out (JVM stdout/stderr of this start only) holds JVM errors and crashes before
+  # log4j is up; everything else is in server.log.
+  if (( rc == 2 )); then
+    fail_with_log kafka "broker (pid $pid) exited during startup" "$KAFKA_LOGS/kafka.out" "$KAFKA_LOGS/server.log"
+  fi
+  fail_with_log kafka "broker (pid $pid) not ready on 127.0.0.1:$KAFKA_PORT after ${KAFKA_READY_TIMEOUT_S}s (still running; 'scripts/infra.sh down kafka' stops it)" \
+    "$KAFKA_LOGS/server.log" "$KAFKA_LOGS/kafka.out"
+}
+
+kafka_render_props() {
+  sed -e "s|@KAFKA_PORT@|$KAFKA_PORT|g" \
+      -e "s|@KAFKA_CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
+      -e "s|@KAFKA_DATA_DIR@|$KAFKA_DATA|g" \
+      "$INFRA_DIR/server.properties.in" >"$KAFKA_PROPS.tmp"
+  mv "$KAFKA_PROPS.tmp" "$KAFKA_PROPS"
+}
+
+kafka_up() {
+  local pid t0
+  t0=$(now_ms)
+  if pid=$(kafka_pid); then
+    if kafka_probe; then
+      info "kafka: already running on 127.0.0.1:$KAFKA_PORT (pid $pid)"
+    else
+      kafka_wait_ready "$pid"
+      info "kafka: running on 127.0.0.1:$KAFKA_PORT (pid $pid; was still starting, ready after $(elapsed_since "$t0"))"
+    fi
+    return 0
+  fi
+  if [[ -f $KAFKA_PIDFILE ]]; then
+    info "kafka: removed stale pid file (pid $(cat "$KAFKA_PIDFILE") is gone or not our broker)"
+    rm -f "$KAFKA_PIDFILE"
+  fi
+  local p
+  for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+    if port_listening "$p"; then
+      die "kafka: port $p is held by a process this script did not start ($(port_holder "$p")); stop it first"
+    fi
+  done
+
+  kafka_fetch
+  ensure_java kafka
+  mkdir -p "$KAFKA_DATA" "$KAFKA_LOGS"
+  kafka_render_props
+
+  # Format the KRaft storage once; later starts reuse it (no reformat).
+  if [[ ! -f $KAFKA_DATA/meta.properties ]]; then
+    local cid
+    cid=$(kafka_java kafka.tools.StorageTool random-uuid 2>>"$KAFKA_LOGS/format.log") \
+      || fail_with_log kafka "StorageTool random-uuid failed" "$KAFKA_LOGS/format.log"
+    kafka_java kafka.tools.StorageTool format -t "$cid" -c "$KAFKA_PROPS" --ignore-formatted \
+        >>"$KAFKA_LOGS/format.log" 2>&1 \
+      || fail_with_log kafka "StorageTool format failed" "$KAFKA_LOGS/format.log"
+    info "kafka: formatted KRaft storage in $KAFKA_DATA (cluster id $cid)"
+  fi
+
+  # setsid: the broker gets its own session, so signals to the caller's process group
+  # (Ctrl-C, job-control kills) do not reach it. The inner shell writes its own PID
+  # before exec'ing java, so the pid file holds the JVM's PID.
+  local -a heap jvm
+  read -r -a heap <<<"$KAFKA_HEAP_OPTS"
+  jvm=(
+    "${heap[@]}"
+    -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35
+    -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true
+    "-Xlog:gc*:file=$KAFKA_LOGS/gc.log:time,tags:filecount=3,filesize=10M"
+    "-Dlog4j2.configurationFile=$INFRA_DIR/kafka-log4j2.xml"
+    "-Dkafka.logs.dir=$KAFKA_LOGS"
+    -cp "$KAFKA_LIB/*" kafka.Kafka "$KAFKA_PROPS"
+  )
+  rm -f "$KAFKA_PIDFILE"
+  # fds 8/9 (our lock files) are closed, or the daemon would hold the locks forever.
+  # shellcheck disable=SC2016  # $$, $0, $@ belong to the inner shell
+  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$KAFKA_PIDFILE" "$JAVA" "${jvm[@]}" \
+    </dev/null >"$KAFKA_LOGS/kafka.out" 2>&1 8>&- 9>&- &
+  wait_until 10 test -s "$KAFKA_PIDFILE" \
+    || fail_with_log kafka "broker launcher did not write $KAFKA_PIDFILE" "$KAFKA_LOGS/kafka.out"
+  pid=$(cat "$KAFKA_PIDFILE")
+  kafka_wait_ready "$pid"
+  info "kafka: started on 127.0.0.1:$KAFKA_PORT (pid $pid) in $(elapsed_since "$t0")"
+}
+
+kafka_down() {
+  local pid t0
+  t0=$(now_ms)
+  if ! pid=$(kafka_pid); then
+    if [[ -f $KAFKA_PIDFILE ]]; then
+      rm -f "$KAFKA_PIDFILE"
+      info "kafka: not running (removed stale pid file)"
+    else
+      info "kafka: not running"
+    fi
+    return 0
+  fi
+  kill -TERM "$pid" 2>/dev/null || true
+  if wait_until "$KAFKA_STOP_TIMEOUT_S" pid_gone "$pid"; then
+    rm -f "$KAFKA_PIDFILE"
+    info "kafka: stopped (pid $pid) in $(elapsed_since "$t0")"
+  else
+    err "kafka: broker (pid $pid) still running ${KAFKA_STOP_TIMEOUT_S}s after SIGTERM; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    wait_until 10 pid_gone "$pid" \
+      || die "kafka: pid $pid survived SIGKILL"
+    rm -f "$KAFKA_PIDFILE"
+    info "kafka: killed (pid $pid)"
+  fi
+}
+
+kafka_status() {
+  local pid
+  if pid=$(kafka_pid); then
+    if kafka_probe; then
+      info "kafka: running on 127.0.0.1:$KAFKA_PORT (pid $pid)"
+    else
+      info "kafka: starting or unhealthy, not answering metadata requests on 127.0.0.1:$KAFKA_PORT (pid $pid)"
+    fi
+  elif port_listening "$KAFKA_PORT"; then
+    info "kafka: stopped (port $KAFKA_PORT held by a process we did not start: $(port_holder "$KAFKA_PORT"))"
+  else
+    info "kafka: stopped (port $KAFKA_PORT)"
+  fi
+}
+
+# Classpath glob of the cached jars, for other scripts (benchmarks, tests).
+kafka_classpath() {
+  INFO_FD=2
+  kafka_fetch
+  printf '%s\n' "$KAFKA_LIB/*"
+}
+
+# --------------------------------------------------------------------------- postgres
+#
+# Debian's default cluster: installing the `postgresql` package creates cluster 15/main
+# (/var/lib/postgresql/15/main) on port 5432 and, where services may start, starts it.
+# On our machines /usr/sbin/policy-rc.d forbids service starts, so it is created but
+# stays down (checked: pg_lsclusters shows "15 main 5432 down"). If it does run and
+# holds our port, postgres_up stops it -- only via `pg_ctlcluster 15 main stop`, the
+# packaging's own tool, and says so; it holds no ringtrace data and restarting it is one
+# command. Any other process on the port is never touched: we fail and name it.
+
+PG_MAJOR=15
+PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
+PG_PORT=5432
+PG_DB=ringtrace
+PG_USER=ringtrace
+PG_PASSWORD=ringtrace
+PG_RUN=$RUN_DIR/postgres
+PG_DATA=$PG_RUN/data
+PG_LOG=$PG_RUN/postgres.log
+
+# The postgres OS user must reach the data directory. A checkout under a private directory
+# (e.g. /root, 0700) cannot offer that, so there the cluster lives under postgres's home,
+# named after the checkout, and .run/postgres is a symlink to it. Called by every postgres_*.
+pg_paths() {
+  is_root && id postgres >/dev/null 2>&1 || return 0
+  runuser -u postgres -- test -x "$REPO_DIR" && return 0
+  local home
+  home=$(getent passwd postgres | cut -d: -f6)
+  PG_RUN=${home:-/var/lib/postgresql}/ringtrace-$(printf '%s' "$REPO_DIR" | sha256sum | cut -c1-12)
+  PG_DATA=$PG_RUN/data
+  PG_LOG=$PG_RUN/postgres.log
+  mkdir -p "$PG_RUN" "$RUN_DIR"
+  if [[ -L $RUN_DIR/postgres || ! -e $RUN_DIR/postgres ]]; then ln -sfn "$PG_RUN" "$RUN_DIR/postgres"; fi
+}
+PG_READY_TIMEOUT_S=60
+
+# Unix socket directory (used only for admin as the postgres superuser): next to the
+# data, unless that path would exceed the 107-byte socket path limit.
+pg_socket_dir() {
+  if (( ${#PG_RUN} + 20 < 107 )); then
+    echo "$PG_RUN"
+  else
+    echo "/tmp/ringtrace-pg-$(printf '%s' "$PG_RUN" | sha256sum | cut -c1-12)"
+  fi
+}
+
+# Run as the postgres OS user when we are root (initdb/pg_ctl/postgres refuse root).
+as_pg() {
+  if is_root; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+pg_pid() {
+  local pid
+  pid=$(head -n1 "$PG_DATA/postmaster.pid" 2>/dev/null) || return 1
+  pid_alive "$pid" && pid_cmdline_has "$pid" postgres "$PG_DATA" && echo "$pid"
+}
+
+pg_isready_tcp() { "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -d postgres -t 2; }
+
+ensure_postgres_installed() {
+  if [[ ! -x $PG_BIN/pg_ctl || ! -x $PG_BIN/initdb || ! -x $PG_BIN/psql || ! -x $PG_BIN/pg_isready ]]; then
+    ensure_apt_pkg postgres postgresql
+    [[ -x $PG_BIN/pg_ctl ]] || die "postgres: $PG_BIN/pg_ctl still missing after installing postgresql (not PostgreSQL $PG_MAJOR?)"
+  fi
+  is_root || return 0
+  id postgres >/dev/null 2>&1 || die "postgres: OS user 'postgres' missing (the postgresql package creates it)"
+}
+
+# Free our port from Debian's default cluster if (and only if) that is what holds it.
+pg_free_port_from_debian_cluster() {
+  port_listening "$PG_PORT" || return 0
+  local ver name port status
+  if command -v pg_lsclusters >/dev/null; then
+    while read -r ver name port status _; do
+      if [[ $port == "$PG_PORT" && $status == online* ]]; then
+        pg_ctlcluster "$ver" "$name" stop >>"$PG_RUN/debian-cluster.log" 2>&1 \
+          || fail_with_log postgres "pg_ctlcluster $ver $name stop failed" "$PG_RUN/debian-cluster.log"
+        info "postgres: stopped Debian's default cluster $ver/$name, which held port $PG_PORT (start it again with: pg_ctlcluster $ver $name start)"
+      fi
+    done < <(pg_lsclusters -h 2>/dev/null || true)
+  fi
+  if port_listening "$PG_PORT"; then
+    die "postgres: port $PG_PORT is held by a server this script did not start ($(port_holder "$PG_PORT")). Stop it first (for a Debian cluster: pg_ctlcluster $PG_MAJOR main stop)."
+  fi
+}
+
+# Role and database (idempotent), as the superuser over the unix socket.
+pg_bootstrap() {
+  as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$(pg_socket_dir)" -p "$PG_PORT" -U postgres -d postgres \
+      >>"$PG_RUN/bootstrap.log" 2>&1 <<SQL || fail_with_log postgres "creating role/database $PG_DB failed" "$PG_RUN/bootstrap.log"
+SELECT format('CREATE ROLE %I LOGIN CREATEDB PASSWORD %L', '$PG_USER', '$PG_PASSWORD')
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$PG_USER')\gexec
+SELECT format('CREATE DATABASE %I OWNER %I', '$PG_DB', '$PG_USER')
+ WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$PG_DB')\gexec
+SQL
+}
+
+postgres_up() {
+  local pid t0 sock note=""
+  t0=$(now_ms)
+  ensure_postgres_installed
+  pg_paths
+  if pid=$(pg_pid); then
+    if pg_isready_tcp; then
+      info "postgres: already running on 127.0.0.1:$PG_PORT (pid $pid)"
+      return 0
+    fi
+    wait_until "$PG_READY_TIMEOUT_S" pg_isready_tcp \
+      || fail_with_log postgres "server (pid $pid) not ready on 127.0.0.1:$PG_PORT after ${PG_READY_TIMEOUT_S}s" "$PG_LOG"
+    info "postgres: running on 127.0.0.1:$PG_PORT (pid $pid; was still starting)"
+    return 0
+  fi
+  if [[ -f $PG_DATA/postmaster.pid ]]; then
+    # Left by a crash/kill; PostgreSQL may refuse to start if its PID got recycled.
+    info "postgres: removed stale postmaster.pid (pid $(head -n1 "$PG_DATA/postmaster.pid") is gone or not our server)"
+    rm -f "$PG_DATA/postmaster.pid"
+  fi
+  mkdir -p "$PG_RUN"
+  pg_free_port_from_debian_cluster
+
+  sock=$(pg_socket_dir)
+  mkdir -p "$sock"
+  if is_root; then
+    chown postgres:postgres "$PG_RUN" "$sock"
+    runuser -u postgres -- test -w "$PG_RUN" \
+      || die "postgres: the postgres OS user cannot reach $PG_RUN (a parent directory is not world-searchable, e.g. a checkout under /root); move the checkout or chmod o+x its parents"
+  fi
+
+  if [[ ! -f $PG_DATA/PG_VERSION ]]; then
+    rm -rf "$PG_DATA"
+    as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
+        --no-sync -E UTF8 --locale=C.UTF-8 >>"$PG_RUN/initdb.log" 2>&1 \
+      || fail_with_log postgres "initdb failed" "$PG_RUN/initdb.log"
+    note="; initialized $PG_DATA"
+  fi
+
+  as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t "$PG_READY_TIMEOUT_S" -s \
+      -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories='$sock'" start \
+      </dev/null >>"$PG_RUN/pg_ctl.log" 2>&1 8>&- 9>&- \
+    || fail_with_log postgres "pg_ctl start failed" "$PG_LOG" "$PG_RUN/pg_ctl.log"
+  wait_until "$PG_READY_TIMEOUT_S" pg_isready_tcp \
+    || fail_with_log postgres "not ready on 127.0.0.1:$PG_PORT after ${PG_READY_TIMEOUT_S}s" "$PG_LOG"
+  pid=$(pg_pid) || fail_with_log postgres "server started but postmaster.pid names no live server" "$PG_LOG"
+  pg_bootstrap
+  info "postgres: started on 127.0.0.1:$PG_PORT (pid $pid) in $(elapsed_since "$t0")$note"
+}
+
+postgres_down() {
+  pg_paths
+  local pid t0
+  t0=$(now_ms)
+  if ! pid=$(pg_pid); then
+    if [[ -f $PG_DATA/postmaster.pid ]]; then
+      rm -f "$PG_DATA/postmaster.pid"
+      info "postgres: not running (removed stale postmaster.pid)"
+    else
+      info "postgres: not running"
+    fi
+    return 0
+  fi
+  if ! as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t 60 -s stop >>"$PG_RUN/pg_ctl.log" 2>&1; then
+    err "postgres: fast shutdown (pid $pid) did not finish in 60s; using immediate shutdown"
+    as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w -t 30 -s stop >>"$PG_RUN/pg_ctl.log" 2>&1 \
+      || fail_with_log postgres "pg_ctl stop failed" "$PG_RUN/pg_ctl.log" "$PG_LOG"
+  fi
+  info "postgres: stopped (pid $pid) in $(elapsed_since "$t0")"
+}
+
+postgres_status() {
+  pg_paths
+  local pid
+  if pid=$(pg_pid); then
+    if pg_isready_tcp; then
+      info "postgres: running on 127.0.0.1:$PG_PORT (pid $pid)"
+    else
+      info "postgres: starting or unhealthy, not accepting connections on 127.0.0.1:$PG_PORT (pid $pid)"
+    fi
+  elif port_listening "$PG_PORT"; then
+    info "postgres: stopped (port $PG_PORT held by a process we did not start: $(port_holder "$PG_PORT"))"
+  else
+    info "postgres: stopped (port $PG_PORT)"
+  fi
+}
+
+# --------------------------------------------------------------------------- main
+
+usage() {
+  sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
+}
+
+# select_components ARGS...: validate names (default: all), in COMPONENTS order.
+select_components() {
+  local c a found
+  SELECTED=()
+  for a in "$@"; do
+    found=0
+    for c in "${COMPONENTS[@]}"; do
+      if [[ $a == "$c" ]]; then found=1; fi
+    done
+    (( found )) || die "infra: unknown component '$a' (known: ${COMPONENTS[*]})"
+  done
+  for c in "${COMPONENTS[@]}"; do
+    if (( $# == 0 )); then SELECTED+=("$c"); continue; fi
+    for a in "$@"; do
+      if [[ $a == "$c" ]]; then SELECTED+=("$c"); break; fi
+    done
+  done
+}
+
+main() {
+  local cmd=${1:-}
+  if (( $# )); then shift; fi
+  local i
+  case $cmd in
+    up)
+      select_components "$@"
+      lock_run_dir
+      for i in "${SELECTED[@]}"; do "${i}_up"; done
+      ;;
+    down)
+      select_components "$@"
+      lock_run_dir
+      for (( i = ${#SELECTED[@]} - 1; i >= 0; i-- )); do "${SELECTED[i]}_down"; done
+      ;;
+    status)
+      select_components "$@"
+      for i in "${SELECTED[@]}"; do "${i}_status"; done
+      ;;
+    kafka-classpath)
+      kafka_classpath
+      ;;
+    -h|--help|help)
+      usage
+      ;;
+    *)
+      usage >&2
+      exit 2
+      ;;
+  esac
+}
+
+main "$@"

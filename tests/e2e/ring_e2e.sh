@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# End to end: the three binaries on the real Kafka broker and PostgreSQL (scripts/infra.sh up).
+# Usage: ring_e2e.sh [--naming service|mc]   (RINGTRACE_BIN: directory of ms1/ms2/ms3)
+# Uses its own ports, topic, consumer group and log directory, so it can run beside scripts/run.sh.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+# shellcheck source=../../scripts/lib/ring.sh
+source "$repo/scripts/lib/ring.sh"
+
+naming=service
+while [ $# -gt 0 ]; do
+  case $1 in
+    --naming) naming=$2; shift 2 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+bin=${RINGTRACE_BIN:-$repo/build/bin}
+if [ "$naming" = mc ]; then c1=MC1_timestamp c2=MC2_timestamp c3=MC3_timestamp; port_base=18280
+else c1=service1_timestamp c2=service2_timestamp c3=service3_timestamp; port_base=18180; fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/ringtrace-e2e.XXXXXX")
+ms1_port=$port_base ms2_port=$((port_base + 1))
+export RINGTRACE__MESSAGE__NAMING=$naming
+export RINGTRACE__INTERACTION__DURATION_SECONDS=5
+export RINGTRACE__INTERACTION__DRAIN_TIMEOUT_MS=5000
+export RINGTRACE__MS1__PORT=$ms1_port
+export RINGTRACE__MS1__MS2_URL=ws://127.0.0.1:$ms2_port/ws
+export RINGTRACE__MS2__PORT=$ms2_port
+export RINGTRACE__MS3__STORE_URL=http://127.0.0.1:$ms1_port/store
+export RINGTRACE__KAFKA__TOPIC=ringtrace.e2e.$naming.$$
+export RINGTRACE__KAFKA__GROUP_ID=ringtrace-e2e-$naming-$$
+export RINGTRACE__LOGGING__DIRECTORY=$work/logs
+export RINGTRACE__LOGGING__LEVEL=info
+db_host=${RINGTRACE__DATABASE__HOST:-127.0.0.1} db_port=${RINGTRACE__DATABASE__PORT:-5432}
+db_name=${RINGTRACE__DATABASE__NAME:-ringtrace} db_user=${RINGTRACE__DATABASE__USER:-ringtrace}
+export PGPASSWORD=${RINGTRACE__DATABASE__PASSWORD:-ringtrace}
+sql() { psql -h "$db_host" -p "$db_port" -U "$db_user" -d "$db_name" -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
+api=http://127.0.0.1:$ms1_port
+
+passed=0 failed=0
+check() {  # check DESCRIPTION COMMAND...
+  local what=$1
+  shift
+  if "$@"; then passed=$((passed + 1)); echo "ok   - $what"
+  else failed=$((failed + 1)); echo "FAIL - $what"; fi
+}
+eq() { [ "$1" = "$2" ] || { echo "       expected '$2', got '$1'" >&2; return 1; }; }
+
+cleanup() {
+  ring_stop >/dev/null 2>&1 || true
+  if [ "$failed" -ne 0 ] || [ -n "${KEEP_E2E:-}" ]; then echo "logs kept in $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+ring_start ms2 "$bin" "$repo/config/ringtrace.yaml" "$work"
+ring_start ms3 "$bin" "$repo/config/ringtrace.yaml" "$work"
+ring_start ms1 "$bin" "$repo/config/ringtrace.yaml" "$work"
+ready() { [ "$(http_code "$api/healthz")" = 200 ]; }
+if ! wait_until 60 "MS1 /healthz (database and MS2 link up)" ready; then
+  tail -n 20 "$work"/*.stderr >&2
+  exit 1
+fi
+
+# -- routes and bad input -------------------------------------------------------------------
+check "GET /stop while idle is 409" eq "$(http_code "$api/stop")" 409
+check "unknown path is 404" eq "$(http_code "$api/nope")" 404
+check "POST /start is 405" eq "$(http_code "$api/start" -X POST)" 405
+check "malformed JSON on /store is 400" eq "$(http_code "$api/store" -X POST -H 'Content-Type: application/json' -d '{bad')" 400
+check "oversized /store body is 413" eq "$(head -c 70000 /dev/zero | tr '\0' 'x' | curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' --data-binary @- "$api/store")" 413
+other=$([ "$naming" = mc ] && echo service1_timestamp || echo MC1_timestamp)
+check "/store with the other naming is 400" eq "$(http_code "$api/store" -X POST -H 'Content-Type: application/json' -d "{\"id\":1,\"session_id\":1,\"$other\":null}")" 400
+check "/store of a message that skipped hops is 422" eq "$(http_code "$api/store" -X POST -H 'Content-Type: application/json' -d '{"id":1,"session_id":1}')" 422
+check "MS1 still healthy after bad input" ready
+
+# -- a 5 s session: rows = finish line's messages, four ordered timestamps -------------------
+start_body=$(curl -s --max-time 10 "$api/start/")
+session=$(sed -n 's/.*"session_id":\([0-9]*\).*/\1/p' <<<"$start_body")
+check "GET /start/ starts a session ($start_body)" test -n "$session"
+check "a second GET /start is 409" eq "$(http_code "$api/start")" 409
+check "start line printed" grep -q "^interaction started: session_id=$session duration=5s window=1$" "$work/ms1.stdout"
+check "start line logged to the log file" grep -q "interaction started: session_id=$session " "$work/logs/ms1.log"
+wait_until 40 "finish line of session $session" finish_line "$work/ms1.stdout" "$session" >/dev/null || true
+line=$(finish_line "$work/ms1.stdout" "$session" || true)
+echo "       $line"
+messages=$(field "$line" messages)
+check "finish line printed with messages > 0" test "${messages:-0}" -gt 0
+check "finish line logged to the log file" grep -q "interaction finished: session_id=$session " "$work/logs/ms1.log"
+check "reason=duration" eq "$(field "$line" reason)" duration
+check "stored = messages" eq "$(field "$line" stored)" "$messages"
+elapsed=$(field "$line" elapsed)
+check "elapsed ($elapsed) is about 5 s" awk -v e="${elapsed%s}" 'BEGIN { exit !(e >= 5.0 && e < 10.0) }'
+check "rows in messages = messages" eq "$(sql "SELECT count(*) FROM messages WHERE session_id=$session")" "$messages"
+check "ids are 1..messages" eq "$(sql "SELECT count(DISTINCT id) || ',' || min(id) || ',' || max(id) FROM messages WHERE session_id=$session")" "$messages,1,$messages"
+check "every row has four ordered timestamps" eq "$(sql "SELECT count(*) FROM messages WHERE session_id=$session AND \"$c1\" <= \"$c2\" AND \"$c2\" <= \"$c3\" AND \"$c3\" <= end_timestamp")" "$messages"
+check "timestamps carry microseconds" test "$(sql "SELECT count(*) FROM messages WHERE session_id=$session AND extract(microseconds FROM \"$c2\")::bigint % 1000 <> 0")" -gt 0
+check "session recorded in sessions" eq "$(sql "SELECT reason || ',' || sent || ',' || stored FROM sessions WHERE session_id=$session")" "duration,$messages,$messages"
+
+# -- /stop ends a session early ----------------------------------------------------------------
+session2=$(curl -s --max-time 10 "$api/start" | sed -n 's/.*"session_id":\([0-9]*\).*/\1/p')
+check "second session gets a larger session_id" test "${session2:-0}" -gt "$session"
+some_sent() { curl -s --max-time 5 "$api/status" | grep -Eq '"sent":([3-9]|[1-9][0-9]+)'; }
+wait_until 20 "messages flowing in session $session2" some_sent || true
+stop_body=$(curl -s --max-time 20 "$api/stop/")
+check "GET /stop/ answers with the summary ($stop_body)" grep -q '"reason":"stop"' <<<"$stop_body"
+line2=$(finish_line "$work/ms1.stdout" "$session2" || true)
+echo "       $line2"
+check "finish line reason=stop" eq "$(field "$line2" reason)" stop
+elapsed2=$(field "$line2" elapsed)
+check "stopped before the 5 s interval ($elapsed2)" awk -v e="${elapsed2%s}" 'BEGIN { exit !(e > 0 && e < 5.0) }'
+check "rows = messages after /stop" eq "$(sql "SELECT count(*) FROM messages WHERE session_id=$session2")" "$(field "$line2" messages)"
+
+# -- graceful shutdown ---------------------------------------------------------------------------
+check "all three services exit cleanly on SIGTERM" ring_stop
+
+echo "e2e ($naming): $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
