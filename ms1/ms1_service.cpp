@@ -22,6 +22,9 @@ namespace {
 
 double seconds(SteadyClock::duration d) { return std::chrono::duration<double>(d).count(); }
 
+/// Whole milliseconds, for JSON (Boost.JSON writes doubles in exponent form).
+std::int64_t millis(SteadyClock::duration d) { return std::chrono::duration_cast<milliseconds>(d).count(); }
+
 HttpResponse error_response(http::status status, std::string_view reason) {
   return json_response(status, json::serialize(json::object{{"error", reason}}));
 }
@@ -29,7 +32,7 @@ HttpResponse error_response(http::status status, std::string_view reason) {
 json::object summary_json(const SessionSummary& s) {
   return {{"session_id", s.session_id},
           {"reason", to_string(s.reason)},
-          {"elapsed_seconds", seconds(s.elapsed)},
+          {"elapsed_ms", millis(s.elapsed)},
           {"messages", s.sent},
           {"stored", s.stored},
           {"lost", s.lost}};
@@ -207,7 +210,7 @@ HttpResponse Ms1Service::status_response() const {
                     {"sent", status.sent},
                     {"stored", status.stored},
                     {"in_flight", status.in_flight},
-                    {"elapsed_seconds", seconds(status.elapsed)},
+                    {"elapsed_ms", millis(status.elapsed)},
                     {"ms2_connected", ws_->connected()},
                     {"database_connected", writer_->connected()}};
   body["last_session"] = last_summary_ ? json::value(summary_json(*last_summary_)) : json::value(nullptr);

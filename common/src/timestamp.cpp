@@ -1,6 +1,7 @@
 #include "ringtrace/common/timestamp.hpp"
 
 #include <array>
+#include <atomic>
 #include <charconv>
 
 namespace ringtrace::common {
@@ -29,7 +30,16 @@ bool read_digits(std::string_view text, std::size_t pos, std::size_t width, unsi
 }  // namespace
 
 Timestamp now_utc() {
-  return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+  // The VM's wall clock was seen stepping back a microsecond between two reads; never going
+  // backwards within a process keeps a message's own stamps ordered.
+  static std::atomic<std::int64_t> last{0};
+  std::int64_t now = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now())
+                         .time_since_epoch()
+                         .count();
+  std::int64_t seen = last.load(std::memory_order_relaxed);
+  while (seen < now && !last.compare_exchange_weak(seen, now, std::memory_order_relaxed)) {
+  }
+  return Timestamp{std::chrono::microseconds{std::max(now, seen)}};
 }
 
 void append_timestamp(std::string& out, Timestamp ts) {

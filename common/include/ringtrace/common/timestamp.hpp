@@ -12,7 +12,8 @@ namespace ringtrace::common {
 /// A point on the UTC wall clock with the microsecond resolution every hop records.
 using Timestamp = std::chrono::sys_time<std::chrono::microseconds>;
 
-/// Current wall-clock time, truncated to microseconds (hops run on different hosts, so no steady clock).
+/// Current wall-clock time in microseconds, never earlier than a previous call in this process
+/// (hops run on different hosts, so a steady clock would not compare across them).
 Timestamp now_utc();
 
 /// Formats as `2026-11-21T10:15:30.123456Z` (27 characters), the one form the codec emits and accepts.

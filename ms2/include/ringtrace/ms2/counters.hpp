@@ -1,0 +1,18 @@
+#pragma once
+/// @file
+/// MS2's counters, shared by the WebSocket sessions and the producer's delivery reports.
+
+#include <atomic>
+#include <cstdint>
+
+namespace ringtrace::ms2 {
+
+/// Totals since startup; atomics because sessions (io thread) and delivery reports (poll thread) both write.
+struct Counters {
+  std::atomic<std::uint64_t> frames_received{0};    ///< every data frame read, good or bad
+  std::atomic<std::uint64_t> frames_rejected{0};    ///< frames refused before producing
+  std::atomic<std::uint64_t> produced{0};           ///< records the broker acknowledged
+  std::atomic<std::uint64_t> delivery_failures{0};  ///< records that could not be queued or delivered
+};
+
+}  // namespace ringtrace::ms2

@@ -1,0 +1,116 @@
+#include "ringtrace/ms2/topic_admin.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+namespace ringtrace::ms2 {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+/// One CreateTopics attempt never waits longer than this, so a late broker is noticed soon.
+constexpr milliseconds kAttemptTimeout{5000};
+/// Pause between attempts that failed fast (e.g. connection refused).
+constexpr milliseconds kRetryPause{200};
+
+struct NewTopicDeleter {
+  void operator()(rd_kafka_NewTopic_t* p) const { rd_kafka_NewTopic_destroy(p); }
+};
+struct OptionsDeleter {
+  void operator()(rd_kafka_AdminOptions_t* p) const { rd_kafka_AdminOptions_destroy(p); }
+};
+struct QueueDeleter {
+  void operator()(rd_kafka_queue_t* p) const { rd_kafka_queue_destroy(p); }
+};
+struct EventDeleter {
+  void operator()(rd_kafka_event_t* p) const { rd_kafka_event_destroy(p); }
+};
+
+/// Errors that retrying cannot fix: bad topic name, bad partition count, no permission.
+bool is_permanent(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+    case RD_KAFKA_RESP_ERR_INVALID_PARTITIONS:
+    case RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR:
+    case RD_KAFKA_RESP_ERR_INVALID_CONFIG:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_POLICY_VIOLATION:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+TopicOutcome ensure_topic(rd_kafka_t* handle, const common::KafkaConfig& config) {
+  const auto deadline = Clock::now() + milliseconds(config.startup_timeout_ms);
+  std::string last_error = "no answer";
+  char errstr[512];
+  for (int attempt = 1;; ++attempt) {
+    auto remaining = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+    if (remaining <= milliseconds::zero()) {
+      throw KafkaStartupError("kafka broker " + config.brokers + " did not create topic '" + config.topic +
+                              "' within " + std::to_string(config.startup_timeout_ms) +
+                              " ms (kafka.startup_timeout_ms): " + last_error);
+    }
+    const int attempt_ms = static_cast<int>(std::clamp(remaining, milliseconds(100), kAttemptTimeout).count());
+    const auto started = Clock::now();
+
+    std::unique_ptr<rd_kafka_NewTopic_t, NewTopicDeleter> topic(
+        rd_kafka_NewTopic_new(config.topic.c_str(), config.partitions, 1, errstr, sizeof errstr));
+    if (!topic) {
+      throw KafkaStartupError("kafka.topic/kafka.partitions: " + std::string(errstr));
+    }
+    std::unique_ptr<rd_kafka_AdminOptions_t, OptionsDeleter> options(
+        rd_kafka_AdminOptions_new(handle, RD_KAFKA_ADMIN_OP_CREATETOPICS));
+    rd_kafka_AdminOptions_set_request_timeout(options.get(), attempt_ms, errstr, sizeof errstr);
+    rd_kafka_AdminOptions_set_operation_timeout(options.get(), attempt_ms, errstr, sizeof errstr);
+    std::unique_ptr<rd_kafka_queue_t, QueueDeleter> queue(rd_kafka_queue_new(handle));
+
+    rd_kafka_NewTopic_t* topics[] = {topic.get()};
+    rd_kafka_CreateTopics(handle, topics, 1, options.get(), queue.get());
+    std::unique_ptr<rd_kafka_event_t, EventDeleter> event(rd_kafka_queue_poll(queue.get(), attempt_ms + 1000));
+
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+    if (!event) {
+      last_error = "timed out";
+    } else if (rd_kafka_event_error(event.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      err = rd_kafka_event_error(event.get());
+      last_error = rd_kafka_event_error_string(event.get());
+    } else {
+      size_t count = 0;
+      const auto* results =
+          rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event.get()), &count);
+      err = count == 1 ? rd_kafka_topic_result_error(results[0]) : RD_KAFKA_RESP_ERR__FAIL;
+      const char* message = count == 1 ? rd_kafka_topic_result_error_string(results[0]) : nullptr;
+      last_error = message ? message : rd_kafka_err2str(err);
+    }
+
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      spdlog::info("ms2: created topic {} ({} partition(s))", config.topic, config.partitions);
+      return TopicOutcome::kCreated;
+    }
+    if (err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+      spdlog::info("ms2: topic {} exists", config.topic);
+      return TopicOutcome::kExisted;
+    }
+    if (is_permanent(err)) {
+      throw KafkaStartupError("kafka broker refused topic '" + config.topic + "': " + last_error);
+    }
+    spdlog::warn("ms2: creating topic {} (attempt {}): {}; retrying", config.topic, attempt, last_error);
+    if (Clock::now() - started < kRetryPause) {
+      std::this_thread::sleep_for(kRetryPause);
+    }
+  }
+}
+
+}  // namespace ringtrace::ms2

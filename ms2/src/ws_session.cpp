@@ -1,0 +1,105 @@
+#include "ringtrace/ms2/ws_session.hpp"
+
+#include <string_view>
+
+#include <boost/asio/dispatch.hpp>
+#include <spdlog/spdlog.h>
+
+#include "ringtrace/common/timestamp.hpp"
+#include "ringtrace/ms2/fail.hpp"
+#include "ringtrace/ms2/frame_processor.hpp"
+
+namespace ringtrace::ms2 {
+
+namespace beast = boost::beast;
+namespace websocket = boost::beast::websocket;
+namespace net = boost::asio;
+
+namespace {
+
+/// Longest rejection reason written to the log, so one bad frame stays one short line.
+constexpr std::size_t kMaxReasonChars = 200;
+
+std::string describe(const net::ip::tcp::socket& socket) {
+  beast::error_code ec;
+  auto endpoint = socket.remote_endpoint(ec);
+  return ec ? std::string("?") : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+}
+
+}  // namespace
+
+WsSession::WsSession(net::ip::tcp::socket&& socket, SessionContext& context)
+    : ws_(std::move(socket)), context_(context) {
+  peer_ = describe(beast::get_lowest_layer(ws_).socket());
+}
+
+WsSession::~WsSession() {
+  context_.registry.remove(this);
+}
+
+void WsSession::run(beast::http::request<beast::http::string_body> request) {
+  // The websocket stream keeps its own timers; the tcp_stream's would cut idle but healthy peers.
+  beast::get_lowest_layer(ws_).expires_never();
+  ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+  ws_.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& response) { response.set(beast::http::field::server, "ringtrace-ms2"); }));
+  ws_.read_message_max(context_.config.ms2.max_frame_bytes);
+  context_.registry.add(shared_from_this());
+  ws_.async_accept(request, beast::bind_front_handler(&WsSession::on_accept, shared_from_this()));
+}
+
+void WsSession::on_accept(beast::error_code ec) {
+  if (ec) return detail::fail(ec, "accept");
+  spdlog::info("ms2: websocket session from {}", peer_);
+  do_read();
+}
+
+void WsSession::do_read() {
+  ws_.async_read(buffer_, beast::bind_front_handler(&WsSession::on_read, shared_from_this()));
+}
+
+void WsSession::on_read(beast::error_code ec, std::size_t /*bytes*/) {
+  if (ec == websocket::error::closed) {
+    spdlog::info("ms2: websocket session from {} closed", peer_);
+    return;
+  }
+  if (ec) return detail::fail(ec, "read");
+  handle_frame();
+  buffer_.consume(buffer_.size());
+  do_read();
+}
+
+void WsSession::handle_frame() {
+  context_.counters.frames_received.fetch_add(1, std::memory_order_relaxed);
+  const std::string_view frame(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+  auto result = process_frame(frame, ws_.got_text(), context_.config.message.naming, common::now_utc());
+  if (result.outcome != FrameOutcome::kOk) {
+    context_.counters.frames_rejected.fetch_add(1, std::memory_order_relaxed);
+    std::uint64_t suppressed = 0;
+    if (context_.reject_log.allow(suppressed)) {
+      std::string_view reason(result.reason);
+      spdlog::warn("ms2: rejected frame from {} ({} bytes): {}: {}{}", peer_, frame.size(), to_string(result.outcome),
+                   reason.substr(0, kMaxReasonChars),
+                   suppressed ? " (+" + std::to_string(suppressed) + " rejections not logged)" : std::string());
+    }
+    return;
+  }
+  context_.producer.produce(std::to_string(result.session_id), result.payload);
+}
+
+void WsSession::close() {
+  net::dispatch(ws_.get_executor(), [self = shared_from_this()] {
+    if (self->closing_ || !self->ws_.is_open()) {
+      return;
+    }
+    self->closing_ = true;
+    self->ws_.async_close(websocket::close_code::going_away,
+                          beast::bind_front_handler(&WsSession::on_close, self));
+  });
+}
+
+void WsSession::on_close(beast::error_code ec) {
+  if (ec) return detail::fail(ec, "close");
+}
+
+}  // namespace ringtrace::ms2

@@ -1,0 +1,57 @@
+#pragma once
+/// @file
+/// MS3's per-record decision: stamp, POST to MS1, retry until MS1 answers for good.
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <string_view>
+
+#include "ringtrace/common/backoff.hpp"
+#include "ringtrace/common/config.hpp"
+#include "ringtrace/ms3/counters.hpp"
+#include "ringtrace/ms3/http_poster.hpp"
+
+namespace ringtrace::ms3 {
+
+/// What became of a record; the caller commits on every outcome but kStopped.
+enum class ForwardOutcome {
+  kStored,       ///< MS1 answered 2xx
+  kRejected,     ///< MS1 refused it for good (4xx)
+  kUndecodable,  ///< not a valid message; nothing was sent
+  kStopped,      ///< shutdown came first; not committed, so it is consumed again after a restart
+};
+
+/// Short name of an outcome, for logs.
+std::string_view to_string(ForwardOutcome outcome);
+
+/// Sends records to MS1 one at a time, retrying the same record with backoff for as long as MS1 is
+/// down or busy, so nothing is skipped. forward() runs on one thread; stop() may come from any.
+class Forwarder {
+ public:
+  /// Parses `ms3.store_url` (throws ConfigError) and keeps a reference to `counters`.
+  Forwarder(const common::Config& config, Counters& counters);
+
+  /// Stamps and POSTs `payload` until MS1 answers 2xx or a permanent 4xx, or stop() is called.
+  ForwardOutcome forward(std::string_view payload);
+
+  /// Makes a running forward() return kStopped soon (cancels the request in flight and the backoff wait).
+  void stop();
+
+  /// True once stop() was called.
+  bool stopping() const { return stopping_.load(); }
+
+ private:
+  /// Waits `delay` unless stopped first; false when stopped.
+  bool wait(std::chrono::milliseconds delay);
+
+  common::Naming naming_;
+  Counters& counters_;
+  std::atomic<bool> stopping_{false};
+  HttpPoster poster_;
+  common::Backoff backoff_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+};
+
+}  // namespace ringtrace::ms3

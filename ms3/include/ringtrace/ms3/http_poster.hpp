@@ -1,0 +1,58 @@
+#pragma once
+/// @file
+/// MS3's HTTP client: one kept-alive connection to MS1, each request bounded in time.
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "ringtrace/common/endpoint.hpp"
+
+namespace ringtrace::ms3 {
+
+/// The answer to one POST: a transport error, or a status and body.
+struct PostResult {
+  boost::beast::error_code ec;  ///< set when no response was read (refused, reset, timeout, cancelled)
+  unsigned status = 0;          ///< HTTP status (valid when !ec)
+  std::string body;             ///< response body, for logging refusals (valid when !ec)
+};
+
+/// Synchronous interface over async Beast ops run on a private io_context, because blocking Beast
+/// calls ignore tcp_stream timeouts. Reconnects as needed; not thread-safe (one caller thread).
+class HttpPoster {
+ public:
+  /// Largest response body read; MS1 answers short JSON.
+  static constexpr std::uint64_t kMaxResponseBytes = 64 * 1024;
+
+  /// Posts to `endpoint`; each post() gets `timeout` in all (connect included). `abort` (read
+  /// from the calling thread every few ms) cancels a request in flight, for shutdown.
+  HttpPoster(common::Endpoint endpoint, std::chrono::milliseconds timeout, const std::atomic<bool>& abort);
+
+  /// POSTs `body` as application/json; retries once at once when a reused connection turns out closed.
+  PostResult post(std::string_view body);
+
+  /// Drops the connection (the next post reconnects).
+  void close();
+
+ private:
+  PostResult attempt(std::string_view body);
+  boost::beast::error_code connect(std::chrono::steady_clock::time_point deadline);
+  void run_ops();
+
+  common::Endpoint endpoint_;
+  std::chrono::milliseconds timeout_;
+  const std::atomic<bool>& abort_;
+  boost::asio::io_context ioc_{1};
+  boost::asio::ip::tcp::resolver resolver_;
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+  bool connected_ = false;
+};
+
+}  // namespace ringtrace::ms3

@@ -1,0 +1,43 @@
+#pragma once
+/// @file
+/// MS3 as one object: Kafka consumer → Forwarder → commit.
+
+#include <atomic>
+
+#include "ringtrace/common/config.hpp"
+#include "ringtrace/ms3/counters.hpp"
+#include "ringtrace/ms3/forwarder.hpp"
+#include "ringtrace/ms3/kafka_consumer.hpp"
+
+namespace ringtrace::ms3 {
+
+/// Consumes one record at a time on the thread that calls run(); a record's offset is committed
+/// only after the Forwarder is done with it, so a crash or stop replays rather than loses.
+class Ms3Service {
+ public:
+  /// How long one consume() call blocks; bounds how fast run() notices stop().
+  static constexpr std::chrono::milliseconds kConsumeTimeout{100};
+
+  /// Validates ms3.store_url (ConfigError) and subscribes (std::runtime_error if librdkafka refuses).
+  explicit Ms3Service(const common::Config& config);
+  /// Logs the counters.
+  ~Ms3Service();
+
+  Ms3Service(const Ms3Service&) = delete;
+  Ms3Service& operator=(const Ms3Service&) = delete;
+
+  /// Consumes and forwards until stop(); then commits synchronously and leaves the group.
+  void run();
+  /// Ends run() soon, also in the middle of a retry; thread-safe.
+  void stop();
+
+  /// Totals so far.
+  const Counters& counters() const { return counters_; }
+
+ private:
+  Counters counters_;
+  Forwarder forwarder_;
+  KafkaConsumer consumer_;
+};
+
+}  // namespace ringtrace::ms3

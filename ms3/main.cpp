@@ -1,0 +1,66 @@
+/// @file
+/// MS3 executable: Kafka records in, HTTP POSTs to MS1 out.
+
+#include <csignal>
+#include <exception>
+#include <iostream>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+
+#include "ringtrace/common/config.hpp"
+#include "ringtrace/common/logging.hpp"
+#include "ringtrace/ms3/ms3_service.hpp"
+
+int main(int argc, char** argv) {
+  using namespace ringtrace;
+  common::Config config;
+  try {
+    bool help = false;
+    const auto path = common::config_path_from_args(argc, argv, help);
+    if (help) {
+      std::cout << "usage: ms3 [--config PATH]\n";
+      return 0;
+    }
+    config = common::load_config(path);
+    common::init_logging("ms3", config.logging);
+  } catch (const common::ConfigError& e) {
+    std::cerr << "ms3: configuration error: " << e.what() << "\n";
+    return 2;
+  }
+  try {
+    ms3::Ms3Service service(config);
+    // Signals are served on this thread; the consume loop runs on its own, so a POST being
+    // retried never delays the reaction to SIGTERM.
+    boost::asio::io_context signals_ioc(1);
+    boost::asio::signal_set signals(signals_ioc, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+      if (ec) return;
+      spdlog::info("ms3: signal {} received, shutting down", signal);
+      service.stop();
+    });
+    std::exception_ptr failure;
+    std::thread worker([&] {
+      try {
+        service.run();
+      } catch (...) {
+        failure = std::current_exception();
+      }
+      // A failed loop must end the process too; a stopped one has nothing left to wait for.
+      boost::asio::post(signals_ioc, [&] { signals.cancel(); });
+    });
+    signals_ioc.run();
+    worker.join();
+    if (failure) std::rethrow_exception(failure);
+  } catch (const common::ConfigError& e) {
+    spdlog::critical("ms3: configuration error: {}", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    spdlog::critical("ms3: {}", e.what());
+    return 1;
+  }
+  return 0;
+}

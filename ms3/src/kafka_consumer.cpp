@@ -1,0 +1,129 @@
+#include "ringtrace/ms3/kafka_consumer.hpp"
+
+#include <stdexcept>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "ringtrace/ms3/consumer_properties.hpp"
+
+namespace ringtrace::ms3 {
+
+namespace {
+
+/// Owns the TopicPartition pointers the C++ API wants.
+struct PartitionList {
+  std::vector<RdKafka::TopicPartition*> items;
+  PartitionList() = default;
+  PartitionList(const PartitionList&) = delete;
+  PartitionList& operator=(const PartitionList&) = delete;
+  ~PartitionList() { RdKafka::TopicPartition::destroy(items); }
+};
+
+std::string describe(const std::vector<RdKafka::TopicPartition*>& offsets) {
+  std::string out;
+  for (const auto* tp : offsets) {
+    if (!out.empty()) out += ", ";
+    out += tp->topic() + "[" + std::to_string(tp->partition()) + "]@" + std::to_string(tp->offset());
+    if (tp->err() != RdKafka::ERR_NO_ERROR) out += " " + RdKafka::err2str(tp->err());
+  }
+  return out;
+}
+
+}  // namespace
+
+void KafkaConsumer::EventLogger::event_cb(RdKafka::Event& event) {
+  switch (event.type()) {
+    case RdKafka::Event::EVENT_ERROR:
+      spdlog::warn("ms3: kafka: {} {}", RdKafka::err2str(event.err()), event.str());
+      break;
+    case RdKafka::Event::EVENT_LOG:
+      if (event.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING) {
+        spdlog::warn("ms3: kafka: {} {}", event.fac(), event.str());
+      } else {
+        spdlog::debug("ms3: kafka: {} {}", event.fac(), event.str());
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+void KafkaConsumer::CommitLogger::offset_commit_cb(RdKafka::ErrorCode err,
+                                                   std::vector<RdKafka::TopicPartition*>& offsets) {
+  if (err == RdKafka::ERR_NO_ERROR || err == RdKafka::ERR__NO_OFFSET) {
+    spdlog::debug("ms3: committed {}", describe(offsets));
+    return;
+  }
+  spdlog::warn("ms3: commit failed ({}): {}", RdKafka::err2str(err), describe(offsets));
+}
+
+KafkaConsumer::KafkaConsumer(const common::KafkaConfig& config) {
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  std::string error;
+  for (const auto& [name, value] : consumer_properties(config)) {
+    if (conf->set(name, value, error) != RdKafka::Conf::CONF_OK) {
+      throw std::runtime_error("kafka consumer property " + name + "=" + value + ": " + error);
+    }
+  }
+  if (conf->set("event_cb", &events_, error) != RdKafka::Conf::CONF_OK ||
+      conf->set("offset_commit_cb", &commits_, error) != RdKafka::Conf::CONF_OK) {
+    throw std::runtime_error("kafka consumer callbacks: " + error);
+  }
+  consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), error));
+  if (!consumer_) {
+    throw std::runtime_error("kafka consumer: " + error);
+  }
+  if (auto err = consumer_->subscribe({config.topic}); err != RdKafka::ERR_NO_ERROR) {
+    throw std::runtime_error("kafka consumer: subscribe to " + config.topic + ": " + RdKafka::err2str(err));
+  }
+  spdlog::info("ms3: consuming {} from {} as group {}", config.topic, config.brokers, config.group_id);
+}
+
+KafkaConsumer::~KafkaConsumer() { close(); }
+
+std::unique_ptr<RdKafka::Message> KafkaConsumer::consume(std::chrono::milliseconds timeout) {
+  std::unique_ptr<RdKafka::Message> record(consumer_->consume(static_cast<int>(timeout.count())));
+  switch (record->err()) {
+    case RdKafka::ERR_NO_ERROR:
+      return record;
+    case RdKafka::ERR__TIMED_OUT:
+    case RdKafka::ERR__PARTITION_EOF:
+      return nullptr;
+    default:
+      spdlog::warn("ms3: consume: {}", record->errstr());
+      return nullptr;
+  }
+}
+
+void KafkaConsumer::commit(const RdKafka::Message& record) {
+  const auto next = record.offset() + 1;
+  next_offsets_[{record.topic_name(), record.partition()}] = next;
+  PartitionList list;
+  list.items.push_back(RdKafka::TopicPartition::create(record.topic_name(), record.partition(), next));
+  if (auto err = consumer_->commitAsync(list.items); err != RdKafka::ERR_NO_ERROR) {
+    spdlog::warn("ms3: commit of {}[{}]@{} not sent: {}", record.topic_name(), record.partition(), next,
+                 RdKafka::err2str(err));
+  }
+}
+
+void KafkaConsumer::close() {
+  if (closed_) return;
+  closed_ = true;
+  if (!next_offsets_.empty()) {
+    PartitionList list;
+    for (const auto& [partition, offset] : next_offsets_) {
+      list.items.push_back(RdKafka::TopicPartition::create(partition.first, partition.second, offset));
+    }
+    if (auto err = consumer_->commitSync(list.items); err != RdKafka::ERR_NO_ERROR) {
+      spdlog::warn("ms3: final commit failed ({}): {}", RdKafka::err2str(err), describe(list.items));
+    } else {
+      spdlog::info("ms3: final commit {}", describe(list.items));
+    }
+  }
+  if (auto err = consumer_->close(); err != RdKafka::ERR_NO_ERROR) {
+    spdlog::warn("ms3: consumer close: {}", RdKafka::err2str(err));
+  }
+}
+
+}  // namespace ringtrace::ms3

@@ -1,0 +1,99 @@
+#include "ringtrace/ms2/frame_processor.hpp"
+
+#include <gtest/gtest.h>
+
+#include "ringtrace/common/message.hpp"
+#include "ringtrace/common/timestamp.hpp"
+
+namespace ringtrace::ms2 {
+namespace {
+
+using common::Hop;
+using common::Naming;
+
+const common::Timestamp kT1 = *common::parse_timestamp("2026-11-21T10:15:30.000001Z");
+const common::Timestamp kNow = *common::parse_timestamp("2026-11-21T10:15:30.000250Z");
+
+std::string message_json(Naming naming, bool with_t1 = true, bool with_t2 = false) {
+  common::Message m;
+  m.id = 3;
+  m.session_id = 42;
+  if (with_t1) m.at(Hop::kMs1) = kT1;
+  if (with_t2) m.at(Hop::kMs2) = kT1;
+  return common::encode(m, naming);
+}
+
+TEST(FrameProcessor, GoodFrameIsStampedAtMs2AndKeyedBySession) {
+  auto result = process_frame(message_json(Naming::kService), true, Naming::kService, kNow);
+  ASSERT_EQ(result.outcome, FrameOutcome::kOk) << result.reason;
+  EXPECT_TRUE(result.reason.empty());
+  EXPECT_EQ(result.session_id, 42);
+  EXPECT_EQ(result.id, 3);
+  auto decoded = common::decode(result.payload, Naming::kService);
+  ASSERT_TRUE(decoded) << decoded.error;
+  EXPECT_EQ(decoded.message->at(Hop::kMs1), kT1);
+  EXPECT_EQ(decoded.message->at(Hop::kMs2), kNow);
+  EXPECT_FALSE(decoded.message->at(Hop::kMs3).has_value());
+  EXPECT_FALSE(decoded.message->at(Hop::kEnd).has_value());
+}
+
+TEST(FrameProcessor, McNamingIsKeptOnOutput) {
+  auto result = process_frame(message_json(Naming::kMc), true, Naming::kMc, kNow);
+  ASSERT_EQ(result.outcome, FrameOutcome::kOk) << result.reason;
+  EXPECT_NE(result.payload.find("\"MC2_timestamp\":\"2026-11-21T10:15:30.000250Z\""), std::string::npos)
+      << result.payload;
+}
+
+TEST(FrameProcessor, BinaryFrameIsRejected) {
+  auto result = process_frame(message_json(Naming::kService), false, Naming::kService, kNow);
+  EXPECT_EQ(result.outcome, FrameOutcome::kNotText);
+  EXPECT_NE(result.reason.find("binary"), std::string::npos) << result.reason;
+  EXPECT_TRUE(result.payload.empty());
+}
+
+TEST(FrameProcessor, MalformedJsonIsRejectedWithReason) {
+  auto result = process_frame("{\"id\":1,", true, Naming::kService, kNow);
+  EXPECT_EQ(result.outcome, FrameOutcome::kMalformed);
+  EXPECT_FALSE(result.reason.empty());
+  EXPECT_TRUE(result.payload.empty());
+}
+
+TEST(FrameProcessor, GarbageTextIsRejected) {
+  auto result = process_frame("hello", true, Naming::kService, kNow);
+  EXPECT_EQ(result.outcome, FrameOutcome::kMalformed);
+}
+
+TEST(FrameProcessor, OtherNamingIsRejected) {
+  auto result = process_frame(message_json(Naming::kMc), true, Naming::kService, kNow);
+  EXPECT_EQ(result.outcome, FrameOutcome::kMalformed);
+  EXPECT_NE(result.reason.find("MC1_timestamp"), std::string::npos) << result.reason;
+}
+
+TEST(FrameProcessor, MissingSessionIdIsRejected) {
+  auto result = process_frame(R"({"id":1,"service1_timestamp":null})", true, Naming::kService, kNow);
+  EXPECT_EQ(result.outcome, FrameOutcome::kMalformed);
+  EXPECT_NE(result.reason.find("session_id"), std::string::npos) << result.reason;
+}
+
+TEST(FrameProcessor, MessageThatSkippedMs1IsRejected) {
+  auto result = process_frame(message_json(Naming::kService, false), true, Naming::kService, kNow);
+  EXPECT_EQ(result.outcome, FrameOutcome::kBadStamps);
+  EXPECT_EQ(result.reason, common::to_string(common::StampResult::kMissingPrevious));
+  EXPECT_TRUE(result.payload.empty());
+}
+
+TEST(FrameProcessor, MessageAlreadyStampedByMs2IsRejected) {
+  auto result = process_frame(message_json(Naming::kService, true, true), true, Naming::kService, kNow);
+  EXPECT_EQ(result.outcome, FrameOutcome::kBadStamps);
+  EXPECT_EQ(result.reason, common::to_string(common::StampResult::kAlreadyStamped));
+}
+
+TEST(FrameProcessor, OutcomesHaveNames) {
+  EXPECT_EQ(to_string(FrameOutcome::kOk), "ok");
+  EXPECT_EQ(to_string(FrameOutcome::kNotText), "not_text");
+  EXPECT_EQ(to_string(FrameOutcome::kMalformed), "malformed");
+  EXPECT_EQ(to_string(FrameOutcome::kBadStamps), "bad_stamps");
+}
+
+}  // namespace
+}  // namespace ringtrace::ms2
