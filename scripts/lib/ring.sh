@@ -17,6 +17,19 @@ ring_start() {
 # ring_alive NAME: the service NAME started here is still running.
 ring_alive() { kill -0 "${RING_PID_OF[$1]}" 2>/dev/null; }
 
+# ring_stop_one NAME: SIGTERM to the service NAME started here; waits (20 s) and returns its exit status.
+ring_stop_one() {
+  local pid=${RING_PID_OF[$1]} end=$((SECONDS + 20)) rc=0
+  kill -TERM "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null && ((SECONDS < end)); do sleep 0.1; done
+  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null || rc=$?
+  local kept=()
+  for p in "${RING_PIDS[@]}"; do [ "$p" = "$pid" ] || kept+=("$p"); done
+  RING_PIDS=("${kept[@]}")
+  return $rc
+}
+
 # wait_until SECONDS WHAT COMMAND...: polls COMMAND every 0.1 s until it succeeds or the deadline passes.
 wait_until() {
   local limit=$1 what=$2

@@ -111,6 +111,30 @@ elapsed2=$(field "$line2" elapsed)
 check "stopped before the 5 s interval ($elapsed2)" awk -v e="${elapsed2%s}" 'BEGIN { exit !(e > 0 && e < 5.0) }'
 check "rows = messages after /stop" eq "$(sql "SELECT count(*) FROM messages WHERE session_id=$session2")" "$(field "$line2" messages)"
 
+# -- MS2 goes away and comes back: MS1 refuses to start, then reconnects by itself -------------
+check "MS2 exits cleanly on SIGTERM" ring_stop_one ms2
+ms2_gone() { [ "$(http_code "$api/healthz")" = 503 ]; }
+check "MS1 reports the lost MS2 link on /healthz" wait_until 10 "healthz 503" ms2_gone
+check "GET /start without MS2 is 503" eq "$(http_code "$api/start")" 503
+ring_start ms2 "$bin" "$repo/config/ringtrace.yaml" "$work"
+check "MS1 reconnects to a restarted MS2" wait_until 30 "MS1 to reconnect" ready
+session3=$(curl -s --max-time 10 "$api/start" | sed -n 's/.*"session_id":\([0-9]*\).*/\1/p')
+wait_until 20 "messages flowing in session $session3" some_sent || true
+line3=$(curl -s --max-time 20 "$api/stop")
+check "a session runs after the reconnect ($line3)" grep -Eq '"stored":[1-9]' <<<"$line3"
+
+# -- bad configuration stops each service at startup, naming the key ---------------------------
+for svc in ms1 ms2 ms3; do
+  rc=0
+  RINGTRACE__INTERACTION__WINDOW=many "$bin/$svc" --config "$repo/config/ringtrace.yaml" >/dev/null 2>"$work/$svc.badconfig" || rc=$?
+  check "$svc exits 2 on a bad value, naming it" eq "$rc,$(grep -c 'RINGTRACE__INTERACTION__WINDOW' "$work/$svc.badconfig")" "2,1"
+  rc=0
+  "$bin/$svc" --config "$work/missing.yaml" >/dev/null 2>&1 || rc=$?
+  check "$svc exits 2 on a missing config file" eq "$rc" 2
+  quiet() { "$@" >/dev/null 2>&1; }
+  check "$svc --help" quiet "$bin/$svc" --help
+done
+
 # -- graceful shutdown ---------------------------------------------------------------------------
 check "all three services exit cleanly on SIGTERM" ring_stop
 
