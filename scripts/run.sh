@@ -63,6 +63,7 @@ healthy() {
   [ "$(http_code "$api/healthz")" = 200 ]
 }
 wait_until 60 "MS1 to connect to MS2 and the database ($api/healthz)" healthy
+wait_until 60 "MS3 to join its consumer group" ms3_assigned "$out"
 
 response=$(curl -s --max-time 10 "$api/start")
 session=$(sed -n 's/.*"session_id":\([0-9]*\).*/\1/p' <<<"$response")

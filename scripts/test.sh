@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command: installs dependencies, builds with coverage instrumentation,
-# starts the native infrastructure, runs every ctest label (unit, integration, e2e) and prints
-# line coverage of the shared library and the services.
+# starts the native infrastructure, runs every ctest label (unit, integration, e2e), prints
+# line coverage of the shared library and the services, then runs every label again on an
+# AddressSanitizer + UBSan build (RINGTRACE_SKIP_ASAN=1 skips that pass).
 # Under CI (CI=true) the infrastructure started here is stopped at the end; locally it is left
 # running for the next run (scripts/infra.sh down stops it).
 set -euo pipefail
@@ -10,14 +11,20 @@ cd "$repo"
 
 scripts/install-deps.sh
 
-echo "== build (coverage preset)"
-cmake --preset coverage >build-coverage.configure.log 2>&1 || { cat build-coverage.configure.log >&2; exit 1; }
-rm -f build-coverage.configure.log
-cmake --build --preset coverage -- -j2 >/dev/null 2>build-coverage.errors.log || {
-  cmake --build --preset coverage -- -j1 2>&1 | tail -n 60 >&2
-  exit 1
+# build PRESET: configures and builds quietly; on failure shows the compiler's output.
+build() {
+  echo "== build ($1 preset)"
+  local log
+  log=$(mktemp)
+  if ! { cmake --preset "$1" && cmake --build --preset "$1" -- -j2; } >"$log" 2>&1; then
+    tail -n 80 "$log" >&2
+    rm -f "$log"
+    exit 1
+  fi
+  rm -f "$log"
 }
-rm -f build-coverage.errors.log
+
+build coverage
 
 echo "== infrastructure"
 scripts/infra.sh up
@@ -36,5 +43,11 @@ gcovr --root . --object-directory build-coverage \
   --exclude-unreachable-branches --print-summary -o build-coverage/coverage.txt 2>/dev/null |
   sed 's/^/coverage (common + services): /'
 echo "coverage report: build-coverage/coverage.txt"
+
+if [ "${RINGTRACE_SKIP_ASAN:-}" != 1 ]; then
+  build asan
+  echo "== tests under AddressSanitizer + UBSan"
+  ctest --preset asan -j2 || status=$?
+fi
 
 exit $status

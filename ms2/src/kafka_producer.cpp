@@ -87,6 +87,23 @@ void KafkaProducer::poll_loop() {
   }
 }
 
+bool KafkaProducer::warm_up(std::chrono::milliseconds timeout) {
+  std::string error;
+  std::unique_ptr<RdKafka::Topic> topic(RdKafka::Topic::create(producer_.get(), topic_, nullptr, error));
+  if (!topic) {
+    spdlog::warn("ms2: topic handle for {}: {}", topic_, error);
+    return false;
+  }
+  RdKafka::Metadata* raw = nullptr;
+  const auto err = producer_->metadata(false, topic.get(), &raw, static_cast<int>(timeout.count()));
+  std::unique_ptr<RdKafka::Metadata> metadata(raw);
+  if (err != RdKafka::ERR_NO_ERROR) {
+    spdlog::warn("ms2: metadata for {}: {}", topic_, RdKafka::err2str(err));
+    return false;
+  }
+  return true;
+}
+
 int KafkaProducer::flush(std::chrono::milliseconds timeout) {
   producer_->flush(static_cast<int>(timeout.count()));
   return producer_->outq_len();

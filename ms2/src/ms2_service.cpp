@@ -35,6 +35,7 @@ Ms2Service::~Ms2Service() {
 
 void Ms2Service::start() {
   ensure_topic(producer_.c_handle(), config_.kafka);
+  producer_.warm_up(std::chrono::milliseconds(config_.kafka.startup_timeout_ms));
   boost::system::error_code ec;
   auto address = net::ip::make_address(config_.ms2.listen_address, ec);
   if (ec) {

@@ -58,6 +58,22 @@ void KafkaConsumer::CommitLogger::offset_commit_cb(RdKafka::ErrorCode err,
   spdlog::warn("ms3: commit failed ({}): {}", RdKafka::err2str(err), describe(offsets));
 }
 
+void KafkaConsumer::RebalanceLogger::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
+                                                   std::vector<RdKafka::TopicPartition*>& partitions) {
+  std::string names;
+  for (const auto* tp : partitions) {
+    if (!names.empty()) names += ", ";
+    names += tp->topic() + "[" + std::to_string(tp->partition()) + "]";
+  }
+  if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+    spdlog::info("ms3: assigned {}", names);
+    consumer->assign(partitions);
+  } else {
+    spdlog::info("ms3: revoked {}", names);
+    consumer->unassign();
+  }
+}
+
 KafkaConsumer::KafkaConsumer(const common::KafkaConfig& config) {
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   std::string error;
@@ -67,7 +83,8 @@ KafkaConsumer::KafkaConsumer(const common::KafkaConfig& config) {
     }
   }
   if (conf->set("event_cb", &events_, error) != RdKafka::Conf::CONF_OK ||
-      conf->set("offset_commit_cb", &commits_, error) != RdKafka::Conf::CONF_OK) {
+      conf->set("offset_commit_cb", &commits_, error) != RdKafka::Conf::CONF_OK ||
+      conf->set("rebalance_cb", &rebalance_, error) != RdKafka::Conf::CONF_OK) {
     throw std::runtime_error("kafka consumer callbacks: " + error);
   }
   consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), error));

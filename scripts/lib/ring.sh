@@ -51,6 +51,9 @@ http_code() {
   curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$@" "$url" || true
 }
 
+# ms3_assigned OUT_DIR: MS3 has been given the topic's partitions (it logs "ms3: assigned").
+ms3_assigned() { grep -q 'ms3: assigned ' "$1/ms3.stderr" 2>/dev/null; }
+
 # finish_line FILE SESSION: prints MS1's finish line for SESSION, if there is one yet.
 finish_line() { grep -m1 "^interaction finished: session_id=$2 " "$1" 2>/dev/null; }
 

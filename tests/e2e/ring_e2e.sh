@@ -58,7 +58,8 @@ ring_start ms2 "$bin" "$repo/config/ringtrace.yaml" "$work"
 ring_start ms3 "$bin" "$repo/config/ringtrace.yaml" "$work"
 ring_start ms1 "$bin" "$repo/config/ringtrace.yaml" "$work"
 ready() { [ "$(http_code "$api/healthz")" = 200 ]; }
-if ! wait_until 60 "MS1 /healthz (database and MS2 link up)" ready; then
+if ! wait_until 60 "MS1 /healthz (database and MS2 link up)" ready ||
+   ! wait_until 60 "MS3 to join its consumer group" ms3_assigned "$work"; then
   tail -n 20 "$work"/*.stderr >&2
   exit 1
 fi

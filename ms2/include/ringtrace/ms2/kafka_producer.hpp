@@ -51,6 +51,10 @@ class KafkaProducer {
   /// Waits up to `timeout` for queued records; returns how many are still undelivered.
   int flush(std::chrono::milliseconds timeout);
 
+  /// Fetches the topic's partition leaders now, so the first message does not wait for them.
+  /// Returns false (after logging) if the broker did not answer within `timeout`.
+  bool warm_up(std::chrono::milliseconds timeout);
+
   /// The underlying C handle, for the Admin API (topic creation) on the same connections.
   rd_kafka_t* c_handle() { return producer_->c_ptr(); }
 

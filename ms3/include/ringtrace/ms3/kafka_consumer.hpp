@@ -44,6 +44,13 @@ class KafkaConsumer {
   };
 
   /// Logs commit failures; runs inside consume().
+  /// Logs partition (re)assignments, so operators and scripts can see when MS3 is ready.
+  class RebalanceLogger : public RdKafka::RebalanceCb {
+   public:
+    void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
+                      std::vector<RdKafka::TopicPartition*>& partitions) override;
+  };
+
   class CommitLogger : public RdKafka::OffsetCommitCb {
    public:
     void offset_commit_cb(RdKafka::ErrorCode err, std::vector<RdKafka::TopicPartition*>& offsets) override;
@@ -51,6 +58,7 @@ class KafkaConsumer {
 
   EventLogger events_;
   CommitLogger commits_;
+  RebalanceLogger rebalance_;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   std::map<std::pair<std::string, std::int32_t>, std::int64_t> next_offsets_;  ///< per partition: offset to commit
   bool closed_ = false;
