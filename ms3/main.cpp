@@ -3,7 +3,6 @@
 
 #include <csignal>
 #include <exception>
-#include <iostream>
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
@@ -11,27 +10,12 @@
 #include <boost/asio/signal_set.hpp>
 #include <spdlog/spdlog.h>
 
-#include "ringtrace/common/config.hpp"
-#include "ringtrace/common/logging.hpp"
+#include "ringtrace/common/service_main.hpp"
 #include "ringtrace/ms3/ms3_service.hpp"
 
 int main(int argc, char** argv) {
   using namespace ringtrace;
-  common::Config config;
-  try {
-    bool help = false;
-    const auto path = common::config_path_from_args(argc, argv, help);
-    if (help) {
-      std::cout << "usage: ms3 [--config PATH]\n";
-      return 0;
-    }
-    config = common::load_config(path);
-    common::init_logging("ms3", config.logging);
-  } catch (const common::ConfigError& e) {
-    std::cerr << "ms3: configuration error: " << e.what() << "\n";
-    return 2;
-  }
-  try {
+  return common::run_service("ms3", argc, argv, [](const common::Config& config) {
     ms3::Ms3Service service(config);
     // Signals are served on this thread; the consume loop runs on its own, so a POST being
     // retried never delays the reaction to SIGTERM.
@@ -55,12 +39,6 @@ int main(int argc, char** argv) {
     signals_ioc.run();
     worker.join();
     if (failure) std::rethrow_exception(failure);
-  } catch (const common::ConfigError& e) {
-    spdlog::critical("ms3: configuration error: {}", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    spdlog::critical("ms3: {}", e.what());
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

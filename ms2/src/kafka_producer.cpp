@@ -34,23 +34,6 @@ void KafkaProducer::DeliveryReporter::dr_cb(RdKafka::Message& message) {
                 message.errstr(), message.key() ? *message.key() : std::string("-"));
 }
 
-void KafkaProducer::EventLogger::event_cb(RdKafka::Event& event) {
-  switch (event.type()) {
-    case RdKafka::Event::EVENT_ERROR:
-      spdlog::warn("ms2: kafka: {} {}", RdKafka::err2str(event.err()), event.str());
-      break;
-    case RdKafka::Event::EVENT_LOG:
-      if (event.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING) {
-        spdlog::warn("ms2: kafka: {} {}", event.fac(), event.str());
-      } else {
-        spdlog::debug("ms2: kafka: {} {}", event.fac(), event.str());
-      }
-      break;
-    default:
-      break;
-  }
-}
-
 KafkaProducer::KafkaProducer(const common::KafkaConfig& config, Counters& counters)
     : topic_(config.topic), counters_(counters), reporter_(counters) {
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));

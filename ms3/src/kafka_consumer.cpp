@@ -32,23 +32,6 @@ std::string describe(const std::vector<RdKafka::TopicPartition*>& offsets) {
 
 }  // namespace
 
-void KafkaConsumer::EventLogger::event_cb(RdKafka::Event& event) {
-  switch (event.type()) {
-    case RdKafka::Event::EVENT_ERROR:
-      spdlog::warn("ms3: kafka: {} {}", RdKafka::err2str(event.err()), event.str());
-      break;
-    case RdKafka::Event::EVENT_LOG:
-      if (event.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING) {
-        spdlog::warn("ms3: kafka: {} {}", event.fac(), event.str());
-      } else {
-        spdlog::debug("ms3: kafka: {} {}", event.fac(), event.str());
-      }
-      break;
-    default:
-      break;
-  }
-}
-
 void KafkaConsumer::CommitLogger::offset_commit_cb(RdKafka::ErrorCode err,
                                                    std::vector<RdKafka::TopicPartition*>& offsets) {
   if (err == RdKafka::ERR_NO_ERROR || err == RdKafka::ERR__NO_OFFSET) {

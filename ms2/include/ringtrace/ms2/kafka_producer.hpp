@@ -12,6 +12,8 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 
+#include "ringtrace/common/kafka_events.hpp"
+
 #include "ringtrace/common/config.hpp"
 #include "ringtrace/ms2/counters.hpp"
 
@@ -69,18 +71,12 @@ class KafkaProducer {
     Counters& counters_;
   };
 
-  /// Routes librdkafka's own logs and errors into spdlog.
-  class EventLogger : public RdKafka::EventCb {
-   public:
-    void event_cb(RdKafka::Event& event) override;
-  };
-
   void poll_loop();
 
   std::string topic_;
   Counters& counters_;
   DeliveryReporter reporter_;
-  EventLogger events_;
+  common::KafkaEventLogger events_{"ms2"};
   std::unique_ptr<RdKafka::Producer> producer_;
   std::atomic<bool> stopping_{false};
   std::thread poller_;

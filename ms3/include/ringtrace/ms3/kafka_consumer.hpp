@@ -11,6 +11,8 @@
 
 #include <librdkafka/rdkafkacpp.h>
 
+#include "ringtrace/common/kafka_events.hpp"
+
 #include "ringtrace/common/config.hpp"
 
 namespace ringtrace::ms3 {
@@ -37,13 +39,6 @@ class KafkaConsumer {
   void close();
 
  private:
-  /// Routes librdkafka's own logs and errors into spdlog.
-  class EventLogger : public RdKafka::EventCb {
-   public:
-    void event_cb(RdKafka::Event& event) override;
-  };
-
-  /// Logs commit failures; runs inside consume().
   /// Logs partition (re)assignments, so operators and scripts can see when MS3 is ready.
   class RebalanceLogger : public RdKafka::RebalanceCb {
    public:
@@ -51,12 +46,13 @@ class KafkaConsumer {
                       std::vector<RdKafka::TopicPartition*>& partitions) override;
   };
 
+  /// Logs commit failures; runs inside consume().
   class CommitLogger : public RdKafka::OffsetCommitCb {
    public:
     void offset_commit_cb(RdKafka::ErrorCode err, std::vector<RdKafka::TopicPartition*>& offsets) override;
   };
 
-  EventLogger events_;
+  common::KafkaEventLogger events_{"ms3"};
   CommitLogger commits_;
   RebalanceLogger rebalance_;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
