@@ -1,11 +1,13 @@
 #include "message_store.hpp"
 
+#include "mariadb_store.hpp"
 #include "postgres_store.hpp"
 
 namespace ringtrace::ms1 {
 
 std::unique_ptr<MessageStore> make_store(const common::DatabaseConfig& config, common::Naming naming) {
   if (config.driver == "postgresql") return std::make_unique<PostgresStore>(config, naming);
+  if (config.driver == "mariadb") return std::make_unique<MariaDbStore>(config, naming);
   throw common::ConfigError("database.driver: unsupported driver '" + config.driver + "'");
 }
 

@@ -2,6 +2,8 @@
 # Local infrastructure for ringtrace development, tests and benchmarks, run natively
 # (no Docker) on loopback:
 #   postgres  PostgreSQL 15 (Debian package) on 127.0.0.1:5432, db/user/password ringtrace
+#   mariadb   MariaDB 10.11 (Debian package) on 127.0.0.1:3306, db/user/password ringtrace
+#             (root has no password: unix socket .run/mariadb/mysqld.sock, or loopback TCP)
 #   kafka     Apache Kafka (jars from Maven Central), single-node KRaft, 127.0.0.1:9092
 #             (controller 127.0.0.1:9093)
 #
@@ -16,7 +18,7 @@
 # State (data, logs, pid files) lives in <repo>/.run/; the Kafka jars (and the Maven
 # repository used to fetch them) in ${RINGTRACE_CACHE_DIR:-$HOME/.cache/ringtrace}.
 #
-# Adding a component (e.g. mariadb, jaeger): write <name>_up, <name>_down and
+# Adding a component (e.g. jaeger): write <name>_up, <name>_down and
 # <name>_status and append <name> to COMPONENTS. Helpers below (port checks, pid
 # checks, wait_until, fail_with_log, ensure_apt_pkg) are meant to be reused.
 set -euo pipefail
@@ -27,7 +29,7 @@ INFRA_DIR=$SCRIPT_DIR/infra
 RUN_DIR=$REPO_DIR/.run
 CACHE_DIR=${RINGTRACE_CACHE_DIR:-$HOME/.cache/ringtrace}
 
-COMPONENTS=(postgres kafka)
+COMPONENTS=(postgres mariadb kafka)
 
 # --------------------------------------------------------------------------- helpers
 
@@ -559,6 +561,236 @@ postgres_status() {
     info "postgres: stopped (port $PG_PORT held by a process we did not start: $(port_holder "$PG_PORT"))"
   else
     info "postgres: stopped (port $PG_PORT)"
+  fi
+}
+
+# --------------------------------------------------------------------------- mariadb
+#
+# Debian's `mariadb-server` package ships a `mariadb` service (datadir /var/lib/mysql,
+# socket /run/mysqld/mysqld.sock, port 3306). On our machines /usr/sbin/policy-rc.d
+# forbids service starts, so it stays down; elsewhere installing the package starts it.
+# We never touch it: if it (or anything else) holds our port, mariadb_up fails and names
+# the holder. Our server is independent of it: every MariaDB binary gets --no-defaults
+# FIRST (else it reads /etc/mysql and its /run/mysqld paths) and all paths explicitly.
+#
+# mariadbd runs as the invoking user (--user=root when root), so unlike postgres a
+# checkout under a private directory (/root, 0700) needs no fallback for the data; only
+# the socket path length (107-byte limit) may force it elsewhere (mariadb_socket).
+#
+# Server options beyond INFRA.md's checked set: utf8mb4 (with --no-defaults the compiled
+# default is latin1, unlike Debian's config) and a modest buffer pool (this 2-core machine
+# also runs Kafka and PostgreSQL). innodb_flush_log_at_trx_commit stays at its durable
+# default (1): benchmarks must measure what production would do.
+
+MARIADB_PORT=3306
+MARIADB_DB=ringtrace
+MARIADB_USER=ringtrace
+MARIADB_PASSWORD=ringtrace
+MARIADB_RUN=$RUN_DIR/mariadb
+MARIADB_DATA=$MARIADB_RUN/data
+MARIADB_PIDFILE=$MARIADB_RUN/mariadbd.pid
+MARIADB_LOG=$MARIADB_RUN/err.log
+MARIADB_READY_TIMEOUT_S=60
+MARIADB_STOP_TIMEOUT_S=60
+MARIADB_BUFFER_POOL=${RINGTRACE_MARIADB_BUFFER_POOL:-128M}
+MARIADBD=/usr/sbin/mariadbd   # not on a non-root PATH
+
+# Unix socket (admin as root, and the pid-file handshake): next to the data, unless that
+# path would exceed the 107-byte limit; then in a private directory under /tmp.
+mariadb_socket() {
+  if (( ${#MARIADB_RUN} + 12 < 107 )); then
+    echo "$MARIADB_RUN/mysqld.sock"
+  else
+    echo "/tmp/ringtrace-mariadb-$(printf '%s' "$MARIADB_RUN" | sha256sum | cut -c1-12)/mysqld.sock"
+  fi
+}
+
+# --user=root as root (INFRA.md); otherwise the server simply runs as the invoking user.
+MARIADB_USER_OPT=()
+if is_root; then MARIADB_USER_OPT=(--user=root); fi
+
+mariadb_admin() {
+  # --no-defaults FIRST. mariadb-admin shutdown waits for the server to exit (up to
+  # --shutdown-timeout); `timeout` bounds the whole call anyway.
+  timeout 20 mariadb-admin --no-defaults --socket="$(mariadb_socket)" -uroot --connect-timeout=2 "$@"
+}
+
+mariadb_ping() { mariadb_admin ping >/dev/null 2>&1; }
+
+# PID of our server if the pid file names a live process that is our mariadbd.
+mariadb_pid() {
+  local pid
+  pid=$(cat "$MARIADB_PIDFILE" 2>/dev/null) || return 1
+  pid_alive "$pid" && pid_cmdline_has "$pid" mariadbd "--datadir=$MARIADB_DATA" && echo "$pid"
+}
+
+# The application user connects over TCP: the check clients actually depend on.
+mariadb_client_ok() {
+  mariadb --no-defaults -h 127.0.0.1 -P "$MARIADB_PORT" --connect-timeout=3 \
+    -u "$MARIADB_USER" -p"$MARIADB_PASSWORD" "$MARIADB_DB" -N -e 'SELECT 1' >/dev/null 2>&1
+}
+
+ensure_mariadb_installed() {
+  if [[ ! -x $MARIADBD ]] || ! command -v mariadb-install-db >/dev/null; then
+    ensure_apt_pkg mariadb mariadb-server
+  fi
+  if ! command -v mariadb >/dev/null || ! command -v mariadb-admin >/dev/null; then
+    ensure_apt_pkg mariadb mariadb-client
+  fi
+  [[ -x $MARIADBD ]] || die "mariadb: $MARIADBD still missing after installing mariadb-server"
+}
+
+# wait_until step: 0 ready, 2 server died, 1 not yet.
+mariadb_ready_step() {
+  pid_alive "$1" || return 2
+  mariadb_ping
+}
+
+mariadb_wait_ready() {
+  local pid=$1 rc=0
+  wait_until "$MARIADB_READY_TIMEOUT_S" mariadb_ready_step "$pid" || rc=$?
+  (( rc == 0 )) && return 0
+  if (( rc == 2 )); then
+    fail_with_log mariadb "server (pid $pid) exited during startup" "$MARIADB_LOG" "$MARIADB_RUN/mariadbd.out"
+  fi
+  fail_with_log mariadb "server (pid $pid) not answering on $(mariadb_socket) after ${MARIADB_READY_TIMEOUT_S}s (still running; 'scripts/infra.sh down mariadb' stops it)" \
+    "$MARIADB_LOG" "$MARIADB_RUN/mariadbd.out"
+}
+
+# Database and users (idempotent), as root over the unix socket. Also drops the
+# root@<hostname> account mariadb-install-db creates: with --skip-name-resolve it can
+# never match and only adds a warning to every start.
+mariadb_bootstrap() {
+  local u
+  {
+    echo "CREATE DATABASE IF NOT EXISTS \`$MARIADB_DB\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;"
+    for u in "'$MARIADB_USER'@'127.0.0.1'" "'$MARIADB_USER'@'localhost'" "'$MARIADB_USER'@'%'"; do
+      echo "CREATE USER IF NOT EXISTS $u IDENTIFIED BY '$MARIADB_PASSWORD';"
+      echo "GRANT ALL PRIVILEGES ON \`$MARIADB_DB\`.* TO $u;"
+    done
+    echo "DROP USER IF EXISTS 'root'@'$(hostname)';"
+  } | timeout 30 mariadb --no-defaults --socket="$(mariadb_socket)" -uroot --connect-timeout=5 \
+        >>"$MARIADB_RUN/bootstrap.log" 2>&1 \
+    || fail_with_log mariadb "creating database/users $MARIADB_DB failed" "$MARIADB_RUN/bootstrap.log"
+}
+
+mariadb_up() {
+  local pid t0 sock note=""
+  t0=$(now_ms)
+  if pid=$(mariadb_pid); then
+    if mariadb_ping; then
+      info "mariadb: already running on 127.0.0.1:$MARIADB_PORT (pid $pid)"
+    else
+      mariadb_wait_ready "$pid"
+      info "mariadb: running on 127.0.0.1:$MARIADB_PORT (pid $pid; was still starting, ready after $(elapsed_since "$t0"))"
+    fi
+    return 0
+  fi
+  if [[ -f $MARIADB_PIDFILE ]]; then
+    info "mariadb: removed stale pid file (pid $(cat "$MARIADB_PIDFILE") is gone or not our server)"
+    rm -f "$MARIADB_PIDFILE"
+  fi
+  if port_listening "$MARIADB_PORT"; then
+    local holder
+    holder=$(port_holder "$MARIADB_PORT")
+    if [[ $holder == *mariadbd* || $holder == *mysqld* ]]; then
+      die "mariadb: port $MARIADB_PORT is held by a MariaDB/MySQL server this script did not start ($holder); stop it first (Debian's service: service mariadb stop)"
+    fi
+    die "mariadb: port $MARIADB_PORT is held by a process this script did not start ($holder); stop it first"
+  fi
+  ensure_mariadb_installed
+  mkdir -p "$MARIADB_RUN"
+
+  sock=$(mariadb_socket)
+  if [[ $sock != "$MARIADB_RUN"/* ]]; then
+    # Private per-checkout directory under /tmp: refuse one someone else created.
+    [[ -d $(dirname "$sock") ]] || mkdir -m 0700 "$(dirname "$sock")"
+    [[ -O $(dirname "$sock") ]] || die "mariadb: socket directory $(dirname "$sock") exists but is not ours"
+  fi
+
+  # Initialize once, into a temp dir moved into place on success: an interrupted
+  # mariadb-install-db never leaves a half-made data directory that looks complete.
+  if [[ ! -d $MARIADB_DATA/mysql ]]; then
+    local tmp=$MARIADB_RUN/data.init
+    rm -rf "$tmp" "$MARIADB_DATA"
+    mariadb-install-db --no-defaults "${MARIADB_USER_OPT[@]}" --datadir="$tmp" \
+        --auth-root-authentication-method=normal --skip-test-db \
+        </dev/null >>"$MARIADB_RUN/install-db.log" 2>&1 8>&- 9>&- \
+      || fail_with_log mariadb "mariadb-install-db failed" "$MARIADB_RUN/install-db.log"
+    mv "$tmp" "$MARIADB_DATA"
+    note="; initialized $MARIADB_DATA"
+  fi
+
+  # setsid: own session, so signals to the caller's process group do not reach it. The
+  # inner shell writes its PID before exec'ing mariadbd (which then writes the same PID
+  # to the same file via --pid-file, and removes it on a clean shutdown). fds 8/9 (our
+  # locks) are closed, or the daemon would hold the locks forever.
+  local -a args=(
+    --no-defaults "${MARIADB_USER_OPT[@]}" --datadir="$MARIADB_DATA" --socket="$sock"
+    --port="$MARIADB_PORT" --bind-address=127.0.0.1 --pid-file="$MARIADB_PIDFILE"
+    --log-error="$MARIADB_LOG" --skip-name-resolve
+    --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci
+    --innodb-buffer-pool-size="$MARIADB_BUFFER_POOL"
+  )
+  rm -f "$MARIADB_PIDFILE"
+  # shellcheck disable=SC2016  # $$, $0, $@ belong to the inner shell
+  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$MARIADB_PIDFILE" "$MARIADBD" "${args[@]}" \
+    </dev/null >"$MARIADB_RUN/mariadbd.out" 2>&1 8>&- 9>&- &
+  wait_until 10 test -s "$MARIADB_PIDFILE" \
+    || fail_with_log mariadb "server launcher did not write $MARIADB_PIDFILE" "$MARIADB_RUN/mariadbd.out"
+  pid=$(cat "$MARIADB_PIDFILE")
+  mariadb_wait_ready "$pid"
+  mariadb_bootstrap
+  mariadb_client_ok \
+    || fail_with_log mariadb "server is up but '$MARIADB_USER' cannot connect over 127.0.0.1:$MARIADB_PORT" "$MARIADB_LOG"
+  info "mariadb: started on 127.0.0.1:$MARIADB_PORT (pid $pid) in $(elapsed_since "$t0")$note"
+}
+
+mariadb_down() {
+  local pid t0
+  t0=$(now_ms)
+  if ! pid=$(mariadb_pid); then
+    if [[ -f $MARIADB_PIDFILE ]]; then
+      rm -f "$MARIADB_PIDFILE"
+      info "mariadb: not running (removed stale pid file)"
+    else
+      info "mariadb: not running"
+    fi
+    return 0
+  fi
+  # Clean shutdown via the server itself; signals to the recorded PID only as fallback.
+  mariadb_admin shutdown >>"$MARIADB_RUN/shutdown.log" 2>&1 || true
+  if wait_until "$MARIADB_STOP_TIMEOUT_S" pid_gone "$pid"; then
+    rm -f "$MARIADB_PIDFILE"
+    info "mariadb: stopped (pid $pid) in $(elapsed_since "$t0")"
+    return 0
+  fi
+  err "mariadb: server (pid $pid) still running ${MARIADB_STOP_TIMEOUT_S}s after 'mariadb-admin shutdown'; sending SIGTERM"
+  kill -TERM "$pid" 2>/dev/null || true
+  if wait_until 30 pid_gone "$pid"; then
+    rm -f "$MARIADB_PIDFILE"
+    info "mariadb: stopped by SIGTERM (pid $pid) in $(elapsed_since "$t0")"
+    return 0
+  fi
+  err "mariadb: server (pid $pid) still running 30s after SIGTERM; sending SIGKILL"
+  kill -KILL "$pid" 2>/dev/null || true
+  wait_until 10 pid_gone "$pid" || die "mariadb: pid $pid survived SIGKILL"
+  rm -f "$MARIADB_PIDFILE"
+  info "mariadb: killed (pid $pid)"
+}
+
+mariadb_status() {
+  local pid
+  if pid=$(mariadb_pid); then
+    if mariadb_ping; then
+      info "mariadb: running on 127.0.0.1:$MARIADB_PORT (pid $pid)"
+    else
+      info "mariadb: starting or unhealthy, not answering on $(mariadb_socket) (pid $pid)"
+    fi
+  elif port_listening "$MARIADB_PORT"; then
+    info "mariadb: stopped (port $MARIADB_PORT held by a process we did not start: $(port_holder "$MARIADB_PORT"))"
+  else
+    info "mariadb: stopped (port $MARIADB_PORT)"
   fi
 }
 

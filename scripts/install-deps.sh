@@ -6,9 +6,9 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git curl ca-certificates
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  librdkafka-dev libpq-dev libspdlog-dev libyaml-cpp-dev
+  librdkafka-dev libpq-dev libmariadb-dev libspdlog-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev gcovr
-  postgresql postgresql-client
+  postgresql postgresql-client mariadb-server mariadb-client
   openjdk-17-jre-headless maven
 )
 

@@ -10,10 +10,10 @@ source scripts/lib/ring.sh
 
 usage() {
   cat <<USAGE
-usage: scripts/run.sh [--duration S] [--window N] [--db postgresql] [--naming service|mc] [--config PATH]
+usage: scripts/run.sh [--duration S] [--window N] [--db postgresql|mariadb] [--naming service|mc] [--config PATH]
   --duration S   session length in seconds (interaction.duration_seconds)
   --window N     messages in flight at once (interaction.window)
-  --db NAME      database driver (database.driver): postgresql
+  --db NAME      database driver (database.driver): postgresql | mariadb
   --naming N     timestamp field names (message.naming): service | mc
   --config PATH  configuration file (default config/ringtrace.yaml)
 USAGE
@@ -27,9 +27,8 @@ while [ $# -gt 0 ]; do
     --naming) export RINGTRACE__MESSAGE__NAMING=$2; shift 2 ;;
     --db)
       case $2 in
-        postgresql) export RINGTRACE__DATABASE__DRIVER=postgresql ;;
-        mariadb) echo "run.sh: --db mariadb is not supported yet (PostgreSQL only for now)" >&2; exit 2 ;;
-        *) echo "run.sh: --db must be postgresql, got '$2'" >&2; exit 2 ;;
+        postgresql|mariadb) export RINGTRACE__DATABASE__DRIVER=$2 ;;
+        *) echo "run.sh: --db must be postgresql or mariadb, got '$2'" >&2; exit 2 ;;
       esac
       shift 2 ;;
     --config) config=$2; shift 2 ;;
@@ -83,8 +82,16 @@ wait_until "$limit" "the finish line of session $session" show_new
 
 ring_stop || echo "run: a service did not stop cleanly (see $out/*.stderr)" >&2
 trap - EXIT
+# The driver in effect: the flag, else the configuration file.
+driver=${RINGTRACE__DATABASE__DRIVER:-$(sed -n '/^database:/,/^[a-z]/s/^ *driver: *\([a-z]*\).*/\1/p' "$config" | head -1)}
+query="SELECT * FROM messages WHERE session_id=$session ORDER BY id LIMIT 5"
+if [ "$driver" = mariadb ]; then
+  rows="mariadb -h 127.0.0.1 -P 3306 -u ringtrace -pringtrace ringtrace -e '$query'"
+else
+  rows="PGPASSWORD=ringtrace psql -h 127.0.0.1 -p 5432 -U ringtrace ringtrace -c '$query'"
+fi
 cat <<DONE
 logs: $out/ (console) and ${RINGTRACE__LOGGING__DIRECTORY} (log files)
-rows: PGPASSWORD=ringtrace psql -h 127.0.0.1 -p 5432 -U ringtrace ringtrace -c 'SELECT * FROM messages WHERE session_id=$session ORDER BY id LIMIT 5'
+rows: $rows
 stop the infrastructure with: scripts/infra.sh down
 DONE

@@ -107,13 +107,13 @@ const std::vector<Field>& fields() {
       RT_INT("kafka.startup_timeout_ms", kafka.startup_timeout_ms, 0, kMaxMs),
       Field{"database.driver",
             [](Config& c, const std::string& v, bool env) {
-              if (v != "postgresql") {
-                throw ConfigError(origin("database.driver", env) + ": expected 'postgresql', got '" + v + "'");
+              if (v != "postgresql" && v != "mariadb") {
+                throw ConfigError(origin("database.driver", env) + ": expected 'postgresql' or 'mariadb', got '" + v + "'");
               }
               c.database.driver = v;
             }},
       RT_STR("database.host", database.host),
-      RT_INT("database.port", database.port, 1, 65535),
+      RT_INT("database.port", database.port, 0, 65535),
       RT_STR("database.name", database.name),
       RT_STR("database.user", database.user),
       Field{"database.password", [](Config& c, const std::string& v, bool) { c.database.password = v; }},
@@ -203,6 +203,7 @@ Config parse_config(const std::string& yaml_text, const Environment& env) {
     }
     apply(config, lower(rest.substr(0, sep)) + "." + lower(rest.substr(sep + 2)), value, true);
   }
+  if (config.database.port == 0) config.database.port = config.database.driver == "mariadb" ? 3306 : 5432;
   if (config.ms1.reconnect_max_ms < config.ms1.reconnect_initial_ms) {
     throw ConfigError("ms1.reconnect_max_ms: must be >= ms1.reconnect_initial_ms");
   }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End to end: the three binaries on the real Kafka broker and PostgreSQL (scripts/infra.sh up).
-# Usage: ring_e2e.sh [--naming service|mc]   (RINGTRACE_BIN: directory of ms1/ms2/ms3)
+# Usage: ring_e2e.sh [--db postgresql|mariadb] [--naming service|mc]   (RINGTRACE_BIN: ms1/ms2/ms3)
 # Uses its own ports, topic, consumer group and log directory, so it can run beside scripts/run.sh.
 set -euo pipefail
 
@@ -9,34 +9,47 @@ repo=$(cd "$here/../.." && pwd)
 # shellcheck source=../../scripts/lib/ring.sh
 source "$repo/scripts/lib/ring.sh"
 
-naming=service
+naming=service db=postgresql
 while [ $# -gt 0 ]; do
   case $1 in
     --naming) naming=$2; shift 2 ;;
+    --db) db=$2; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
 bin=${RINGTRACE_BIN:-$repo/build/bin}
 if [ "$naming" = mc ]; then c1=MC1_timestamp c2=MC2_timestamp c3=MC3_timestamp; port_base=18280
 else c1=service1_timestamp c2=service2_timestamp c3=service3_timestamp; port_base=18180; fi
+[ "$db" = mariadb ] && port_base=$((port_base + 200))
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ringtrace-e2e.XXXXXX")
 ms1_port=$port_base ms2_port=$((port_base + 1))
 export RINGTRACE__MESSAGE__NAMING=$naming
+export RINGTRACE__DATABASE__DRIVER=$db
 export RINGTRACE__INTERACTION__DURATION_SECONDS=5
 export RINGTRACE__INTERACTION__DRAIN_TIMEOUT_MS=5000
 export RINGTRACE__MS1__PORT=$ms1_port
 export RINGTRACE__MS1__MS2_URL=ws://127.0.0.1:$ms2_port/ws
 export RINGTRACE__MS2__PORT=$ms2_port
 export RINGTRACE__MS3__STORE_URL=http://127.0.0.1:$ms1_port/store
-export RINGTRACE__KAFKA__TOPIC=ringtrace.e2e.$naming.$$
-export RINGTRACE__KAFKA__GROUP_ID=ringtrace-e2e-$naming-$$
+export RINGTRACE__KAFKA__TOPIC=ringtrace.e2e.$db.$naming.$$
+export RINGTRACE__KAFKA__GROUP_ID=ringtrace-e2e-$db-$naming-$$
 export RINGTRACE__LOGGING__DIRECTORY=$work/logs
 export RINGTRACE__LOGGING__LEVEL=info
-db_host=${RINGTRACE__DATABASE__HOST:-127.0.0.1} db_port=${RINGTRACE__DATABASE__PORT:-5432}
+db_host=${RINGTRACE__DATABASE__HOST:-127.0.0.1}
 db_name=${RINGTRACE__DATABASE__NAME:-ringtrace} db_user=${RINGTRACE__DATABASE__USER:-ringtrace}
-export PGPASSWORD=${RINGTRACE__DATABASE__PASSWORD:-ringtrace}
-sql() { psql -h "$db_host" -p "$db_port" -U "$db_user" -d "$db_name" -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
+db_password=${RINGTRACE__DATABASE__PASSWORD:-ringtrace}
+if [ "$db" = mariadb ]; then
+  db_port=${RINGTRACE__DATABASE__PORT:-3306}
+  sql() { mariadb --no-defaults -h "$db_host" -P "$db_port" -u "$db_user" -p"$db_password" -D "$db_name" -N -B -e "$1"; }
+  q() { echo "\`$1\`"; }                      # identifier quoting
+  micros() { echo "MICROSECOND($1)"; }         # the microsecond part of a timestamp
+else
+  db_port=${RINGTRACE__DATABASE__PORT:-5432}
+  sql() { PGPASSWORD=$db_password psql -h "$db_host" -p "$db_port" -U "$db_user" -d "$db_name" -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
+  q() { echo "\"$1\""; }
+  micros() { echo "extract(microseconds FROM $1)::bigint"; }
+fi
 api=http://127.0.0.1:$ms1_port
 
 passed=0 failed=0
@@ -93,10 +106,10 @@ check "stored = messages" eq "$(field "$line" stored)" "$messages"
 elapsed=$(field "$line" elapsed)
 check "elapsed ($elapsed) is about 5 s" awk -v e="${elapsed%s}" 'BEGIN { exit !(e >= 5.0 && e < 10.0) }'
 check "rows in messages = messages" eq "$(sql "SELECT count(*) FROM messages WHERE session_id=$session")" "$messages"
-check "ids are 1..messages" eq "$(sql "SELECT count(DISTINCT id) || ',' || min(id) || ',' || max(id) FROM messages WHERE session_id=$session")" "$messages,1,$messages"
-check "every row has four ordered timestamps" eq "$(sql "SELECT count(*) FROM messages WHERE session_id=$session AND \"$c1\" <= \"$c2\" AND \"$c2\" <= \"$c3\" AND \"$c3\" <= end_timestamp")" "$messages"
-check "timestamps carry microseconds" test "$(sql "SELECT count(*) FROM messages WHERE session_id=$session AND extract(microseconds FROM \"$c2\")::bigint % 1000 <> 0")" -gt 0
-check "session recorded in sessions" eq "$(sql "SELECT reason || ',' || sent || ',' || stored FROM sessions WHERE session_id=$session")" "duration,$messages,$messages"
+check "ids are 1..messages" eq "$(sql "SELECT concat(count(DISTINCT id), ',', min(id), ',', max(id)) FROM messages WHERE session_id=$session")" "$messages,1,$messages"
+check "every row has four ordered timestamps" eq "$(sql "SELECT count(*) FROM messages WHERE session_id=$session AND $(q $c1) <= $(q $c2) AND $(q $c2) <= $(q $c3) AND $(q $c3) <= end_timestamp")" "$messages"
+check "timestamps carry microseconds" test "$(sql "SELECT count(*) FROM messages WHERE session_id=$session AND $(micros "$(q $c2)") % 1000 <> 0")" -gt 0
+check "session recorded in sessions" eq "$(sql "SELECT concat(reason, ',', sent, ',', stored) FROM sessions WHERE session_id=$session")" "duration,$messages,$messages"
 
 # -- /stop ends a session early ----------------------------------------------------------------
 session2=$(curl -s --max-time 10 "$api/start" | sed -n 's/.*"session_id":\([0-9]*\).*/\1/p')
@@ -168,5 +181,5 @@ for svc in ms1 ms2 ms3; do
 done
 
 
-echo "e2e ($naming): $passed passed, $failed failed"
+echo "e2e ($db, $naming): $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -28,6 +28,14 @@ TEST(Config, DefaultsWhenEmpty) {
   EXPECT_EQ(c.ms1.port, 8080);
   EXPECT_EQ(c.kafka.topic, "ringtrace.messages");
   EXPECT_EQ(c.database.driver, "postgresql");
+  EXPECT_EQ(c.database.port, 5432);
+}
+
+TEST(Config, DatabasePortFollowsTheDriverUnlessSet) {
+  EXPECT_EQ(parse_config("database: {driver: mariadb}", {}).database.port, 3306);
+  EXPECT_EQ(parse_config("", {{"RINGTRACE__DATABASE__DRIVER", "mariadb"}}).database.port, 3306);
+  EXPECT_EQ(parse_config("database: {driver: mariadb, port: 3307}", {}).database.port, 3307);
+  EXPECT_EQ(parse_config("database: {driver: postgresql, port: 0}", {}).database.port, 5432);
 }
 
 TEST(Config, ReadsEverySection) {
@@ -91,6 +99,7 @@ TEST(Config, BadValuesNameTheKey) {
   expect_error_naming([] { parse_config("ms1: {port: 70000}", {}); }, "ms1.port");
   expect_error_naming([] { parse_config("message: {naming: camel}", {}); }, "message.naming");
   expect_error_naming([] { parse_config("database: {driver: oracle}", {}); }, "database.driver");
+  expect_error_naming([] { parse_config("database: {port: -1}", {}); }, "database.port");
   expect_error_naming([] { parse_config("logging: {level: loud}", {}); }, "logging.level");
   expect_error_naming([] { parse_config("kafka: {topic: ''}", {}); }, "kafka.topic");
   expect_error_naming([] { parse_config("ms2: {path: ws}", {}); }, "ms2.path");
@@ -133,6 +142,17 @@ TEST(Config, TheShippedConfigLoads) {
   const auto c = load_config(RINGTRACE_SOURCE_DIR "/config/ringtrace.yaml", {});
   EXPECT_EQ(c.ms1.port, 8080);
   EXPECT_EQ(c.ms2.port, 8081);
+}
+
+TEST(Config, TheSeedVariantsLoad) {
+  const auto seed000 = load_config(RINGTRACE_SOURCE_DIR "/config/variant-postgresql-mc.yaml", {});
+  EXPECT_EQ(seed000.database.driver, "postgresql");
+  EXPECT_EQ(seed000.database.port, 5432);
+  EXPECT_EQ(seed000.message.naming, Naming::kMc);
+  const auto seed001 = load_config(RINGTRACE_SOURCE_DIR "/config/variant-mariadb-service.yaml", {});
+  EXPECT_EQ(seed001.database.driver, "mariadb");
+  EXPECT_EQ(seed001.database.port, 3306);
+  EXPECT_EQ(seed001.message.naming, Naming::kService);
 }
 
 TEST(Config, CommandLine) {

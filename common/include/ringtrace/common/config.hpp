@@ -75,9 +75,9 @@ struct KafkaConfig {
 
 /// Section `database`, used by MS1.
 struct DatabaseConfig {
-  std::string driver = "postgresql";  ///< postgresql (mariadb lands later)
+  std::string driver = "postgresql";  ///< postgresql | mariadb
   std::string host = "127.0.0.1";     ///< server address
-  std::uint16_t port = 5432;          ///< server port
+  std::uint16_t port = 0;             ///< server port; 0 = the driver's (5432 / 3306)
   std::string name = "ringtrace";     ///< database name
   std::string user = "ringtrace";     ///< login
   std::string password = "ringtrace"; ///< password

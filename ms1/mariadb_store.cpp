@@ -1,0 +1,246 @@
+#include "mariadb_store.hpp"
+
+#include <errmsg.h>
+#include <mysqld_error.h>
+
+#include <array>
+#include <cstring>
+
+namespace ringtrace::ms1 {
+
+namespace {
+
+using common::Hop;
+
+std::string quoted(std::string_view name) { return "`" + std::string(name) + "`"; }
+
+/// The server went away or refused the connection: reconnecting may help.
+bool connection_lost(unsigned error) {
+  switch (error) {
+    case CR_CONNECTION_ERROR:
+    case CR_CONN_HOST_ERROR:
+    case CR_SERVER_GONE_ERROR:
+    case CR_SERVER_LOST:
+    case ER_CONNECTION_KILLED:
+    case ER_SERVER_SHUTDOWN:
+      return true;
+    default:
+      return false;
+  }
+}
+
+MYSQL_TIME to_mysql_time(common::Timestamp ts) {
+  using namespace std::chrono;
+  const auto day = floor<days>(ts);
+  const year_month_day ymd{day};
+  const hh_mm_ss tod{ts - day};
+  MYSQL_TIME t{};
+  t.year = static_cast<unsigned>(static_cast<int>(ymd.year()));
+  t.month = static_cast<unsigned>(ymd.month());
+  t.day = static_cast<unsigned>(ymd.day());
+  t.hour = static_cast<unsigned>(tod.hours().count());
+  t.minute = static_cast<unsigned>(tod.minutes().count());
+  t.second = static_cast<unsigned>(tod.seconds().count());
+  t.second_part = static_cast<unsigned long>(tod.subseconds().count());
+  t.time_type = MYSQL_TIMESTAMP_DATETIME;
+  return t;
+}
+
+void bind_int(MYSQL_BIND& bind, const std::int64_t& value) {
+  bind.buffer_type = MYSQL_TYPE_LONGLONG;
+  bind.buffer = const_cast<std::int64_t*>(&value);
+}
+
+void bind_double(MYSQL_BIND& bind, const double& value) {
+  bind.buffer_type = MYSQL_TYPE_DOUBLE;
+  bind.buffer = const_cast<double*>(&value);
+}
+
+void bind_text(MYSQL_BIND& bind, const std::string& value) {
+  bind.buffer_type = MYSQL_TYPE_STRING;
+  bind.buffer = const_cast<char*>(value.data());
+  bind.buffer_length = value.size();
+}
+
+void bind_time(MYSQL_BIND& bind, MYSQL_TIME& value, my_bool* is_null) {
+  bind.buffer_type = MYSQL_TYPE_DATETIME;
+  bind.buffer = &value;
+  bind.is_null = is_null;
+}
+
+}  // namespace
+
+MariaDbStore::MariaDbStore(common::DatabaseConfig config, common::Naming naming)
+    : config_(std::move(config)), naming_(naming) {}
+
+MariaDbStore::~MariaDbStore() { disconnect(); }
+
+void MariaDbStore::disconnect() {
+  insert_.reset();
+  begin_.reset();
+  finish_.reset();
+  if (conn_ != nullptr) {
+    mysql_close(conn_);
+    conn_ = nullptr;
+  }
+}
+
+void MariaDbStore::raise(unsigned error, const std::string& message, const char* what) {
+  const std::string text = std::string(what) + ": " + message + " (error " + std::to_string(error) + ")";
+  if (connection_lost(error)) {
+    disconnect();
+    throw StoreUnavailable(text);
+  }
+  throw StoreError(text);
+}
+
+void MariaDbStore::query(const std::string& sql, const char* what) {
+  if (conn_ == nullptr) throw StoreUnavailable(std::string(what) + ": not connected");
+  if (mysql_real_query(conn_, sql.data(), sql.size()) != 0) raise(mysql_errno(conn_), mysql_error(conn_), what);
+  // Drain any result (GET_LOCK returns one) so the connection is ready for the next statement.
+  if (MYSQL_RES* result = mysql_store_result(conn_)) mysql_free_result(result);
+}
+
+MariaDbStore::Stmt MariaDbStore::prepare(const std::string& sql, const char* what) {
+  Stmt stmt(mysql_stmt_init(conn_));
+  if (!stmt) raise(mysql_errno(conn_), mysql_error(conn_), what);
+  if (mysql_stmt_prepare(stmt.get(), sql.data(), sql.size()) != 0) {
+    raise(mysql_stmt_errno(stmt.get()), mysql_stmt_error(stmt.get()), what);
+  }
+  return stmt;
+}
+
+void MariaDbStore::execute(MYSQL_STMT* stmt, MYSQL_BIND* params, const char* what) {
+  if (mysql_stmt_bind_param(stmt, params) != 0 || mysql_stmt_execute(stmt) != 0) {
+    raise(mysql_stmt_errno(stmt), mysql_stmt_error(stmt), what);
+  }
+}
+
+void MariaDbStore::connect() {
+  disconnect();
+  conn_ = mysql_init(nullptr);
+  if (conn_ == nullptr) throw StoreUnavailable("cannot connect to MariaDB: out of memory");
+  const unsigned timeout = static_cast<unsigned>(config_.connect_timeout_s);
+  mysql_options(conn_, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+  mysql_options(conn_, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+  if (mysql_real_connect(conn_, config_.host.c_str(), config_.user.c_str(), config_.password.c_str(),
+                         config_.name.c_str(), config_.port, nullptr, 0) == nullptr) {
+    const std::string message = mysql_error(conn_);
+    disconnect();
+    throw StoreUnavailable("cannot connect to MariaDB at " + config_.host + ":" + std::to_string(config_.port) + "/" +
+                           config_.name + ": " + message);
+  }
+  query("SET time_zone = '+00:00'", "setting the time zone");
+  // Serialise concurrent schema creation (two MS1 starting at once).
+  query("SELECT GET_LOCK('ringtrace_schema', 30)", "locking the schema");
+  query("CREATE TABLE IF NOT EXISTS sessions ("
+        " session_id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,"
+        " started_at DATETIME(6) NOT NULL,"
+        " finished_at DATETIME(6) NULL,"
+        " duration_seconds INT NOT NULL,"
+        " window_size INT NOT NULL,"
+        " naming VARCHAR(16) NOT NULL,"
+        " reason VARCHAR(16) NULL,"
+        " sent BIGINT NULL,"
+        " stored BIGINT NULL,"
+        " lost BIGINT NULL,"
+        " elapsed_seconds DOUBLE NULL) ENGINE=InnoDB",
+        "creating the sessions table");
+  query("CREATE TABLE IF NOT EXISTS messages ("
+        " session_id BIGINT NOT NULL,"
+        " id BIGINT NOT NULL,"
+        " PRIMARY KEY (session_id, id)) ENGINE=InnoDB",
+        "creating the messages table");
+  // Columns follow the configured naming; a database used with both namings keeps both sets.
+  for (std::size_t i = 0; i < common::kHopCount; ++i) {
+    query("ALTER TABLE messages ADD COLUMN IF NOT EXISTS " + quoted(common::field_name(naming_, static_cast<Hop>(i))) +
+              " DATETIME(6) NULL",
+          "adding a timestamp column");
+  }
+  query("SELECT RELEASE_LOCK('ringtrace_schema')", "unlocking the schema");
+
+  std::string insert = "INSERT INTO messages (session_id, id";
+  for (std::size_t i = 0; i < common::kHopCount; ++i) insert += ", " + quoted(common::field_name(naming_, static_cast<Hop>(i)));
+  insert += ") VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE id = id";
+  insert_ = prepare(insert, "preparing the insert");
+  begin_ = prepare("INSERT INTO sessions (started_at, duration_seconds, window_size, naming) VALUES (?, ?, ?, ?)",
+                   "preparing the session insert");
+  finish_ = prepare("UPDATE sessions SET finished_at = ?, reason = ?, sent = ?, stored = ?, lost = ?,"
+                    " elapsed_seconds = ? WHERE session_id = ?",
+                    "preparing the session update");
+}
+
+std::int64_t MariaDbStore::begin_session(const SessionSettings& settings, common::Timestamp started_at) {
+  if (conn_ == nullptr) throw StoreUnavailable("recording a session: not connected");
+  MYSQL_TIME started = to_mysql_time(started_at);
+  const std::int64_t duration = settings.duration_seconds;
+  const std::int64_t window = settings.window;
+  const std::string naming(common::to_string(naming_));
+  std::array<MYSQL_BIND, 4> params{};
+  bind_time(params[0], started, nullptr);
+  bind_int(params[1], duration);
+  bind_int(params[2], window);
+  bind_text(params[3], naming);
+  execute(begin_.get(), params.data(), "recording a session");
+  return static_cast<std::int64_t>(mysql_stmt_insert_id(begin_.get()));
+}
+
+std::vector<bool> MariaDbStore::store(std::span<const common::Message> messages) {
+  std::vector<bool> inserted(messages.size(), false);
+  if (messages.empty()) return inserted;
+  if (conn_ == nullptr) throw StoreUnavailable("storing messages: not connected");
+  query("START TRANSACTION", "storing messages");
+  try {
+    std::int64_t session_id = 0;
+    std::int64_t id = 0;
+    std::array<MYSQL_TIME, common::kHopCount> stamps{};
+    std::array<my_bool, common::kHopCount> is_null{};
+    std::array<MYSQL_BIND, 2 + common::kHopCount> params{};
+    bind_int(params[0], session_id);
+    bind_int(params[1], id);
+    for (std::size_t h = 0; h < common::kHopCount; ++h) bind_time(params[2 + h], stamps[h], &is_null[h]);
+    if (mysql_stmt_bind_param(insert_.get(), params.data()) != 0) {
+      raise(mysql_stmt_errno(insert_.get()), mysql_stmt_error(insert_.get()), "storing messages");
+    }
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+      session_id = messages[i].session_id;
+      id = messages[i].id;
+      for (std::size_t h = 0; h < common::kHopCount; ++h) {
+        const auto& ts = messages[i].stamps[h];
+        is_null[h] = ts ? 0 : 1;
+        if (ts) stamps[h] = to_mysql_time(*ts);
+      }
+      if (mysql_stmt_execute(insert_.get()) != 0) {
+        raise(mysql_stmt_errno(insert_.get()), mysql_stmt_error(insert_.get()), "storing messages");
+      }
+      inserted[i] = mysql_stmt_affected_rows(insert_.get()) == 1;
+    }
+    if (mysql_commit(conn_) != 0) raise(mysql_errno(conn_), mysql_error(conn_), "committing messages");
+  } catch (const StoreError&) {
+    mysql_rollback(conn_);
+    throw;
+  }
+  return inserted;
+}
+
+void MariaDbStore::finish_session(const SessionSummary& summary) {
+  if (conn_ == nullptr) throw StoreUnavailable("finishing a session: not connected");
+  MYSQL_TIME finished = to_mysql_time(summary.finished_at);
+  const std::string reason(to_string(summary.reason));
+  const std::int64_t sent = summary.sent;
+  const std::int64_t stored = summary.stored;
+  const std::int64_t lost = summary.lost;
+  const double elapsed = std::chrono::duration<double>(summary.elapsed).count();
+  const std::int64_t id = summary.session_id;
+  std::array<MYSQL_BIND, 7> params{};
+  bind_time(params[0], finished, nullptr);
+  bind_text(params[1], reason);
+  bind_int(params[2], sent);
+  bind_int(params[3], stored);
+  bind_int(params[4], lost);
+  bind_double(params[5], elapsed);
+  bind_int(params[6], id);
+  execute(finish_.get(), params.data(), "finishing a session");
+}
+
+}  // namespace ringtrace::ms1
