@@ -57,6 +57,26 @@ wait_until() {
   done
 }
 
+# wait_ready NAME PID TIMEOUT_S PROBE WHERE LOG...: polls PROBE until the server answers; if
+# process PID dies first or the deadline passes, fails showing the tail of each LOG. WHERE says
+# where the server was expected ("127.0.0.1:9092").
+wait_ready() {
+  local name=$1 pid=$2 timeout_s=$3 probe=$4 where=$5 rc=0
+  shift 5
+  wait_until "$timeout_s" ready_step "$pid" "$probe" || rc=$?
+  (( rc == 0 )) && return 0
+  if (( rc == 2 )); then
+    fail_with_log "$name" "server (pid $pid) exited during startup" "$@"
+  fi
+  fail_with_log "$name" "server (pid $pid) not ready on $where after ${timeout_s}s (still running; 'scripts/infra.sh down $name' stops it)" "$@"
+}
+
+# wait_until step for wait_ready: 0 ready, 2 the process died, 1 not yet.
+ready_step() {
+  pid_alive "$1" || return 2
+  "$2" || return 1  # a probe's own exit codes must not read as "died"
+}
+
 # A live, non-zombie process.
 pid_alive() {
   [[ $1 =~ ^[0-9]+$ ]] || return 1
@@ -240,23 +260,10 @@ kafka_probe() {
   [[ ${#hex} -eq 32 && ${hex:8:8} == 52540001 && ${hex:24:8} != 00000000 ]]
 }
 
-# wait_until step: 0 ready, 2 broker died, 1 not yet.
-kafka_ready_step() {
-  pid_alive "$1" || return 2
-  kafka_probe
-}
-
+# kafka.out (JVM stdout/stderr of this start only) holds JVM errors and crashes before log4j is
+# up; everything else is in server.log.
 kafka_wait_ready() {
-  local pid=$1 rc=0
-  wait_until "$KAFKA_READY_TIMEOUT_S" kafka_ready_step "$pid" || rc=$?
-  (( rc == 0 )) && return 0
-  # kafka.out (JVM stdout/stderr of this start only) holds JVM errors and crashes before
-  # log4j is up; everything else is in server.log.
-  if (( rc == 2 )); then
-    fail_with_log kafka "broker (pid $pid) exited during startup" "$KAFKA_LOGS/kafka.out" "$KAFKA_LOGS/server.log"
-  fi
-  fail_with_log kafka "broker (pid $pid) not ready on 127.0.0.1:$KAFKA_PORT after ${KAFKA_READY_TIMEOUT_S}s (still running; 'scripts/infra.sh down kafka' stops it)" \
-    "$KAFKA_LOGS/server.log" "$KAFKA_LOGS/kafka.out"
+  wait_ready kafka "$1" "$KAFKA_READY_TIMEOUT_S" kafka_probe "127.0.0.1:$KAFKA_PORT" "$KAFKA_LOGS/kafka.out" "$KAFKA_LOGS/server.log"
 }
 
 kafka_render_props() {
@@ -640,21 +647,8 @@ ensure_mariadb_installed() {
   [[ -x $MARIADBD ]] || die "mariadb: $MARIADBD still missing after installing mariadb-server"
 }
 
-# wait_until step: 0 ready, 2 server died, 1 not yet.
-mariadb_ready_step() {
-  pid_alive "$1" || return 2
-  mariadb_ping
-}
-
 mariadb_wait_ready() {
-  local pid=$1 rc=0
-  wait_until "$MARIADB_READY_TIMEOUT_S" mariadb_ready_step "$pid" || rc=$?
-  (( rc == 0 )) && return 0
-  if (( rc == 2 )); then
-    fail_with_log mariadb "server (pid $pid) exited during startup" "$MARIADB_LOG" "$MARIADB_RUN/mariadbd.out"
-  fi
-  fail_with_log mariadb "server (pid $pid) not answering on $(mariadb_socket) after ${MARIADB_READY_TIMEOUT_S}s (still running; 'scripts/infra.sh down mariadb' stops it)" \
-    "$MARIADB_LOG" "$MARIADB_RUN/mariadbd.out"
+  wait_ready mariadb "$1" "$MARIADB_READY_TIMEOUT_S" mariadb_ping "$(mariadb_socket)" "$MARIADB_LOG" "$MARIADB_RUN/mariadbd.out"
 }
 
 # Database and users (idempotent), as root over the unix socket. Also drops the

@@ -27,7 +27,7 @@ ms1_port=$port_base ms2_port=$((port_base + 1))
 export RINGTRACE__MESSAGE__NAMING=$naming
 export RINGTRACE__DATABASE__DRIVER=$db
 export RINGTRACE__INTERACTION__DURATION_SECONDS=5
-export RINGTRACE__INTERACTION__DRAIN_TIMEOUT_MS=5000
+export RINGTRACE__INTERACTION__DRAIN_TIMEOUT_MS=2000
 export RINGTRACE__MS1__PORT=$ms1_port
 export RINGTRACE__MS1__MS2_URL=ws://127.0.0.1:$ms2_port/ws
 export RINGTRACE__MS2__PORT=$ms2_port
@@ -144,26 +144,39 @@ check "MS2 stops mid-session" ring_stop_one ms2
 ring_start ms2 "$bin" "$repo/config/ringtrace.yaml" "$work"
 check "MS1 reconnects mid-session" wait_until 30 "MS1 to reconnect" ready
 wait_until 20 "messages flowing again" some_sent || true
-# Two /stop calls at once: both are answered with the summary once the session is recorded.
-curl -s --max-time 20 "$api/stop" >"$work/stop.a" &
-stop_a=$!
-curl -s --max-time 20 "$api/stop" >"$work/stop.b" || true
-wait "$stop_a" || true
-check "concurrent /stop calls both get the summary" eq "$(grep -ho "\"session_id\":$session4," "$work/stop.a" "$work/stop.b" | wc -l)" 2
+stop4=$(curl -s --max-time 20 "$api/stop")
+check "GET /stop after the reconnect ($stop4)" grep -q "\"session_id\":$session4," <<<"$stop4"
 line4=$(finish_line "$work/ms1.stdout" "$session4" || true)
 echo "       $line4"
 check "no message lost across the MS2 restart (stored = messages)" eq "$(field "$line4" stored)" "$(field "$line4" messages)"
 check "rows = messages across the MS2 restart" eq "$(sql "SELECT count(*) FROM messages WHERE session_id=$session4")" "$(field "$line4" messages)"
 
-# -- SIGTERM to MS1 mid-session: it drains, records the session as shut down, exits 0 ------------
+# -- MS3 stops mid-session: the session drains, times out, counts the message lost; two /stop ----
+# -- calls both get the summary; MS3 restarts and the uncommitted message is still stored ------
 session5=$(curl -s --max-time 10 "$api/start" | sed -n 's/.*"session_id":\([0-9]*\).*/\1/p')
 wait_until 20 "messages flowing in session $session5" some_sent || true
-check "MS1 exits cleanly on SIGTERM during a session" ring_stop_one ms1
+check "MS3 stops mid-session" ring_stop_one ms3
+curl -s --max-time 20 "$api/stop" >"$work/stop.a" &
+stop_a=$!
+curl -s --max-time 20 "$api/stop/" >"$work/stop.b" || true
+wait "$stop_a" || true
+check "two /stop calls during the drain both get the summary" eq "$(grep -ho "\"session_id\":$session5," "$work/stop.a" "$work/stop.b" | wc -l)" 2
+check "the message stuck in Kafka is counted lost" grep -Eq '"lost":[1-9]' "$work/stop.a"
 line5=$(finish_line "$work/ms1.stdout" "$session5" || true)
 echo "       $line5"
-check "finish line reason=shutdown" eq "$(field "$line5" reason)" shutdown
-check "rows = messages after the shutdown drain" eq "$(sql "SELECT count(*) FROM messages WHERE session_id=$session5")" "$(field "$line5" messages)"
-check "session recorded as shut down" eq "$(sql "SELECT reason FROM sessions WHERE session_id=$session5")" shutdown
+ring_start ms3 "$bin" "$repo/config/ringtrace.yaml" "$work"
+all_rows() { [ "$(sql "SELECT count(*) FROM messages WHERE session_id=$session5")" = "$(field "$line5" messages)" ]; }
+check "after MS3 restarts, every generated message is stored (rows = messages)" wait_until 30 "late rows of session $session5" all_rows
+
+# -- SIGTERM to MS1 mid-session: it drains, records the session as shut down, exits 0 ------------
+session6=$(curl -s --max-time 10 "$api/start" | sed -n 's/.*"session_id":\([0-9]*\).*/\1/p')
+wait_until 20 "messages flowing in session $session6" some_sent || true
+check "MS1 exits cleanly on SIGTERM during a session" ring_stop_one ms1
+line6=$(finish_line "$work/ms1.stdout" "$session6" || true)
+echo "       $line6"
+check "finish line reason=shutdown" eq "$(field "$line6" reason)" shutdown
+check "rows = messages after the shutdown drain" eq "$(sql "SELECT count(*) FROM messages WHERE session_id=$session6")" "$(field "$line6" messages)"
+check "session recorded as shut down" eq "$(sql "SELECT reason FROM sessions WHERE session_id=$session6")" shutdown
 
 # -- graceful shutdown ---------------------------------------------------------------------------
 check "MS2 and MS3 exit cleanly on SIGTERM" ring_stop
