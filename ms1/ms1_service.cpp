@@ -15,6 +15,7 @@
 namespace ringtrace::ms1 {
 
 namespace http = boost::beast::http;
+namespace tracing = common::tracing;
 namespace json = boost::json;
 using std::chrono::milliseconds;
 
@@ -40,7 +41,7 @@ json::object summary_json(const SessionSummary& s) {
 
 }  // namespace
 
-Ms1Service::Ms1Service(common::Config config) : config_(std::move(config)) {
+Ms1Service::Ms1Service(common::Config config) : config_(std::move(config)), tracer_(config_.tracing, "ms1") {
   const auto ms2 = common::parse_endpoint(config_.ms1.ms2_url, "ws", "ms1.ms2_url");
   StoreWriterOptions options;
   options.batch_max = static_cast<std::size_t>(config_.database.batch_max);
@@ -81,10 +82,28 @@ void Ms1Service::shutdown() {
 
 void Ms1Service::handle(HttpRequest&& request, Responder respond) {
   const std::string_view target = request.target();
-  switch (route(request.method_string(), target)) {
+  const Route handler = route(request.method_string(), target);
+  std::shared_ptr<tracing::Span> span;
+  if (tracer_.enabled() && (handler == Route::kStart || handler == Route::kStop || handler == Route::kStore)) {
+    // A server span per request that changes state; /status and /healthz polls would only be noise.
+    const std::string_view method = request.method_string();
+    const std::string_view path = target.substr(0, target.find('?'));
+    span = std::make_shared<tracing::Span>(tracer_.start_span(
+        fmt::format("{} {}", method, path), tracing::SpanKind::kServer,
+        tracing::parse_traceparent(std::string_view(request["traceparent"]))));
+    span->set_attribute("http.request.method", std::string(method));
+    span->set_attribute("http.route", std::string(path));
+    respond = [span, respond = std::move(respond)](HttpResponse response) {
+      span->set_attribute("http.response.status_code", static_cast<std::int64_t>(response.result_int()));
+      if (response.result_int() >= 500) span->set_status(tracing::StatusCode::kError, response.body());
+      span->end();
+      respond(std::move(response));
+    };
+  }
+  switch (handler) {
     case Route::kStart: return on_start(std::move(respond));
     case Route::kStop: return on_stop(std::move(respond));
-    case Route::kStore: return on_store(request, std::move(respond));
+    case Route::kStore: return on_store(request, std::move(respond), span);
     case Route::kStatus: return respond(status_response());
     case Route::kHealthz: return respond(health_response());
     case Route::kMethodNotAllowed: {
@@ -161,7 +180,7 @@ void Ms1Service::on_stop(Responder respond) {
   after_stop();
 }
 
-void Ms1Service::on_store(const HttpRequest& request, Responder respond) {
+void Ms1Service::on_store(const HttpRequest& request, Responder respond, const std::shared_ptr<tracing::Span>& span) {
   const auto type = request[http::field::content_type];
   if (!type.empty() && type.substr(0, 16) != "application/json") {
     ++stores_rejected_;
@@ -174,6 +193,10 @@ void Ms1Service::on_store(const HttpRequest& request, Responder respond) {
     return respond(error_response(http::status::bad_request, decoded.error));
   }
   common::Message message = *decoded.message;
+  if (span) {
+    span->set_attribute("session_id", message.session_id);
+    span->set_attribute("message.id", message.id);
+  }
   if (const auto result = common::stamp(message, common::Hop::kEnd, common::now_utc()); result != common::StampResult::kOk) {
     ++stores_rejected_;
     spdlog::warn("/store rejected message {}/{}: {}", message.session_id, message.id, to_string(result));
@@ -186,6 +209,7 @@ void Ms1Service::on_store(const HttpRequest& request, Responder respond) {
         const bool fresh = outcome == StoreOutcome::kStored;
         ++(fresh ? stores_ok_ : stores_duplicate_);
         controller_.on_stored(message, SteadyClock::now());
+        end_cycle_span(message, tracing::StatusCode::kOk, nullptr);
         return respond(json_response(http::status::ok, fresh ? R"({"stored":true})" : R"({"stored":false,"duplicate":true})"));
       }
       case StoreOutcome::kUnavailable:
@@ -226,7 +250,28 @@ HttpResponse Ms1Service::health_response() const {
 }
 
 bool Ms1Service::send(const common::Message& message) {
-  return ws_->send(common::encode(message, config_.message.naming));
+  if (!tracer_.enabled()) return ws_->send(common::encode(message, config_.message.naming));
+  // The root of the message's trace: it lasts the whole cycle and ends when the message is stored.
+  auto span = tracer_.start_span("send", tracing::SpanKind::kProducer);
+  span.set_attribute("messaging.system", std::string("websocket"));
+  span.set_attribute("messaging.destination.name", config_.ms1.ms2_url);
+  span.set_attribute("session_id", message.session_id);
+  span.set_attribute("message.id", message.id);
+  if (!ws_->send(common::encode(message, config_.message.naming, span.traceparent()))) {
+    span.set_status(tracing::StatusCode::kError, "MS2 link down");
+    return false;
+  }
+  end_cycle_span(message, tracing::StatusCode::kError, "resent after the MS2 link dropped");
+  cycle_spans_.emplace(std::make_pair(message.session_id, message.id), std::move(span));
+  return true;
+}
+
+void Ms1Service::end_cycle_span(const common::Message& message, tracing::StatusCode code, const char* why) {
+  const auto it = cycle_spans_.find({message.session_id, message.id});
+  if (it == cycle_spans_.end()) return;
+  it->second.set_status(code, why != nullptr ? why : "");
+  it->second.end();
+  cycle_spans_.erase(it);
 }
 
 void Ms1Service::after_stop() {
@@ -252,6 +297,10 @@ void Ms1Service::arm_progress() {
 }
 
 void Ms1Service::finished(const SessionSummary& summary) {
+  for (auto& [key, span] : cycle_spans_) {
+    span.set_status(tracing::StatusCode::kError, "not back before the session ended");
+  }
+  cycle_spans_.clear();  // ends them
   duration_timer_.cancel();
   drain_timer_.cancel();
   progress_timer_.cancel();

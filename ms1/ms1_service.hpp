@@ -2,6 +2,7 @@
 /// @file
 /// MS1: the HTTP API, the session controller, the WebSocket link to MS2 and the database writer.
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -12,6 +13,7 @@
 
 #include "http_listener.hpp"
 #include "ringtrace/common/config.hpp"
+#include "ringtrace/common/tracing.hpp"
 #include "session_controller.hpp"
 #include "store_writer.hpp"
 #include "ws_client.hpp"
@@ -42,7 +44,8 @@ class Ms1Service final : public RequestHandler, public SessionPort, public WsLin
  private:
   void on_start(Responder respond);
   void on_stop(Responder respond);
-  void on_store(const HttpRequest& request, Responder respond);
+  void on_store(const HttpRequest& request, Responder respond, const std::shared_ptr<common::tracing::Span>& span);
+  void end_cycle_span(const common::Message& message, common::tracing::StatusCode code, const char* why);
   HttpResponse status_response() const;
   HttpResponse health_response() const;
   void after_stop();
@@ -51,6 +54,9 @@ class Ms1Service final : public RequestHandler, public SessionPort, public WsLin
   void complete_shutdown();
 
   common::Config config_;
+  common::tracing::Tracer tracer_;  ///< declared early: spans below must end before it goes
+  /// Root span of each message's cycle, from send until stored; window-sized. Keyed by (session, id).
+  std::map<std::pair<std::int64_t, std::int64_t>, common::tracing::Span> cycle_spans_;
   boost::asio::io_context ioc_{1};
   SessionController controller_{*this};
   std::unique_ptr<StoreWriter> writer_;

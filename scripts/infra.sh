@@ -6,6 +6,9 @@
 #             (root has no password: unix socket .run/mariadb/mysqld.sock, or loopback TCP)
 #   kafka     Apache Kafka (jars from Maven Central), single-node KRaft, 127.0.0.1:9092
 #             (controller 127.0.0.1:9093)
+#   jaeger    Jaeger v2 (built from source with Go, once), in-memory storage: OTLP HTTP
+#             127.0.0.1:4318, OTLP gRPC 127.0.0.1:4317, query API/UI 127.0.0.1:16686
+#             (also query gRPC 127.0.0.1:16685, health 127.0.0.1:13133/status)
 #
 # Usage:
 #   scripts/infra.sh up     [component...]   start (idempotent), wait until ready
@@ -16,9 +19,10 @@
 # Components default to all, in the order of COMPONENTS (down runs in reverse).
 #
 # State (data, logs, pid files) lives in <repo>/.run/; the Kafka jars (and the Maven
-# repository used to fetch them) in ${RINGTRACE_CACHE_DIR:-$HOME/.cache/ringtrace}.
+# repository used to fetch them), the Jaeger binary and the Go caches it is built with in
+# ${RINGTRACE_CACHE_DIR:-$HOME/.cache/ringtrace}.
 #
-# Adding a component (e.g. jaeger): write <name>_up, <name>_down and
+# Adding a component: write <name>_up, <name>_down and
 # <name>_status and append <name> to COMPONENTS. Helpers below (port checks, pid
 # checks, wait_until, fail_with_log, ensure_apt_pkg) are meant to be reused.
 set -euo pipefail
@@ -29,7 +33,7 @@ INFRA_DIR=$SCRIPT_DIR/infra
 RUN_DIR=$REPO_DIR/.run
 CACHE_DIR=${RINGTRACE_CACHE_DIR:-$HOME/.cache/ringtrace}
 
-COMPONENTS=(postgres mariadb kafka)
+COMPONENTS=(postgres mariadb kafka jaeger)
 
 # --------------------------------------------------------------------------- helpers
 
@@ -785,6 +789,226 @@ mariadb_status() {
     info "mariadb: stopped (port $MARIADB_PORT held by a process we did not start: $(port_holder "$MARIADB_PORT"))"
   else
     info "mariadb: stopped (port $MARIADB_PORT)"
+  fi
+}
+
+# --------------------------------------------------------------------------- jaeger
+#
+# Jaeger v2 (OpenTelemetry-Collector based, one binary `jaeger`), built from source with Go
+# once and cached in $CACHE_DIR/jaeger-<version>/bin/jaeger; its Go module and build caches
+# live in $CACHE_DIR/go (~1 GB, reused by later builds and CI on the same machine).
+#
+# Version: Jaeger tags each release twice on one commit, v1.N for the old binaries and v2.M
+# for cmd/jaeger (the v2 binary); the module path has no /v2, so Go only knows the v1.N tag
+# (or a commit). The Go module proxy reachable here serves v1.76.0 (= v2.13.0) but refuses
+# newer versions and commit pseudo-versions (403 "This module version is not available"),
+# hence v1.76.0. Its go.mod has a `replace` directive, so `go install pkg@version` refuses
+# it: we build through a tiny wrapper module that requires Jaeger and repeats the replace.
+# The checksum database (via the proxy) does not know many opentelemetry-collector-contrib
+# modules (404), so the wrapper starts from Jaeger's own go.sum: every dependency is then
+# verified against the hashes Jaeger committed, and only Jaeger itself against sum.golang.org.
+#
+# Runs with scripts/infra/jaeger-config.yaml: everything on loopback, in-memory storage
+# (lost on restart), OTLP receivers only, no self-metrics/self-tracing.
+
+JAEGER_VERSION=v1.76.0      # Go module version of github.com/jaegertracing/jaeger
+JAEGER_V2_VERSION=v2.13.0   # the same release's v2 tag (what `jaeger version` reports)
+JAEGER_MIN_GO=1.24.6        # the `go` line of Jaeger's go.mod
+JAEGER_OTLP_GRPC_PORT=4317
+JAEGER_OTLP_HTTP_PORT=4318
+JAEGER_QUERY_GRPC_PORT=16685
+JAEGER_QUERY_PORT=16686
+JAEGER_HEALTH_PORT=13133
+# All ports of jaeger-config.yaml (keep in sync).
+JAEGER_PORTS=("$JAEGER_OTLP_GRPC_PORT" "$JAEGER_OTLP_HTTP_PORT" "$JAEGER_QUERY_GRPC_PORT" "$JAEGER_QUERY_PORT" "$JAEGER_HEALTH_PORT")
+JAEGER_CACHE=$CACHE_DIR/jaeger-$JAEGER_VERSION
+JAEGER_BIN=$JAEGER_CACHE/bin/jaeger
+JAEGER_MARKER=$JAEGER_CACHE/.complete   # holds "$JAEGER_VERSION $JAEGER_V2_VERSION"
+JAEGER_GO_CACHE=$CACHE_DIR/go
+JAEGER_CONFIG=$INFRA_DIR/jaeger-config.yaml
+JAEGER_RUN=$RUN_DIR/jaeger
+JAEGER_PIDFILE=$JAEGER_RUN/jaeger.pid
+JAEGER_LOG=$JAEGER_RUN/jaeger.log
+JAEGER_READY_TIMEOUT_S=60
+JAEGER_STOP_TIMEOUT_S=30
+
+jaeger_built() {
+  [[ -x $JAEGER_BIN && -f $JAEGER_MARKER && $(cat "$JAEGER_MARKER") == "$JAEGER_VERSION $JAEGER_V2_VERSION" ]]
+}
+
+# Path of a Go toolchain new enough for Jaeger, or die naming what is needed.
+jaeger_find_go() {
+  local go v
+  go=$(command -v go || true)
+  if [[ -z $go && -x /usr/local/go/bin/go ]]; then go=/usr/local/go/bin/go; fi
+  [[ -n $go ]] || die "jaeger: building Jaeger needs Go >= $JAEGER_MIN_GO ('go' is not on PATH). Debian's golang package is too old; install Go from go.dev (e.g. into /usr/local/go) and put its bin directory on PATH"
+  v=$(GOTOOLCHAIN=local "$go" env GOVERSION 2>/dev/null || true)
+  v=${v#go}
+  if [[ -z $v ]] || ! printf '%s\n' "$JAEGER_MIN_GO" "${v%%[-+ ]*}" | sort -V -C; then
+    die "jaeger: building Jaeger needs Go >= $JAEGER_MIN_GO; $go is '${v:-unknown}'. Debian's golang package is too old; install Go from go.dev and put it first on PATH"
+  fi
+  echo "$go"
+}
+
+# Build the binary once (into a temp file moved into place, then the marker: an interrupted
+# build is never taken as complete).
+jaeger_build() {
+  jaeger_built && return 0
+  local go
+  go=$(jaeger_find_go)
+  mkdir -p "$CACHE_DIR" "$JAEGER_RUN"
+  exec 8>"$CACHE_DIR/.jaeger-build.lock"
+  flock -w 1800 8 || die "jaeger: could not lock $CACHE_DIR/.jaeger-build.lock"
+  if jaeger_built; then exec 8>&-; return 0; fi   # built by a concurrent run
+  local t0 log=$JAEGER_RUN/build.log src=$JAEGER_CACHE/src
+  t0=$(now_ms)
+  info "jaeger: building Jaeger $JAEGER_V2_VERSION from source into $JAEGER_CACHE (first time, several minutes; log: $log)"
+  rm -rf "$src" "$JAEGER_BIN.tmp" "$JAEGER_MARKER"
+  mkdir -p "$src" "$JAEGER_CACHE/bin"
+  cat >"$src/go.mod" <<GOMOD
+module ringtrace.invalid/jaeger-build
+
+go $JAEGER_MIN_GO
+
+// Repeats the replace directive of Jaeger's own go.mod (ignored in a dependency).
+replace github.com/Shopify/sarama => github.com/Shopify/sarama v1.33.0
+GOMOD
+  local mod=github.com/jaegertracing/jaeger
+  if ! (
+      cd "$src" &&
+      export GOPATH="$JAEGER_GO_CACHE" GOMODCACHE="$JAEGER_GO_CACHE/pkg/mod" \
+             GOCACHE="$JAEGER_GO_CACHE/cache" CGO_ENABLED=0 GOWORK=off &&
+      echo "== $(date -u +%FT%TZ) building $mod $JAEGER_VERSION with $("$go" version)" &&
+      dir=$("$go" mod download -json "$mod@$JAEGER_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p') &&
+      [[ -f $dir/go.sum ]] &&
+      cp "$dir/go.sum" go.sum && chmod u+w go.sum &&
+      "$go" get "$mod/cmd/jaeger@$JAEGER_VERSION" &&
+      "$go" build -trimpath \
+        -ldflags "-X $mod/internal/version.latestVersion=$JAEGER_V2_VERSION" \
+        -o "$JAEGER_BIN.tmp" "$mod/cmd/jaeger"
+    ) >>"$log" 2>&1; then
+    rm -f "$JAEGER_BIN.tmp"
+    fail_with_log jaeger "building Jaeger failed" "$log"
+  fi
+  mv "$JAEGER_BIN.tmp" "$JAEGER_BIN"
+  echo "$JAEGER_VERSION $JAEGER_V2_VERSION" >"$JAEGER_MARKER"
+  exec 8>&-
+  info "jaeger: built $JAEGER_BIN in $(elapsed_since "$t0")"
+}
+
+# PID of our server if the pid file names a live process that is our jaeger.
+jaeger_pid() {
+  local pid
+  pid=$(cat "$JAEGER_PIDFILE" 2>/dev/null) || return 1
+  pid_alive "$pid" && pid_cmdline_has "$pid" "$JAEGER_BIN" "$JAEGER_CONFIG" && echo "$pid"
+}
+
+# Ready: the query API answers with JSON and the OTLP/HTTP receiver accepts a POST (an empty
+# export request gets 200; 400 would still mean "listening and parsing").
+jaeger_probe() {
+  local body code
+  body=$(curl -s -m 2 "http://127.0.0.1:$JAEGER_QUERY_PORT/api/services" 2>/dev/null) || return 1
+  [[ $body == *'"data"'* ]] || return 1
+  code=$(curl -s -m 2 -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+           -d '{}' "http://127.0.0.1:$JAEGER_OTLP_HTTP_PORT/v1/traces" 2>/dev/null) || return 1
+  [[ $code == 200 || $code == 400 ]]
+}
+
+jaeger_wait_ready() {
+  wait_ready jaeger "$1" "$JAEGER_READY_TIMEOUT_S" jaeger_probe \
+    "127.0.0.1:$JAEGER_QUERY_PORT and 127.0.0.1:$JAEGER_OTLP_HTTP_PORT" "$JAEGER_LOG"
+}
+
+jaeger_where() {
+  echo "OTLP HTTP 127.0.0.1:$JAEGER_OTLP_HTTP_PORT, gRPC :$JAEGER_OTLP_GRPC_PORT; query 127.0.0.1:$JAEGER_QUERY_PORT"
+}
+
+jaeger_up() {
+  local pid t0
+  t0=$(now_ms)
+  if pid=$(jaeger_pid); then
+    if jaeger_probe; then
+      info "jaeger: already running ($(jaeger_where); pid $pid)"
+    else
+      jaeger_wait_ready "$pid"
+      info "jaeger: running ($(jaeger_where); pid $pid; was still starting, ready after $(elapsed_since "$t0"))"
+    fi
+    return 0
+  fi
+  if [[ -f $JAEGER_PIDFILE ]]; then
+    info "jaeger: removed stale pid file (pid $(cat "$JAEGER_PIDFILE") is gone or not our server)"
+    rm -f "$JAEGER_PIDFILE"
+  fi
+  local p
+  for p in "${JAEGER_PORTS[@]}"; do
+    if port_listening "$p"; then
+      die "jaeger: port $p is held by a process this script did not start ($(port_holder "$p")); stop it first"
+    fi
+  done
+  command -v curl >/dev/null || ensure_apt_pkg jaeger curl
+  jaeger_build
+  t0=$(now_ms)   # the start time, without the build
+  mkdir -p "$JAEGER_RUN"
+
+  # setsid: own session, so signals to the caller's process group do not reach it. The
+  # inner shell writes its PID before exec'ing jaeger. fds 8/9 (our locks) are closed, or
+  # the daemon would hold the locks forever.
+  rm -f "$JAEGER_PIDFILE"
+  # shellcheck disable=SC2016  # $$, $0, $@ belong to the inner shell
+  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$JAEGER_PIDFILE" "$JAEGER_BIN" --config "$JAEGER_CONFIG" \
+    </dev/null >"$JAEGER_LOG" 2>&1 8>&- 9>&- &
+  wait_until 10 test -s "$JAEGER_PIDFILE" \
+    || fail_with_log jaeger "server launcher did not write $JAEGER_PIDFILE" "$JAEGER_LOG"
+  pid=$(cat "$JAEGER_PIDFILE")
+  jaeger_wait_ready "$pid"
+  info "jaeger: started ($(jaeger_where); pid $pid) in $(elapsed_since "$t0")"
+}
+
+jaeger_down() {
+  local pid t0
+  t0=$(now_ms)
+  if ! pid=$(jaeger_pid); then
+    if [[ -f $JAEGER_PIDFILE ]]; then
+      rm -f "$JAEGER_PIDFILE"
+      info "jaeger: not running (removed stale pid file)"
+    else
+      info "jaeger: not running"
+    fi
+    return 0
+  fi
+  kill -TERM "$pid" 2>/dev/null || true
+  if wait_until "$JAEGER_STOP_TIMEOUT_S" pid_gone "$pid"; then
+    rm -f "$JAEGER_PIDFILE"
+    info "jaeger: stopped (pid $pid) in $(elapsed_since "$t0")"
+  else
+    err "jaeger: server (pid $pid) still running ${JAEGER_STOP_TIMEOUT_S}s after SIGTERM; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    wait_until 10 pid_gone "$pid" || die "jaeger: pid $pid survived SIGKILL"
+    rm -f "$JAEGER_PIDFILE"
+    info "jaeger: killed (pid $pid)"
+  fi
+}
+
+jaeger_status() {
+  local pid p
+  if pid=$(jaeger_pid); then
+    if jaeger_probe; then
+      info "jaeger: running ($(jaeger_where); pid $pid)"
+    else
+      info "jaeger: starting or unhealthy, query API or OTLP HTTP not answering (pid $pid)"
+    fi
+    return 0
+  fi
+  for p in "${JAEGER_PORTS[@]}"; do
+    if port_listening "$p"; then
+      info "jaeger: stopped (port $p held by a process we did not start: $(port_holder "$p"))"
+      return 0
+    fi
+  done
+  if jaeger_built; then
+    info "jaeger: stopped (ports $JAEGER_OTLP_HTTP_PORT, $JAEGER_QUERY_PORT)"
+  else
+    info "jaeger: stopped (ports $JAEGER_OTLP_HTTP_PORT, $JAEGER_QUERY_PORT; not built yet)"
   fi
 }
 

@@ -39,6 +39,12 @@ Int parse_int(const std::string& key, const std::string& text, bool from_env, lo
   return static_cast<Int>(value);
 }
 
+bool parse_bool(const std::string& key, const std::string& text, bool from_env) {
+  if (text == "true" || text == "1" || text == "yes" || text == "on") return true;
+  if (text == "false" || text == "0" || text == "no" || text == "off") return false;
+  throw ConfigError(origin(key, from_env) + ": expected true or false, got '" + text + "'");
+}
+
 std::string parse_nonempty(const std::string& key, const std::string& text, bool from_env) {
   if (text.empty()) throw ConfigError(origin(key, from_env) + ": must not be empty");
   return text;
@@ -118,6 +124,13 @@ const std::vector<Field>& fields() {
       RT_STR("database.user", database.user),
       Field{"database.password", [](Config& c, const std::string& v, bool) { c.database.password = v; }},
       RT_INT("database.batch_max", database.batch_max, 1, 100000),
+      Field{"tracing.enabled",
+            [](Config& c, const std::string& v, bool env) { c.tracing.enabled = parse_bool("tracing.enabled", v, env); }},
+      RT_STR("tracing.endpoint", tracing.endpoint),
+      RT_INT("tracing.queue_max", tracing.queue_max, 1, 10000000),
+      RT_INT("tracing.batch_max", tracing.batch_max, 1, 100000),
+      RT_INT("tracing.flush_interval_ms", tracing.flush_interval_ms, 1, kMaxMs),
+      RT_INT("tracing.timeout_ms", tracing.timeout_ms, 1, kMaxMs),
       RT_INT("database.connect_timeout_s", database.connect_timeout_s, 1, 3600),
   };
   return table;

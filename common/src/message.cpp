@@ -62,7 +62,7 @@ std::optional<Naming> parse_naming(std::string_view text) {
 
 std::string_view to_string(Naming naming) { return naming == Naming::kService ? "service" : "mc"; }
 
-std::string encode(const Message& message, Naming naming) {
+std::string encode(const Message& message, Naming naming, std::string_view traceparent) {
   std::string out;
   out.reserve(192);
   out += "{\"id\":";
@@ -81,11 +81,17 @@ std::string encode(const Message& message, Naming naming) {
       out += "null";
     }
   }
+  if (!traceparent.empty()) {
+    // A traceparent is hex and dashes only (the tracer makes it), so it needs no escaping.
+    out += ",\"traceparent\":\"";
+    out += traceparent;
+    out += '"';
+  }
   out += '}';
   return out;
 }
 
-DecodeResult decode(std::string_view json, Naming naming) {
+DecodeResult decode(std::string_view json, Naming naming, std::string* traceparent) {
   DecodeResult result;
   boost::system::error_code ec;
   unsigned char buffer[4096];
@@ -125,6 +131,13 @@ DecodeResult decode(std::string_view json, Naming naming) {
         return result;
       }
       message.stamps[static_cast<std::size_t>(hop)] = *ts;
+    } else if (key == "traceparent" && traceparent != nullptr) {
+      const auto* text = member.value().if_string();
+      if (text == nullptr) {
+        result.error = "traceparent must be a string";
+        return result;
+      }
+      traceparent->assign(text->data(), text->size());
     } else {
       const Naming other = naming == Naming::kService ? Naming::kMc : Naming::kService;
       result.error = "unknown field '" + std::string(key) + "'";

@@ -21,7 +21,7 @@ FrameResult process_frame(std::string_view frame, bool is_text, common::Naming n
     result.reason = "binary frame (" + std::to_string(frame.size()) + " bytes); messages are JSON text frames";
     return result;
   }
-  auto decoded = common::decode(frame, naming);
+  auto decoded = common::decode(frame, naming, &result.traceparent);
   if (!decoded) {
     result.outcome = FrameOutcome::kMalformed;
     result.reason = std::move(decoded.error);

@@ -92,15 +92,22 @@ int KafkaProducer::flush(std::chrono::milliseconds timeout) {
   return producer_->outq_len();
 }
 
-ProduceOutcome KafkaProducer::produce(std::string_view key, std::string_view payload) {
+ProduceOutcome KafkaProducer::produce(std::string_view key, std::string_view payload, std::string_view traceparent) {
   for (int attempt = 0;; ++attempt) {
+    // The trace context rides in a record header, as the W3C/OpenTelemetry Kafka convention has it.
+    RdKafka::Headers* headers = nullptr;
+    if (!traceparent.empty()) {
+      headers = RdKafka::Headers::create();
+      headers->add("traceparent", traceparent.data(), traceparent.size());
+    }
     // RK_MSG_COPY: librdkafka keeps its own copy, so the caller's buffer may go at once.
     auto err = producer_->produce(topic_, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
                                   const_cast<char*>(payload.data()), payload.size(), key.data(), key.size(), 0,
-                                  nullptr);
+                                  headers, nullptr);
     if (err == RdKafka::ERR_NO_ERROR) {
-      return ProduceOutcome::kQueued;
+      return ProduceOutcome::kQueued;  // librdkafka owns the headers now
     }
+    delete headers;  // on failure they stay ours
     if (err == RdKafka::ERR__QUEUE_FULL && attempt < kQueueFullRetries) {
       producer_->poll(static_cast<int>(kQueueFullWait.count()));
       continue;

@@ -21,9 +21,10 @@ constexpr int kRejectLinesPerSecond = 10;
 
 Ms2Service::Ms2Service(const common::Config& config)
     : config_(config),
+      tracer_(config_.tracing, "ms2"),
       reject_log_(kRejectLinesPerSecond, std::chrono::seconds(1)),
       producer_(config_.kafka, counters_),
-      context_{config_, producer_, counters_, registry_, reject_log_},
+      context_{config_, producer_, counters_, registry_, reject_log_, tracer_},
       signals_(ioc_),
       close_timer_(ioc_) {}
 

@@ -73,7 +73,19 @@ void WsSession::handle_frame() {
   context_.counters.frames_received.fetch_add(1, std::memory_order_relaxed);
   const std::string_view frame(static_cast<const char*>(buffer_.data().data()), buffer_.size());
   auto result = process_frame(frame, ws_.got_text(), context_.config.message.naming, common::now_utc());
+  namespace tracing = common::tracing;
+  auto& tracer = context_.tracer;
+  tracing::Span receive;
+  if (tracer.enabled()) {
+    receive = tracer.start_span("ws receive", tracing::SpanKind::kConsumer, tracing::parse_traceparent(result.traceparent));
+    receive.set_attribute("messaging.system", std::string("websocket"));
+    receive.set_attribute("messaging.operation", std::string("receive"));
+    receive.set_attribute("net.peer.name", peer_);
+    receive.set_attribute("session_id", result.session_id);
+    receive.set_attribute("message.id", result.id);
+  }
   if (result.outcome != FrameOutcome::kOk) {
+    receive.set_status(tracing::StatusCode::kError, std::string(to_string(result.outcome)) + ": " + result.reason);
     context_.counters.frames_rejected.fetch_add(1, std::memory_order_relaxed);
     std::uint64_t suppressed = 0;
     if (context_.reject_log.allow(suppressed)) {
@@ -84,7 +96,17 @@ void WsSession::handle_frame() {
     }
     return;
   }
-  context_.producer.produce(std::to_string(result.session_id), result.payload);
+  tracing::Span produce;
+  if (tracer.enabled()) {
+    produce = tracer.start_span("kafka produce", tracing::SpanKind::kProducer, receive.context());
+    produce.set_attribute("messaging.system", std::string("kafka"));
+    produce.set_attribute("messaging.destination.name", context_.config.kafka.topic);
+    produce.set_attribute("messaging.kafka.message.key", std::to_string(result.session_id));
+    produce.set_attribute("session_id", result.session_id);
+    produce.set_attribute("message.id", result.id);
+  }
+  const auto outcome = context_.producer.produce(std::to_string(result.session_id), result.payload, produce.traceparent());
+  if (outcome != ProduceOutcome::kQueued) produce.set_status(tracing::StatusCode::kError, std::string(to_string(outcome)));
 }
 
 void WsSession::close() {

@@ -41,9 +41,11 @@ std::string_view to_string(ForwardOutcome outcome) {
   return "unknown";
 }
 
-Forwarder::Forwarder(const common::Config& config, Counters& counters)
+Forwarder::Forwarder(const common::Config& config, Counters& counters, common::tracing::Tracer* tracer)
     : naming_(config.message.naming),
       counters_(counters),
+      tracer_(tracer != nullptr && tracer->enabled() ? tracer : nullptr),
+      topic_(config.kafka.topic),
       poster_(common::parse_endpoint(config.ms3.store_url, "http", "ms3.store_url"),
               std::chrono::milliseconds(config.ms3.request_timeout_ms), stopping_),
       backoff_(std::chrono::milliseconds(config.ms3.retry_initial_ms),
@@ -62,9 +64,28 @@ bool Forwarder::wait(std::chrono::milliseconds delay) {
   return !wake_.wait_for(lock, delay, [this] { return stopping_.load(); });
 }
 
-ForwardOutcome Forwarder::forward(std::string_view payload) {
+ForwardOutcome Forwarder::forward(std::string_view payload, std::string_view traceparent) {
+  namespace tracing = common::tracing;
   auto record = process_record(payload, naming_, common::now_utc());
+  tracing::Span consume;
+  tracing::Span post;
+  if (tracer_ != nullptr) {
+    consume = tracer_->start_span("kafka consume", tracing::SpanKind::kConsumer, tracing::parse_traceparent(traceparent));
+    consume.set_attribute("messaging.system", std::string("kafka"));
+    consume.set_attribute("messaging.operation", std::string("process"));
+    consume.set_attribute("messaging.source.name", topic_);
+    consume.set_attribute("session_id", record.session_id);
+    consume.set_attribute("message.id", record.id);
+    if (record.outcome == RecordOutcome::kOk) {
+      post = tracer_->start_span("POST /store", tracing::SpanKind::kClient, consume.context());
+      post.set_attribute("http.request.method", std::string("POST"));
+      post.set_attribute("url.full", poster_.url());
+      post.set_attribute("session_id", record.session_id);
+      post.set_attribute("message.id", record.id);
+    }
+  }
   if (record.outcome != RecordOutcome::kOk) {
+    consume.set_status(tracing::StatusCode::kError, std::string(to_string(record.outcome)) + ": " + record.reason);
     counters_.undecodable.fetch_add(1, std::memory_order_relaxed);
     spdlog::warn("ms3: passing {} record ({} bytes): {}: {}", to_string(record.outcome), payload.size(),
                  quote(record.reason), quote(payload));
@@ -72,8 +93,12 @@ ForwardOutcome Forwarder::forward(std::string_view payload) {
   }
 
   for (std::uint64_t attempt = 1; !stopping_.load(); ++attempt) {
-    auto result = poster_.post(record.body);  // a cancelled request comes back as an error: retry path, then stop
+    auto result = poster_.post(record.body, post.traceparent());  // a cancelled request comes back as an error: retry path, then stop
     const auto action = result.ec ? ResponseAction::kRetry : classify_response(result.status);
+    if (post.recording()) {
+      post.set_attribute("http.response.status_code", static_cast<std::int64_t>(result.status));
+      post.set_attribute("http.request.resend_count", static_cast<std::int64_t>(attempt - 1));
+    }
     if (action == ResponseAction::kCommit) {
       backoff_.reset();
       counters_.forwarded.fetch_add(1, std::memory_order_relaxed);
@@ -85,6 +110,7 @@ ForwardOutcome Forwarder::forward(std::string_view payload) {
     if (action == ResponseAction::kReject) {
       backoff_.reset();
       counters_.rejected.fetch_add(1, std::memory_order_relaxed);
+      post.set_status(tracing::StatusCode::kError, "MS1 answered " + std::to_string(result.status));
       spdlog::error("ms3: MS1 refused session {} message {} with {}: {}", record.session_id, record.id,
                     result.status, quote(result.body));
       return ForwardOutcome::kRejected;
@@ -101,6 +127,7 @@ ForwardOutcome Forwarder::forward(std::string_view payload) {
   }
   spdlog::info("ms3: stopping with session {} message {} not stored; it stays uncommitted", record.session_id,
                record.id);
+  post.set_status(tracing::StatusCode::kError, "stopped before MS1 took it");
   return ForwardOutcome::kStopped;
 }
 

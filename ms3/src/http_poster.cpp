@@ -61,7 +61,7 @@ beast::error_code HttpPoster::connect(Clock::time_point deadline) {
   return result;
 }
 
-PostResult HttpPoster::attempt(std::string_view body) {
+PostResult HttpPoster::attempt(std::string_view body, std::string_view traceparent) {
   PostResult result;
   const auto deadline = Clock::now() + timeout_;
   if (!connected_) {
@@ -75,6 +75,7 @@ PostResult HttpPoster::attempt(std::string_view body) {
   request.set(http::field::host, endpoint_.host + ":" + endpoint_.port);
   request.set(http::field::user_agent, "ringtrace-ms3");
   request.set(http::field::content_type, "application/json");
+  if (!traceparent.empty()) request.set("traceparent", traceparent);
   request.keep_alive(true);
   request.body() = std::string(body);
   request.prepare_payload();
@@ -104,13 +105,13 @@ PostResult HttpPoster::attempt(std::string_view body) {
   return result;
 }
 
-PostResult HttpPoster::post(std::string_view body) {
+PostResult HttpPoster::post(std::string_view body, std::string_view traceparent) {
   const bool reused = connected_;
-  auto result = attempt(body);
+  auto result = attempt(body, traceparent);
   if (reused && result.ec && is_stale_connection(result.ec) && !abort_.load()) {
     spdlog::debug("ms3: kept-alive connection to {}:{} was closed ({}); reconnecting", endpoint_.host, endpoint_.port,
                   result.ec.message());
-    result = attempt(body);
+    result = attempt(body, traceparent);
   }
   return result;
 }

@@ -4,7 +4,8 @@
 
 namespace ringtrace::ms3 {
 
-Ms3Service::Ms3Service(const common::Config& config) : forwarder_(config, counters_), consumer_(config.kafka) {
+Ms3Service::Ms3Service(const common::Config& config)
+    : tracer_(config.tracing, "ms3"), forwarder_(config, counters_, &tracer_), consumer_(config.kafka) {
   spdlog::info("ms3: forwarding to {}", config.ms3.store_url);
 }
 
@@ -20,7 +21,14 @@ void Ms3Service::run() {
     if (!record) continue;
     counters_.consumed.fetch_add(1, std::memory_order_relaxed);
     const std::string_view payload(static_cast<const char*>(record->payload()), record->len());
-    const auto outcome = forwarder_.forward(payload);
+    std::string traceparent;
+    if (tracer_.enabled() && record->headers() != nullptr) {
+      const auto header = record->headers()->get_last("traceparent");
+      if (header.err() == RdKafka::ERR_NO_ERROR && header.value() != nullptr) {
+        traceparent.assign(static_cast<const char*>(header.value()), header.value_size());
+      }
+    }
+    const auto outcome = forwarder_.forward(payload, traceparent);
     if (outcome == ForwardOutcome::kStopped) break;
     consumer_.commit(*record);
   }

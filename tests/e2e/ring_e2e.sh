@@ -109,6 +109,10 @@ check "rows in messages = messages" eq "$(sql "SELECT count(*) FROM messages WHE
 check "ids are 1..messages" eq "$(sql "SELECT concat(count(DISTINCT id), ',', min(id), ',', max(id)) FROM messages WHERE session_id=$session")" "$messages,1,$messages"
 check "every row has four ordered timestamps" eq "$(sql "SELECT count(*) FROM messages WHERE session_id=$session AND $(q $c1) <= $(q $c2) AND $(q $c2) <= $(q $c3) AND $(q $c3) <= end_timestamp")" "$messages"
 check "timestamps carry microseconds" test "$(sql "SELECT count(*) FROM messages WHERE session_id=$session AND $(micros "$(q $c2)") % 1000 <> 0")" -gt 0
+traces_ok() { python3 "$here/check_traces.py" "${JAEGER_QUERY:-http://127.0.0.1:16686}" "$session" 5 >"$work/traces.out" 2>&1; }
+wait_until 30 "Jaeger to show the traces of session $session" traces_ok || true
+echo "       $(cat "$work/traces.out")"
+check "each message cycle is one trace across ms1, ms2 and ms3 under a single root" traces_ok
 check "session recorded in sessions" eq "$(sql "SELECT concat(reason, ',', sent, ',', stored) FROM sessions WHERE session_id=$session")" "duration,$messages,$messages"
 
 # -- /stop ends a session early ----------------------------------------------------------------

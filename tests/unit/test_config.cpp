@@ -65,6 +65,16 @@ logging: {level: debug, directory: /tmp/x}
   EXPECT_EQ(c.logging.level, "debug");
 }
 
+TEST(Config, Tracing) {
+  const auto c = parse_config("tracing: {enabled: false, endpoint: 'http://j:4318/v1/traces', batch_max: 10}", {});
+  EXPECT_FALSE(c.tracing.enabled);
+  EXPECT_EQ(c.tracing.endpoint, "http://j:4318/v1/traces");
+  EXPECT_EQ(c.tracing.batch_max, 10);
+  EXPECT_TRUE(parse_config("", {}).tracing.enabled);
+  EXPECT_TRUE(parse_config("", {{"RINGTRACE__TRACING__ENABLED", "on"}}).tracing.enabled);
+  expect_error_naming([] { parse_config("tracing: {enabled: maybe}", {}); }, "tracing.enabled");
+}
+
 TEST(Config, EnvironmentOverridesFile) {
   const auto c = parse_config("interaction: {duration_seconds: 20}\n",
                               {{"RINGTRACE__INTERACTION__DURATION_SECONDS", "3"},

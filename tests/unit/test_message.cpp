@@ -135,3 +135,19 @@ TEST(Stamp, RefusesRestamping) {
   EXPECT_NE(to_string(StampResult::kAlreadyStamped), to_string(StampResult::kMissingPrevious));
   EXPECT_EQ(to_string(StampResult::kOk), "ok");
 }
+
+TEST(Codec, TraceparentTravelsOnlyWhereAsked) {
+  const auto m = full_message();
+  const std::string tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+  const auto json = encode(m, Naming::kService, tp);
+  std::string got;
+  const auto with = decode(json, Naming::kService, &got);
+  ASSERT_TRUE(with) << with.error;
+  EXPECT_EQ(*with.message, m);
+  EXPECT_EQ(got, tp);
+  const auto without = decode(json, Naming::kService);
+  ASSERT_FALSE(without) << "a message body (HTTP, Kafka) carries no traceparent key";
+  EXPECT_NE(without.error.find("unknown field 'traceparent'"), std::string::npos);
+  EXPECT_FALSE(decode(R"({"id":1,"session_id":1,"traceparent":5})", Naming::kService, &got));
+  EXPECT_EQ(encode(m, Naming::kService), encode(m, Naming::kService, ""));
+}

@@ -85,6 +85,16 @@ struct DatabaseConfig {
   int connect_timeout_s = 5;          ///< per connection attempt
 };
 
+/// Section `tracing`: spans to Jaeger over OTLP/HTTP JSON.
+struct TracingConfig {
+  bool enabled = true;                                        ///< false: no spans, no exporter thread
+  std::string endpoint = "http://127.0.0.1:4318/v1/traces";   ///< OTLP/HTTP traces endpoint
+  int queue_max = 8192;            ///< finished spans waiting for export; beyond this they are dropped
+  int batch_max = 512;             ///< spans per POST at most
+  int flush_interval_ms = 200;     ///< a partial batch is sent after this
+  int timeout_ms = 2000;           ///< per POST
+};
+
 /// The whole configuration; each service reads its own section plus the shared ones.
 struct Config {
   MessageConfig message;
@@ -95,6 +105,7 @@ struct Config {
   Ms3Config ms3;
   KafkaConfig kafka;
   DatabaseConfig database;
+  TracingConfig tracing;
 };
 
 /// Environment variables, as name → value (a seam so tests need not touch the real environment).

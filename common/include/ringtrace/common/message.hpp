@@ -44,8 +44,10 @@ std::optional<Naming> parse_naming(std::string_view text);
 /// The configuration spelling of `naming`.
 std::string_view to_string(Naming naming);
 
-/// Serialises to compact JSON with all six keys (null for stamps not made yet).
-std::string encode(const Message& message, Naming naming);
+/// Serialises to compact JSON with all six keys (null for stamps not made yet). A non-empty
+/// `traceparent` adds a seventh key, `traceparent`: the trace context of a WebSocket frame,
+/// which has no headers to carry it.
+std::string encode(const Message& message, Naming naming, std::string_view traceparent = {});
 
 /// Outcome of decoding: a message, or the reason it was rejected.
 struct DecodeResult {
@@ -58,8 +60,10 @@ struct DecodeResult {
 
 /// Strictly decodes one JSON message: an object with integer `id` and `session_id` (>= 1),
 /// timestamps in the configured naming as RFC 3339 strings or null; unknown keys are rejected
-/// so a sender using the other naming is told so instead of silently losing stamps.
-DecodeResult decode(std::string_view json, Naming naming);
+/// so a sender using the other naming is told so instead of silently losing stamps. With a
+/// non-null `traceparent`, a string key `traceparent` is accepted and copied there (WebSocket
+/// frames); without, it is an unknown key.
+DecodeResult decode(std::string_view json, Naming naming, std::string* traceparent = nullptr);
 
 /// What stamping decided; callers reject the message on anything but kOk.
 enum class StampResult { kOk, kMissingPrevious, kAlreadyStamped };

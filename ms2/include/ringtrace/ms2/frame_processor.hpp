@@ -29,6 +29,7 @@ struct FrameResult {
   std::int64_t session_id = 0;               ///< becomes the record key so a session stays ordered (kOk only)
   std::int64_t id = 0;                       ///< message id, for logs (kOk only)
   std::string reason;                        ///< why it was refused (empty on kOk)
+  std::string traceparent;                   ///< the sender's trace context from the frame, if any
 };
 
 /// Decodes `frame`, stamps the MS2 hop with `now` and re-encodes, so everything in the topic is a

@@ -48,7 +48,7 @@ class KafkaProducer {
   KafkaProducer& operator=(const KafkaProducer&) = delete;
 
   /// Queues `payload` to the configured topic with `key`, retrying briefly while the local queue is full.
-  ProduceOutcome produce(std::string_view key, std::string_view payload);
+  ProduceOutcome produce(std::string_view key, std::string_view payload, std::string_view traceparent = {});
 
   /// Waits up to `timeout` for queued records; returns how many are still undelivered.
   int flush(std::chrono::milliseconds timeout);

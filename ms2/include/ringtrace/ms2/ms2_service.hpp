@@ -55,6 +55,7 @@ class Ms2Service {
   // so ioc_ is declared (and destroyed) after everything sessions reference.
   common::Config config_;
   Counters counters_;
+  common::tracing::Tracer tracer_;
   LogThrottle reject_log_;
   SessionRegistry registry_;
   KafkaProducer producer_;

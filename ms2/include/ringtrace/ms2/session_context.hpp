@@ -3,6 +3,7 @@
 /// What every MS2 session needs from the service that outlives it.
 
 #include "ringtrace/common/config.hpp"
+#include "ringtrace/common/tracing.hpp"
 #include "ringtrace/ms2/counters.hpp"
 #include "ringtrace/ms2/kafka_producer.hpp"
 #include "ringtrace/ms2/log_throttle.hpp"
@@ -17,6 +18,7 @@ struct SessionContext {
   Counters& counters;            ///< service totals
   SessionRegistry& registry;     ///< for closing sessions at shutdown
   LogThrottle& reject_log;       ///< rate limit for "rejected frame" lines
+  common::tracing::Tracer& tracer;  ///< spans for every frame received and every record produced
 };
 
 }  // namespace ringtrace::ms2

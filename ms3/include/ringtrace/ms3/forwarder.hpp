@@ -9,6 +9,7 @@
 
 #include "ringtrace/common/backoff.hpp"
 #include "ringtrace/common/config.hpp"
+#include "ringtrace/common/tracing.hpp"
 #include "ringtrace/ms3/counters.hpp"
 #include "ringtrace/ms3/http_poster.hpp"
 
@@ -29,11 +30,13 @@ std::string_view to_string(ForwardOutcome outcome);
 /// down or busy, so nothing is skipped. forward() runs on one thread; stop() may come from any.
 class Forwarder {
  public:
-  /// Parses `ms3.store_url` (throws ConfigError) and keeps a reference to `counters`.
-  Forwarder(const common::Config& config, Counters& counters);
+  /// Parses `ms3.store_url` (throws ConfigError) and keeps references to `counters` and, when
+  /// given, `tracer` (both must outlive the forwarder).
+  Forwarder(const common::Config& config, Counters& counters, common::tracing::Tracer* tracer = nullptr);
 
   /// Stamps and POSTs `payload` until MS1 answers 2xx or a permanent 4xx, or stop() is called.
-  ForwardOutcome forward(std::string_view payload);
+  /// `traceparent` is the record's trace context header; the spans of this hop hang below it.
+  ForwardOutcome forward(std::string_view payload, std::string_view traceparent = {});
 
   /// Makes a running forward() return kStopped soon (cancels the request in flight and the backoff wait).
   void stop();
@@ -47,6 +50,8 @@ class Forwarder {
 
   common::Naming naming_;
   Counters& counters_;
+  common::tracing::Tracer* tracer_;
+  std::string topic_;
   std::atomic<bool> stopping_{false};
   HttpPoster poster_;
   common::Backoff backoff_;

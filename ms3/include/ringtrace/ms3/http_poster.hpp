@@ -35,13 +35,16 @@ class HttpPoster {
   HttpPoster(common::Endpoint endpoint, std::chrono::milliseconds timeout, const std::atomic<bool>& abort);
 
   /// POSTs `body` as application/json; retries once at once when a reused connection turns out closed.
-  PostResult post(std::string_view body);
+  PostResult post(std::string_view body, std::string_view traceparent = {});
 
   /// Drops the connection (the next post reconnects).
   void close();
 
+  /// Where it posts, as a URL (for span attributes).
+  [[nodiscard]] std::string url() const { return "http://" + endpoint_.host + ":" + endpoint_.port + endpoint_.target; }
+
  private:
-  PostResult attempt(std::string_view body);
+  PostResult attempt(std::string_view body, std::string_view traceparent);
   boost::beast::error_code connect(std::chrono::steady_clock::time_point deadline);
   void run_ops();
 

@@ -36,6 +36,7 @@ class Ms3Service {
 
  private:
   Counters counters_;
+  common::tracing::Tracer tracer_;
   Forwarder forwarder_;
   KafkaConsumer consumer_;
 };

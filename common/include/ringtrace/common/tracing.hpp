@@ -1,0 +1,152 @@
+#pragma once
+/// @file
+/// Spans for Jaeger: W3C trace context, RAII spans, and a batching OTLP/HTTP JSON exporter.
+/// No OpenTelemetry C++ package exists in Debian bookworm, so this is the small subset we need.
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "ringtrace/common/config.hpp"
+
+namespace ringtrace::common::tracing {
+
+/// 16-byte trace id; all zero is invalid.
+using TraceId = std::array<std::uint8_t, 16>;
+/// 8-byte span id; all zero is invalid.
+using SpanId = std::array<std::uint8_t, 8>;
+
+/// What travels with a message: the trace and the span that sent it.
+struct SpanContext {
+  TraceId trace_id{};  ///< the message cycle
+  SpanId span_id{};    ///< the sender's span, the receiver's parent
+  bool sampled = true; ///< trace-flags bit 0
+
+  /// Both ids non-zero.
+  [[nodiscard]] bool valid() const;
+  friend bool operator==(const SpanContext&, const SpanContext&) = default;
+};
+
+/// `00-<32 hex trace id>-<16 hex span id>-<2 hex flags>`.
+std::string format_traceparent(const SpanContext& context);
+
+/// Parses a W3C traceparent (version 00; lowercase hex; non-zero ids); nullopt when malformed.
+std::optional<SpanContext> parse_traceparent(std::string_view header);
+
+/// Lowercase hex of `bytes`, as OTLP JSON and traceparent write ids.
+std::string to_hex(const std::uint8_t* bytes, std::size_t size);
+
+/// OTLP span kinds (the integers OTLP JSON uses).
+enum class SpanKind { kInternal = 1, kServer = 2, kClient = 3, kProducer = 4, kConsumer = 5 };
+
+/// OTLP status codes.
+enum class StatusCode { kUnset = 0, kOk = 1, kError = 2 };
+
+/// An attribute value: OTLP's stringValue, intValue, boolValue or doubleValue.
+using AttributeValue = std::variant<std::string, std::int64_t, bool, double>;
+
+/// One key/value attribute.
+struct Attribute {
+  std::string key;       ///< e.g. "messaging.system"
+  AttributeValue value;  ///< typed value
+};
+
+/// A finished span, as exported.
+struct SpanData {
+  SpanContext context;                ///< trace id + this span's id
+  std::optional<SpanId> parent;       ///< empty for a root span
+  std::string name;                   ///< e.g. "kafka produce"
+  SpanKind kind = SpanKind::kInternal;
+  std::uint64_t start_unix_ns = 0;    ///< wall clock
+  std::uint64_t end_unix_ns = 0;      ///< wall clock
+  std::vector<Attribute> attributes;  ///< in insertion order
+  StatusCode status = StatusCode::kUnset;
+  std::string status_message;         ///< set with kError
+};
+
+/// The OTLP/HTTP JSON body for `spans` of `service` (resourceSpans → scopeSpans → spans).
+std::string to_otlp_json(std::string_view service, const std::vector<SpanData>& spans);
+
+class Exporter;
+
+/// Counters for /metrics and logs.
+struct TracerStats {
+  std::uint64_t exported = 0;        ///< spans the collector accepted
+  std::uint64_t dropped = 0;         ///< spans dropped because the queue was full
+  std::uint64_t failed = 0;          ///< spans lost to failed POSTs
+};
+
+class Tracer;
+
+/// A span being recorded. Ends (and is queued for export) on end() or destruction. A
+/// default-constructed span, or any span of a disabled tracer, records nothing and costs nothing.
+/// Not thread-safe: one span is used by one thread at a time.
+class Span {
+ public:
+  Span() = default;
+  Span(Span&& other) noexcept;
+  Span& operator=(Span&& other) noexcept;
+  Span(const Span&) = delete;
+  Span& operator=(const Span&) = delete;
+  ~Span();
+
+  /// True when this span records (tracing on).
+  [[nodiscard]] bool recording() const { return data_ != nullptr; }
+  /// Its context, to hand to children and to send along (invalid when not recording).
+  [[nodiscard]] SpanContext context() const;
+  /// Its traceparent header value ("" when not recording).
+  [[nodiscard]] std::string traceparent() const;
+
+  /// Adds an attribute (no-op when not recording).
+  void set_attribute(std::string key, AttributeValue value);
+  /// Sets the status (no-op when not recording).
+  void set_status(StatusCode code, std::string message = {});
+  /// Ends the span now and queues it for export; later calls do nothing.
+  void end();
+
+ private:
+  friend class Tracer;
+  Span(Tracer* tracer, std::unique_ptr<SpanData> data) : tracer_(tracer), data_(std::move(data)) {}
+
+  Tracer* tracer_ = nullptr;
+  std::unique_ptr<SpanData> data_;
+};
+
+/// Starts spans and owns the exporter thread of one service. Thread-safe.
+class Tracer {
+ public:
+  /// `service` is the Jaeger service name (ms1, ms2, ms3). Starts the exporter thread when enabled.
+  Tracer(const TracingConfig& config, std::string service);
+  /// Flushes what is queued (bounded by the POST timeout) and joins the exporter.
+  ~Tracer();
+  Tracer(const Tracer&) = delete;
+  Tracer& operator=(const Tracer&) = delete;
+
+  /// Whether spans are recorded at all.
+  [[nodiscard]] bool enabled() const { return enabled_; }
+
+  /// Starts a span: a child of `parent` when it is valid, else the root of a new trace.
+  Span start_span(std::string_view name, SpanKind kind, const std::optional<SpanContext>& parent = std::nullopt);
+
+  /// Sends everything queued now and waits for it (bounded); for shutdown and tests.
+  void flush();
+
+  /// Counters so far.
+  [[nodiscard]] TracerStats stats() const;
+
+ private:
+  friend class Span;
+  void finish(std::unique_ptr<SpanData> data);
+
+  bool enabled_;
+  std::unique_ptr<Exporter> exporter_;
+};
+
+}  // namespace ringtrace::common::tracing
