@@ -81,6 +81,34 @@ ready_step() {
   "$2" || return 1  # a probe's own exit codes must not read as "died"
 }
 
+# report_not_running NAME PIDFILE: says NAME is down, removing a pid file left by a crash.
+report_not_running() {
+  if [[ -f $2 ]]; then
+    rm -f "$2"
+    info "$1: not running (removed stale pid file)"
+  else
+    info "$1: not running"
+  fi
+}
+
+# terminate NAME PID PIDFILE TIMEOUT_S: SIGTERM to our recorded PID, SIGKILL if it outlives the
+# deadline; removes PIDFILE once the process is gone.
+terminate() {
+  local name=$1 pid=$2 pidfile=$3 timeout_s=$4 t0
+  t0=$(now_ms)
+  kill -TERM "$pid" 2>/dev/null || true
+  if wait_until "$timeout_s" pid_gone "$pid"; then
+    rm -f "$pidfile"
+    info "$name: stopped (pid $pid) in $(elapsed_since "$t0")"
+    return 0
+  fi
+  err "$name: pid $pid still running ${timeout_s}s after SIGTERM; sending SIGKILL"
+  kill -KILL "$pid" 2>/dev/null || true
+  wait_until 10 pid_gone "$pid" || die "$name: pid $pid survived SIGKILL"
+  rm -f "$pidfile"
+  info "$name: killed (pid $pid)"
+}
+
 # A live, non-zombie process.
 pid_alive() {
   [[ $1 =~ ^[0-9]+$ ]] || return 1
@@ -344,29 +372,9 @@ kafka_up() {
 }
 
 kafka_down() {
-  local pid t0
-  t0=$(now_ms)
-  if ! pid=$(kafka_pid); then
-    if [[ -f $KAFKA_PIDFILE ]]; then
-      rm -f "$KAFKA_PIDFILE"
-      info "kafka: not running (removed stale pid file)"
-    else
-      info "kafka: not running"
-    fi
-    return 0
-  fi
-  kill -TERM "$pid" 2>/dev/null || true
-  if wait_until "$KAFKA_STOP_TIMEOUT_S" pid_gone "$pid"; then
-    rm -f "$KAFKA_PIDFILE"
-    info "kafka: stopped (pid $pid) in $(elapsed_since "$t0")"
-  else
-    err "kafka: broker (pid $pid) still running ${KAFKA_STOP_TIMEOUT_S}s after SIGTERM; sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    wait_until 10 pid_gone "$pid" \
-      || die "kafka: pid $pid survived SIGKILL"
-    rm -f "$KAFKA_PIDFILE"
-    info "kafka: killed (pid $pid)"
-  fi
+  local pid
+  pid=$(kafka_pid) || { report_not_running kafka "$KAFKA_PIDFILE"; return 0; }
+  terminate kafka "$pid" "$KAFKA_PIDFILE" "$KAFKA_STOP_TIMEOUT_S"
 }
 
 kafka_status() {
@@ -542,15 +550,7 @@ postgres_down() {
   pg_paths
   local pid t0
   t0=$(now_ms)
-  if ! pid=$(pg_pid); then
-    if [[ -f $PG_DATA/postmaster.pid ]]; then
-      rm -f "$PG_DATA/postmaster.pid"
-      info "postgres: not running (removed stale postmaster.pid)"
-    else
-      info "postgres: not running"
-    fi
-    return 0
-  fi
+  pid=$(pg_pid) || { report_not_running postgres "$PG_DATA/postmaster.pid"; return 0; }
   if ! as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t 60 -s stop >>"$PG_RUN/pg_ctl.log" 2>&1; then
     err "postgres: fast shutdown (pid $pid) did not finish in 60s; using immediate shutdown"
     as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w -t 30 -s stop >>"$PG_RUN/pg_ctl.log" 2>&1 \
@@ -747,15 +747,7 @@ mariadb_up() {
 mariadb_down() {
   local pid t0
   t0=$(now_ms)
-  if ! pid=$(mariadb_pid); then
-    if [[ -f $MARIADB_PIDFILE ]]; then
-      rm -f "$MARIADB_PIDFILE"
-      info "mariadb: not running (removed stale pid file)"
-    else
-      info "mariadb: not running"
-    fi
-    return 0
-  fi
+  pid=$(mariadb_pid) || { report_not_running mariadb "$MARIADB_PIDFILE"; return 0; }
   # Clean shutdown via the server itself; signals to the recorded PID only as fallback.
   mariadb_admin shutdown >>"$MARIADB_RUN/shutdown.log" 2>&1 || true
   if wait_until "$MARIADB_STOP_TIMEOUT_S" pid_gone "$pid"; then
@@ -763,18 +755,8 @@ mariadb_down() {
     info "mariadb: stopped (pid $pid) in $(elapsed_since "$t0")"
     return 0
   fi
-  err "mariadb: server (pid $pid) still running ${MARIADB_STOP_TIMEOUT_S}s after 'mariadb-admin shutdown'; sending SIGTERM"
-  kill -TERM "$pid" 2>/dev/null || true
-  if wait_until 30 pid_gone "$pid"; then
-    rm -f "$MARIADB_PIDFILE"
-    info "mariadb: stopped by SIGTERM (pid $pid) in $(elapsed_since "$t0")"
-    return 0
-  fi
-  err "mariadb: server (pid $pid) still running 30s after SIGTERM; sending SIGKILL"
-  kill -KILL "$pid" 2>/dev/null || true
-  wait_until 10 pid_gone "$pid" || die "mariadb: pid $pid survived SIGKILL"
-  rm -f "$MARIADB_PIDFILE"
-  info "mariadb: killed (pid $pid)"
+  err "mariadb: server (pid $pid) still running ${MARIADB_STOP_TIMEOUT_S}s after 'mariadb-admin shutdown'"
+  terminate mariadb "$pid" "$MARIADB_PIDFILE" 30
 }
 
 mariadb_status() {
@@ -965,28 +947,9 @@ jaeger_up() {
 }
 
 jaeger_down() {
-  local pid t0
-  t0=$(now_ms)
-  if ! pid=$(jaeger_pid); then
-    if [[ -f $JAEGER_PIDFILE ]]; then
-      rm -f "$JAEGER_PIDFILE"
-      info "jaeger: not running (removed stale pid file)"
-    else
-      info "jaeger: not running"
-    fi
-    return 0
-  fi
-  kill -TERM "$pid" 2>/dev/null || true
-  if wait_until "$JAEGER_STOP_TIMEOUT_S" pid_gone "$pid"; then
-    rm -f "$JAEGER_PIDFILE"
-    info "jaeger: stopped (pid $pid) in $(elapsed_since "$t0")"
-  else
-    err "jaeger: server (pid $pid) still running ${JAEGER_STOP_TIMEOUT_S}s after SIGTERM; sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    wait_until 10 pid_gone "$pid" || die "jaeger: pid $pid survived SIGKILL"
-    rm -f "$JAEGER_PIDFILE"
-    info "jaeger: killed (pid $pid)"
-  fi
+  local pid
+  pid=$(jaeger_pid) || { report_not_running jaeger "$JAEGER_PIDFILE"; return 0; }
+  terminate jaeger "$pid" "$JAEGER_PIDFILE" "$JAEGER_STOP_TIMEOUT_S"
 }
 
 jaeger_status() {
