@@ -3,11 +3,13 @@
 #include <cstdio>
 
 #include <boost/asio/post.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "ringtrace/common/admin_server.hpp"
 #include "ringtrace/common/endpoint.hpp"
 #include "ringtrace/common/logging.hpp"
 #include "router.hpp"
@@ -26,8 +28,14 @@ double seconds(SteadyClock::duration d) { return std::chrono::duration<double>(d
 /// Whole milliseconds, for JSON (Boost.JSON writes doubles in exponent form).
 std::int64_t millis(SteadyClock::duration d) { return std::chrono::duration_cast<milliseconds>(d).count(); }
 
-HttpResponse error_response(http::status status, std::string_view reason) {
-  return json_response(status, json::serialize(json::object{{"error", reason}}));
+HttpResponse error_response(http::status status, std::string_view reason) { return common::error_json(status, reason); }
+
+/// Media types are case-insensitive (RFC 9110 8.3.1); parameters such as charset may follow.
+bool is_json_media_type(std::string_view type) {
+  constexpr std::string_view kJson = "application/json";
+  if (type.size() < kJson.size() || !boost::beast::iequals(type.substr(0, kJson.size()), kJson)) return false;
+  const auto rest = type.substr(kJson.size());
+  return rest.empty() || rest.front() == ';' || rest.front() == ' ';
 }
 
 json::object summary_json(const SessionSummary& s) {
@@ -54,6 +62,48 @@ Ms1Service::Ms1Service(common::Config config) : config_(std::move(config)), trac
   const boost::asio::ip::tcp::endpoint bind{boost::asio::ip::make_address(config_.ms1.listen_address), config_.ms1.port};
   listener_ = std::make_shared<HttpListener>(
       ioc_, bind, *this, HttpLimits{config_.ms1.max_body_bytes, milliseconds(config_.ms1.request_timeout_ms)});
+  register_metrics();
+}
+
+void Ms1Service::register_metrics() {
+  auto& r = metrics_;
+  m_.sent = &r.counter("ringtrace_messages_sent_total", "Messages sent to MS2 over the WebSocket, resends included");
+  const std::string store_help = "POST /store requests by outcome";
+  m_.stored = &r.counter("ringtrace_store_requests_total", store_help, {{"outcome", "stored"}});
+  m_.duplicate = &r.counter("ringtrace_store_requests_total", store_help, {{"outcome", "duplicate"}});
+  m_.rejected = &r.counter("ringtrace_store_requests_total", store_help, {{"outcome", "rejected"}});
+  m_.unavailable = &r.counter("ringtrace_store_requests_total", store_help, {{"outcome", "unavailable"}});
+  r.gauge_fn("ringtrace_messages_in_flight", "Messages sent in the running session and not stored yet",
+             [this] { return static_cast<double>(controller_.status(SteadyClock::now()).in_flight); });
+  m_.sessions = &r.counter("ringtrace_sessions_finished_total", "Sessions ended and recorded in the database");
+  // The four stamps give three hops and the cycle; MS1 sees them all once a message is back.
+  const std::string hop_help = "Time between two stamps of a stored message (hop) or its first and last (cycle)";
+  const std::array<const char*, 4> hops = {"ms1_to_ms2", "ms2_to_ms3", "ms3_to_ms1", "cycle"};
+  for (std::size_t i = 0; i < hops.size(); ++i) {
+    m_.hops[i] = &r.histogram("ringtrace_hop_latency_seconds", hop_help, common::latency_buckets(), {{"hop", hops[i]}});
+  }
+  r.gauge_fn("ringtrace_ms2_connected", "1 while the WebSocket link to MS2 is up",
+             [this] { return ws_->connected() ? 1.0 : 0.0; });
+  r.counter_fn("ringtrace_ms2_connects_total", "WebSocket handshakes with MS2; more than 1 means reconnects",
+               [this] { return static_cast<double>(ws_->connects()); });
+  r.gauge_fn("ringtrace_database_connected", "1 while the database connection is up",
+             [this] { return writer_->connected() ? 1.0 : 0.0; });
+  r.counter_fn("ringtrace_database_connects_total", "Database connections opened; more than 1 means reconnects",
+               [this] { return static_cast<double>(writer_->connects()); });
+  r.gauge_fn("ringtrace_database_queue_depth", "Jobs waiting for the database writer thread",
+             [this] { return static_cast<double>(writer_->queue_depth()); });
+  tracing::register_metrics(tracer_, r);
+}
+
+void Ms1Service::observe_hops(const common::Message& message) {
+  const auto between = [&](common::Hop from, common::Hop to) {
+    return std::chrono::duration<double>(*message.at(to) - *message.at(from)).count();
+  };
+  using common::Hop;
+  m_.hops[0]->observe(between(Hop::kMs1, Hop::kMs2));
+  m_.hops[1]->observe(between(Hop::kMs2, Hop::kMs3));
+  m_.hops[2]->observe(between(Hop::kMs3, Hop::kEnd));
+  m_.hops[3]->observe(between(Hop::kMs1, Hop::kEnd));
 }
 
 Ms1Service::~Ms1Service() {
@@ -72,7 +122,8 @@ int Ms1Service::run() {
                listener_->local_endpoint().port(), common::to_string(config_.message.naming), config_.database.driver);
   ioc_.run();
   writer_->stop();
-  spdlog::info("ms1: stopped (stored={} duplicates={} rejected={})", stores_ok_, stores_duplicate_, stores_rejected_);
+  spdlog::info("ms1: stopped (stored={} duplicates={} rejected={})", m_.stored->value(), m_.duplicate->value(),
+               m_.rejected->value());
   return 0;
 }
 
@@ -106,6 +157,7 @@ void Ms1Service::handle(HttpRequest&& request, Responder respond) {
     case Route::kStore: return on_store(request, std::move(respond), span);
     case Route::kStatus: return respond(status_response());
     case Route::kHealthz: return respond(health_response());
+    case Route::kMetrics: return respond(common::metrics_response(metrics_));
     case Route::kMethodNotAllowed: {
       auto response = error_response(http::status::method_not_allowed,
                                      fmt::format("{} is not allowed on {}", std::string_view(request.method_string()), target));
@@ -182,13 +234,13 @@ void Ms1Service::on_stop(Responder respond) {
 
 void Ms1Service::on_store(const HttpRequest& request, Responder respond, const std::shared_ptr<tracing::Span>& span) {
   const auto type = request[http::field::content_type];
-  if (!type.empty() && type.substr(0, 16) != "application/json") {
-    ++stores_rejected_;
+  if (!type.empty() && !is_json_media_type(type)) {
+    m_.rejected->inc();
     return respond(error_response(http::status::unsupported_media_type, "Content-Type must be application/json"));
   }
   auto decoded = common::decode(request.body(), config_.message.naming);
   if (!decoded) {
-    ++stores_rejected_;
+    m_.rejected->inc();
     spdlog::warn("/store rejected: {}", decoded.error);
     return respond(error_response(http::status::bad_request, decoded.error));
   }
@@ -198,7 +250,7 @@ void Ms1Service::on_store(const HttpRequest& request, Responder respond, const s
     span->set_attribute("message.id", message.id);
   }
   if (const auto result = common::stamp(message, common::Hop::kEnd, common::now_utc()); result != common::StampResult::kOk) {
-    ++stores_rejected_;
+    m_.rejected->inc();
     spdlog::warn("/store rejected message {}/{}: {}", message.session_id, message.id, to_string(result));
     return respond(error_response(http::status::unprocessable_entity, to_string(result)));
   }
@@ -207,13 +259,16 @@ void Ms1Service::on_store(const HttpRequest& request, Responder respond, const s
       case StoreOutcome::kStored:
       case StoreOutcome::kDuplicate: {
         const bool fresh = outcome == StoreOutcome::kStored;
-        ++(fresh ? stores_ok_ : stores_duplicate_);
+        (fresh ? m_.stored : m_.duplicate)->inc();
+        // Only the first copy is timed: a resent message's stamps span the outage, not the ring.
+        if (fresh) observe_hops(message);
         controller_.on_stored(message, SteadyClock::now());
         end_cycle_span(message, tracing::StatusCode::kOk, nullptr);
         return respond(json_response(http::status::ok, fresh ? R"({"stored":true})" : R"({"stored":false,"duplicate":true})"));
       }
       case StoreOutcome::kUnavailable:
       case StoreOutcome::kOverloaded: {
+        m_.unavailable->inc();
         auto response = error_response(http::status::service_unavailable, outcome == StoreOutcome::kUnavailable
                                                                               ? "database unavailable, retry later"
                                                                               : "database writer overloaded, retry later");
@@ -221,7 +276,7 @@ void Ms1Service::on_store(const HttpRequest& request, Responder respond, const s
         return respond(std::move(response));
       }
       case StoreOutcome::kRejected:
-        ++stores_rejected_;
+        m_.rejected->inc();
         return respond(error_response(http::status::internal_server_error, "the database refused the message"));
     }
   });
@@ -250,7 +305,11 @@ HttpResponse Ms1Service::health_response() const {
 }
 
 bool Ms1Service::send(const common::Message& message) {
-  if (!tracer_.enabled()) return ws_->send(common::encode(message, config_.message.naming));
+  if (!tracer_.enabled()) {
+    if (!ws_->send(common::encode(message, config_.message.naming))) return false;
+    m_.sent->inc();
+    return true;
+  }
   // The root of the message's trace: it lasts the whole cycle and ends when the message is stored.
   auto span = tracer_.start_span("send", tracing::SpanKind::kProducer);
   span.set_attribute("messaging.system", std::string("websocket"));
@@ -261,6 +320,7 @@ bool Ms1Service::send(const common::Message& message) {
     span.set_status(tracing::StatusCode::kError, "MS2 link down");
     return false;
   }
+  m_.sent->inc();
   end_cycle_span(message, tracing::StatusCode::kError, "resent after the MS2 link dropped");
   cycle_spans_.emplace(std::make_pair(message.session_id, message.id), std::move(span));
   return true;
@@ -314,6 +374,7 @@ void Ms1Service::finished(const SessionSummary& summary) {
     if (!error.empty()) spdlog::error("session {} could not be recorded: {}", summary.session_id, error);
     finishing_ = false;
     last_summary_ = summary;
+    if (error.empty()) m_.sessions->inc();
     common::announce(fmt::format("interaction finished: session_id={} elapsed={:.3f}s messages={} stored={} reason={}",
                                  summary.session_id, seconds(summary.elapsed), summary.sent, summary.stored,
                                  to_string(summary.reason)));

@@ -2,6 +2,7 @@
 /// @file
 /// MS1: the HTTP API, the session controller, the WebSocket link to MS2 and the database writer.
 
+#include <array>
 #include <map>
 #include <memory>
 #include <optional>
@@ -11,7 +12,8 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "http_listener.hpp"
+#include "ringtrace/common/http_listener.hpp"
+#include "ringtrace/common/metrics.hpp"
 #include "ringtrace/common/config.hpp"
 #include "ringtrace/common/tracing.hpp"
 #include "session_controller.hpp"
@@ -19,6 +21,14 @@
 #include "ws_client.hpp"
 
 namespace ringtrace::ms1 {
+
+using common::HttpLimits;
+using common::HttpListener;
+using common::HttpRequest;
+using common::HttpResponse;
+using common::json_response;
+using common::RequestHandler;
+using common::Responder;
 
 /// The MS1 process. Everything but the database writer runs on one event-loop thread, so the
 /// controller and the counters need no locks.
@@ -35,10 +45,15 @@ class Ms1Service final : public RequestHandler, public SessionPort, public WsLin
   /// Begins a graceful shutdown from any thread.
   void shutdown();
 
+  /// Routes one HTTP request (runs on the event loop).
   void handle(HttpRequest&& request, Responder respond) override;
+  /// Sends one message of the session to MS2, opening its cycle's root span.
   bool send(const common::Message& message) override;
+  /// Records the ended session, then prints the finish line and answers waiting /stop calls.
   void finished(const SessionSummary& summary) override;
+  /// Resends what was in flight when the MS2 link came back.
   void on_link_up() override;
+  /// Notes the lost MS2 link; the WebSocket client reconnects by itself.
   void on_link_down() override;
 
  private:
@@ -52,8 +67,22 @@ class Ms1Service final : public RequestHandler, public SessionPort, public WsLin
   void arm_progress();
   void begin_shutdown();
   void complete_shutdown();
+  void register_metrics();
+  void observe_hops(const common::Message& message);
+
+  /// What /metrics exposes beyond the gauges read at scrape time; all updated on the event loop.
+  struct Metrics {
+    common::Counter* sent = nullptr;         ///< frames handed to the WebSocket, resends included
+    common::Counter* stored = nullptr;       ///< /store requests that added a row
+    common::Counter* duplicate = nullptr;    ///< /store requests for a row already there
+    common::Counter* rejected = nullptr;     ///< /store requests refused (4xx, or the database refused)
+    common::Counter* unavailable = nullptr;  ///< /store requests answered 503 (database down or busy)
+    common::Counter* sessions = nullptr;     ///< sessions finished and recorded
+    std::array<common::Histogram*, 4> hops{};  ///< ws, kafka, http hops and the whole cycle
+  };
 
   common::Config config_;
+  common::MetricsRegistry metrics_;  ///< before everything that registers into it
   common::tracing::Tracer tracer_;  ///< declared early: spans below must end before it goes
   /// Root span of each message's cycle, from send until stored; window-sized. Keyed by (session, id).
   std::map<std::pair<std::int64_t, std::int64_t>, common::tracing::Span> cycle_spans_;
@@ -72,9 +101,7 @@ class Ms1Service final : public RequestHandler, public SessionPort, public WsLin
   bool shutting_down_ = false;
   std::vector<Responder> stop_waiters_;  ///< /stop requests answered once the session is recorded
   std::optional<SessionSummary> last_summary_;
-  std::uint64_t stores_ok_ = 0;
-  std::uint64_t stores_duplicate_ = 0;
-  std::uint64_t stores_rejected_ = 0;
+  Metrics m_;
 };
 
 }  // namespace ringtrace::ms1

@@ -10,7 +10,7 @@ constexpr std::array kRoutes = {
     RouteEntry{"GET", "/start", Route::kStart},     RouteEntry{"GET", "/start/", Route::kStart},
     RouteEntry{"GET", "/stop", Route::kStop},       RouteEntry{"GET", "/stop/", Route::kStop},
     RouteEntry{"POST", "/store", Route::kStore},    RouteEntry{"GET", "/status", Route::kStatus},
-    RouteEntry{"GET", "/healthz", Route::kHealthz},
+    RouteEntry{"GET", "/healthz", Route::kHealthz}, RouteEntry{"GET", "/metrics", Route::kMetrics},
 };
 
 std::string_view path_of(std::string_view target) {

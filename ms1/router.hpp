@@ -8,7 +8,7 @@
 namespace ringtrace::ms1 {
 
 /// The handlers MS1 has.
-enum class Route { kStart, kStop, kStore, kStatus, kHealthz, kNotFound, kMethodNotAllowed };
+enum class Route { kStart, kStop, kStore, kStatus, kHealthz, kMetrics, kNotFound, kMethodNotAllowed };
 
 /// A served path and the one method it accepts.
 struct RouteEntry {

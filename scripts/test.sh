@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The project's test command: installs dependencies, builds with coverage instrumentation,
-# starts the native infrastructure, runs every ctest label (unit, integration, e2e), prints
-# line coverage of the shared library and the services, then runs every label again on an
-# AddressSanitizer + UBSan build (RINGTRACE_SKIP_ASAN=1 skips that pass).
+# The project's test command: installs dependencies, builds with coverage instrumentation and
+# the API reference (Doxygen, warnings fail), starts the native infrastructure, runs every ctest
+# label (unit, deploy, integration, e2e), prints line coverage of the shared library and the
+# services and fails below RINGTRACE_COVERAGE_MIN percent (86), then runs every label again on
+# an AddressSanitizer + UBSan build (RINGTRACE_SKIP_ASAN=1 skips that pass).
 # Under CI (CI=true) the infrastructure started here is stopped at the end; locally it is left
 # running for the next run (scripts/infra.sh down stops it).
 set -euo pipefail
@@ -26,6 +27,15 @@ build() {
 
 build coverage
 
+echo "== docs (Doxygen; a warning fails)"
+if ! cmake --build --preset coverage --target docs >/tmp/ringtrace-docs.$$ 2>&1; then
+  grep -v '^\[' /tmp/ringtrace-docs.$$ >&2
+  rm -f /tmp/ringtrace-docs.$$
+  exit 1
+fi
+rm -f /tmp/ringtrace-docs.$$
+echo "docs: build-coverage/docs/html/index.html"
+
 echo "== infrastructure"
 scripts/infra.sh up
 if [ "${CI:-}" = true ]; then
@@ -38,11 +48,18 @@ status=0
 ctest --preset coverage -j2 || status=$?
 
 echo "== coverage"
+coverage_min=${RINGTRACE_COVERAGE_MIN:-86}
+coverage_status=0
 gcovr --root . --object-directory build-coverage \
   --filter 'common/' --filter 'ms1/' --filter 'ms2/' --filter 'ms3/' \
-  --exclude-unreachable-branches --print-summary -o build-coverage/coverage.txt 2>/dev/null |
-  sed 's/^/coverage (common + services): /'
+  --exclude-unreachable-branches --print-summary -o build-coverage/coverage.txt \
+  --fail-under-line "$coverage_min" >build-coverage/coverage-summary.txt 2>/dev/null || coverage_status=$?
+sed 's/^/coverage (common + services): /' build-coverage/coverage-summary.txt
 echo "coverage report: build-coverage/coverage.txt"
+if [ "$coverage_status" -ne 0 ]; then
+  echo "coverage: line coverage is below the ${coverage_min}% gate (gcovr exit $coverage_status)" >&2
+  status=1
+fi
 
 if [ "${RINGTRACE_SKIP_ASAN:-}" != 1 ]; then
   build asan

@@ -8,7 +8,10 @@
 #include <limits>
 #include <sstream>
 
+#include <boost/asio/ip/address.hpp>
 #include <yaml-cpp/yaml.h>
+
+#include "ringtrace/common/endpoint.hpp"
 
 extern char** environ;
 
@@ -102,6 +105,9 @@ const std::vector<Field>& fields() {
               c.ms2.path = v;
             }},
       RT_INT("ms2.max_frame_bytes", ms2.max_frame_bytes, 64, 64LL * 1024 * 1024),
+      RT_INT("ms2.admin_port", ms2.admin_port, 0, 65535),
+      RT_STR("ms3.listen_address", ms3.listen_address),
+      RT_INT("ms3.admin_port", ms3.admin_port, 0, 65535),
       RT_STR("ms3.store_url", ms3.store_url),
       RT_INT("ms3.request_timeout_ms", ms3.request_timeout_ms, 1, kMaxMs),
       RT_INT("ms3.retry_initial_ms", ms3.retry_initial_ms, 1, kMaxMs),
@@ -223,6 +229,19 @@ Config parse_config(const std::string& yaml_text, const Environment& env) {
   if (config.ms3.retry_max_ms < config.ms3.retry_initial_ms) {
     throw ConfigError("ms3.retry_max_ms: must be >= ms3.retry_initial_ms");
   }
+  // URLs and bind addresses are checked here, not where they are first used, so that
+  // --check-config catches every value a service would refuse.
+  const auto where = [&env](const std::string& key) { return origin(key, env.count(env_name(key)) > 0); };
+  parse_endpoint(config.ms1.ms2_url, "ws", where("ms1.ms2_url"));
+  parse_endpoint(config.ms3.store_url, "http", where("ms3.store_url"));
+  parse_endpoint(config.tracing.endpoint, "http", where("tracing.endpoint"));
+  for (const auto& [key, address] : {std::pair{"ms1.listen_address", &config.ms1.listen_address},
+                                     std::pair{"ms2.listen_address", &config.ms2.listen_address},
+                                     std::pair{"ms3.listen_address", &config.ms3.listen_address}}) {
+    boost::system::error_code ec;
+    boost::asio::ip::make_address(*address, ec);
+    if (ec) throw ConfigError(where(key) + ": expected an IP address to bind, got '" + *address + "'");
+  }
   return config;
 }
 
@@ -238,23 +257,24 @@ Config load_config(const std::string& path, const Environment& env) {
   }
 }
 
-std::string config_path_from_args(int argc, char** argv, bool& help) {
-  help = false;
-  std::string path = "config/ringtrace.yaml";
+CommandLine parse_command_line(int argc, char** argv) {
+  CommandLine line;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "--help" || arg == "-h") {
-      help = true;
+      line.help = true;
+    } else if (arg == "--check-config") {
+      line.check_config = true;
     } else if (arg == "--config") {
       if (i + 1 >= argc) throw ConfigError("--config needs a path");
-      path = argv[++i];
+      line.config_path = argv[++i];
     } else if (arg.substr(0, 9) == "--config=") {
-      path = std::string(arg.substr(9));
+      line.config_path = std::string(arg.substr(9));
     } else {
-      throw ConfigError("unknown argument '" + std::string(arg) + "' (usage: --config PATH)");
+      throw ConfigError("unknown argument '" + std::string(arg) + "' (usage: [--config PATH] [--check-config])");
     }
   }
-  return path;
+  return line;
 }
 
 }  // namespace ringtrace::common

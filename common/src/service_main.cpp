@@ -12,14 +12,21 @@ int run_service(std::string_view service, int argc, char** argv, const std::func
   const std::string name(service);
   Config config;
   try {
-    bool help = false;
-    const auto path = config_path_from_args(argc, argv, help);
-    if (help) {
-      std::printf("usage: %s [--config PATH]\n  default config/ringtrace.yaml; RINGTRACE__<SECTION>__<KEY> overrides a key\n",
-                  name.c_str());
+    const auto line = parse_command_line(argc, argv);
+    if (line.help) {
+      std::printf(
+          "usage: %s [--config PATH] [--check-config]\n"
+          "  --config PATH    the YAML configuration (default config/ringtrace.yaml);\n"
+          "                   RINGTRACE__<SECTION>__<KEY> overrides a key\n"
+          "  --check-config   validate the file and the environment overrides, then exit (0 = valid)\n",
+          name.c_str());
       return 0;
     }
-    config = load_config(path);
+    config = load_config(line.config_path);
+    if (line.check_config) {
+      std::printf("%s: configuration %s is valid\n", name.c_str(), line.config_path.c_str());
+      return 0;
+    }
     init_logging(service, config.logging);
   } catch (const ConfigError& e) {
     std::fprintf(stderr, "%s: configuration error: %s\n", name.c_str(), e.what());

@@ -251,4 +251,14 @@ void Tracer::finish(std::unique_ptr<SpanData> data) {
   if (exporter_ && data->context.sampled) exporter_->enqueue(std::move(data));
 }
 
+void register_metrics(const Tracer& tracer, MetricsRegistry& metrics) {
+  const std::string help = "Finished spans by fate: exported to the collector, dropped (queue full) or failed (POST failed)";
+  metrics.counter_fn("ringtrace_spans_total", help, [&tracer] { return static_cast<double>(tracer.stats().exported); },
+                     {{"fate", "exported"}});
+  metrics.counter_fn("ringtrace_spans_total", help, [&tracer] { return static_cast<double>(tracer.stats().dropped); },
+                     {{"fate", "dropped"}});
+  metrics.counter_fn("ringtrace_spans_total", help, [&tracer] { return static_cast<double>(tracer.stats().failed); },
+                     {{"fate", "failed"}});
+}
+
 }  // namespace ringtrace::common::tracing

@@ -27,6 +27,8 @@ std::string_view to_string(ProduceOutcome outcome) {
 void KafkaProducer::DeliveryReporter::dr_cb(RdKafka::Message& message) {
   if (message.err() == RdKafka::ERR_NO_ERROR) {
     counters_.produced.fetch_add(1, std::memory_order_relaxed);
+    // latency() is librdkafka's own measure from produce() to this report, in microseconds.
+    if (counters_.delivery_latency != nullptr) counters_.delivery_latency->observe(static_cast<double>(message.latency()) / 1e6);
     return;
   }
   counters_.delivery_failures.fetch_add(1, std::memory_order_relaxed);
@@ -86,6 +88,8 @@ bool KafkaProducer::warm_up(std::chrono::milliseconds timeout) {
   }
   return true;
 }
+
+int KafkaProducer::queued() const { return producer_->outq_len(); }
 
 int KafkaProducer::flush(std::chrono::milliseconds timeout) {
   producer_->flush(static_cast<int>(timeout.count()));

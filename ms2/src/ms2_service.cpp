@@ -4,6 +4,7 @@
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "ringtrace/ms2/topic_admin.hpp"
@@ -26,7 +27,31 @@ Ms2Service::Ms2Service(const common::Config& config)
       producer_(config_.kafka, counters_),
       context_{config_, producer_, counters_, registry_, reject_log_, tracer_},
       signals_(ioc_),
-      close_timer_(ioc_) {}
+      close_timer_(ioc_) {
+  register_metrics();
+}
+
+void Ms2Service::register_metrics() {
+  auto& r = metrics_;
+  const auto read = [](const std::atomic<std::uint64_t>& counter) {
+    return [&counter] { return static_cast<double>(counter.load(std::memory_order_relaxed)); };
+  };
+  r.counter_fn("ringtrace_frames_received_total", "WebSocket data frames read from MS1, good or bad",
+               read(counters_.frames_received));
+  r.counter_fn("ringtrace_frames_rejected_total", "Frames refused before producing (not a message, bad stamps); oversized frames close the connection instead",
+               read(counters_.frames_rejected));
+  r.counter_fn("ringtrace_kafka_produced_total", "Records the broker acknowledged", read(counters_.produced));
+  r.counter_fn("ringtrace_kafka_delivery_failures_total", "Records that could not be queued or delivered",
+               read(counters_.delivery_failures));
+  counters_.delivery_latency = &r.histogram("ringtrace_kafka_delivery_latency_seconds",
+                                            "From produce() to the broker's acknowledgement (acks=all)",
+                                            common::latency_buckets());
+  r.gauge_fn("ringtrace_kafka_producer_queue", "Records queued in the producer or in flight to the broker",
+             [this] { return static_cast<double>(producer_.queued()); });
+  r.gauge_fn("ringtrace_ws_sessions", "Open WebSocket sessions (MS1 keeps one)",
+             [this] { return static_cast<double>(registry_.size()); });
+  common::tracing::register_metrics(tracer_, r);
+}
 
 Ms2Service::~Ms2Service() {
   spdlog::info("ms2: frames received={} rejected={} produced={} delivery_failures={}",
@@ -45,6 +70,15 @@ void Ms2Service::start() {
   listener_ = std::make_shared<Listener>(ioc_, net::ip::tcp::endpoint(address, config_.ms2.port), context_);
   listener_->run();
   spdlog::info("ms2: listening on ws://{}:{}{}", config_.ms2.listen_address, port(), config_.ms2.path);
+  if (config_.ms2.admin_port != 0) {
+    admin_ = std::make_unique<common::AdminServer>(
+        ioc_, net::ip::tcp::endpoint(address, config_.ms2.admin_port), metrics_, [this] {
+          // Serving means the topic exists and the producer had the partition leaders at startup.
+          return common::HealthReport{!stopping_, fmt::format(R"({{"status":"{}","ws_sessions":{}}})",
+                                                              stopping_ ? "stopping" : "ok", registry_.size())};
+        });
+    spdlog::info("ms2: admin (/metrics, /healthz) on http://{}:{}", config_.ms2.listen_address, admin_port());
+  }
 }
 
 void Ms2Service::stop_on_signals() {
@@ -70,12 +104,15 @@ void Ms2Service::stop() {
 
 std::uint16_t Ms2Service::port() const { return listener_ ? listener_->local_endpoint().port() : 0; }
 
+std::uint16_t Ms2Service::admin_port() const { return admin_ ? admin_->local_endpoint().port() : 0; }
+
 void Ms2Service::begin_shutdown() {
   if (stopping_) return;
   stopping_ = true;
   boost::system::error_code ignored;
   signals_.cancel(ignored);
   if (listener_) listener_->stop();
+  if (admin_) admin_->stop();
   registry_.set_on_empty([this] { ioc_.stop(); });
   if (registry_.close_all() == 0) {
     ioc_.stop();

@@ -93,7 +93,11 @@ ForwardOutcome Forwarder::forward(std::string_view payload, std::string_view tra
   }
 
   for (std::uint64_t attempt = 1; !stopping_.load(); ++attempt) {
+    const auto started = std::chrono::steady_clock::now();
     auto result = poster_.post(record.body, post.traceparent());  // a cancelled request comes back as an error: retry path, then stop
+    if (!result.ec && counters_.post_latency != nullptr) {
+      counters_.post_latency->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    }
     const auto action = result.ec ? ResponseAction::kRetry : classify_response(result.status);
     if (post.recording()) {
       post.set_attribute("http.response.status_code", static_cast<std::int64_t>(result.status));

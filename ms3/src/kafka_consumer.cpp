@@ -51,9 +51,11 @@ void KafkaConsumer::RebalanceLogger::rebalance_cb(RdKafka::KafkaConsumer* consum
   if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
     spdlog::info("ms3: assigned {}", names);
     consumer->assign(partitions);
+    assigned_.store(static_cast<int>(partitions.size()), std::memory_order_relaxed);
   } else {
     spdlog::info("ms3: revoked {}", names);
     consumer->unassign();
+    assigned_.store(0, std::memory_order_relaxed);
   }
 }
 
@@ -98,7 +100,10 @@ std::unique_ptr<RdKafka::Message> KafkaConsumer::consume(std::chrono::millisecon
 
 void KafkaConsumer::commit(const RdKafka::Message& record) {
   const auto next = record.offset() + 1;
-  next_offsets_[{record.topic_name(), record.partition()}] = next;
+  {
+    std::lock_guard lock(offsets_mutex_);
+    next_offsets_[{record.topic_name(), record.partition()}] = next;
+  }
   PartitionList list;
   list.items.push_back(RdKafka::TopicPartition::create(record.topic_name(), record.partition(), next));
   if (auto err = consumer_->commitAsync(list.items); err != RdKafka::ERR_NO_ERROR) {
@@ -107,12 +112,33 @@ void KafkaConsumer::commit(const RdKafka::Message& record) {
   }
 }
 
+std::int64_t KafkaConsumer::commit_lag() const {
+  std::lock_guard lock(offsets_mutex_);
+  if (closed_) return 0;
+  std::int64_t lag = 0;
+  for (const auto& [partition, next] : next_offsets_) {
+    std::int64_t low = 0;
+    std::int64_t high = 0;
+    if (consumer_->get_watermark_offsets(partition.first, partition.second, &low, &high) == RdKafka::ERR_NO_ERROR &&
+        high > next) {
+      lag += high - next;
+    }
+  }
+  return lag;
+}
+
 void KafkaConsumer::close() {
-  if (closed_) return;
-  closed_ = true;
-  if (!next_offsets_.empty()) {
+  std::map<std::pair<std::string, std::int32_t>, std::int64_t> offsets;
+  {
+    // Scrapes stop reading watermarks from here on; the slow commit below runs without the lock.
+    std::lock_guard lock(offsets_mutex_);
+    if (closed_) return;
+    closed_ = true;
+    offsets = next_offsets_;
+  }
+  if (!offsets.empty()) {
     PartitionList list;
-    for (const auto& [partition, offset] : next_offsets_) {
+    for (const auto& [partition, offset] : offsets) {
       list.items.push_back(RdKafka::TopicPartition::create(partition.first, partition.second, offset));
     }
     if (auto err = consumer_->commitSync(list.items); err != RdKafka::ERR_NO_ERROR) {

@@ -1,13 +1,58 @@
 #include "ringtrace/ms3/ms3_service.hpp"
 
+#include <algorithm>
+
+#include <boost/asio/ip/address.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 namespace ringtrace::ms3 {
 
 Ms3Service::Ms3Service(const common::Config& config)
-    : tracer_(config.tracing, "ms3"), forwarder_(config, counters_, &tracer_), consumer_(config.kafka) {
+    : config_(config), tracer_(config.tracing, "ms3"), forwarder_(config, counters_, &tracer_), consumer_(config.kafka) {
+  register_metrics();
   spdlog::info("ms3: forwarding to {}", config.ms3.store_url);
 }
+
+void Ms3Service::register_metrics() {
+  auto& r = metrics_;
+  const auto read = [](const std::atomic<std::uint64_t>& counter) {
+    return [&counter] { return static_cast<double>(counter.load(std::memory_order_relaxed)); };
+  };
+  r.counter_fn("ringtrace_records_consumed_total", "Records taken from Kafka", read(counters_.consumed));
+  const std::string help = "Records done with, by outcome; each is committed";
+  r.counter_fn("ringtrace_records_total", help, read(counters_.forwarded), {{"outcome", "stored"}});
+  r.counter_fn("ringtrace_records_total", help, read(counters_.rejected), {{"outcome", "rejected"}});
+  r.counter_fn("ringtrace_records_total", help, read(counters_.undecodable), {{"outcome", "undecodable"}});
+  r.counter_fn("ringtrace_store_retries_total", "POSTs to MS1 repeated after a transport error, 5xx, 408 or 429",
+               read(counters_.retries));
+  counters_.post_latency = &r.histogram("ringtrace_store_post_latency_seconds",
+                                        "POST /store to MS1, request to answer (answered attempts only)",
+                                        common::latency_buckets());
+  r.gauge_fn("ringtrace_kafka_commit_lag", "Records on the broker after our last committed offset, all partitions",
+             [this] { return static_cast<double>(consumer_.commit_lag()); });
+  r.gauge_fn("ringtrace_kafka_assigned_partitions", "Partitions assigned to this consumer (-1 before joining the group)",
+             [this] { return static_cast<double>(consumer_.assigned_partitions()); });
+  common::tracing::register_metrics(tracer_, r);
+}
+
+void Ms3Service::serve_admin(boost::asio::io_context& ioc) {
+  if (config_.ms3.admin_port == 0) return;
+  const boost::asio::ip::tcp::endpoint bind{boost::asio::ip::make_address(config_.ms3.listen_address),
+                                            config_.ms3.admin_port};
+  admin_ = std::make_unique<common::AdminServer>(ioc, bind, metrics_, [this] {
+    // Ready once the group gave us partitions: before that nothing would be consumed.
+    const int partitions = consumer_.assigned_partitions();
+    const bool ok = partitions > 0 && !forwarder_.stopping();
+    return common::HealthReport{
+        ok, fmt::format(R"({{"status":"{}","assigned_partitions":{}}})",
+                        forwarder_.stopping() ? "stopping" : partitions > 0 ? "ok" : "waiting for partitions",
+                        std::max(partitions, 0))};
+  });
+  spdlog::info("ms3: admin (/metrics, /healthz) on http://{}:{}", config_.ms3.listen_address, admin_port());
+}
+
+std::uint16_t Ms3Service::admin_port() const { return admin_ ? admin_->local_endpoint().port() : 0; }
 
 Ms3Service::~Ms3Service() {
   spdlog::info("ms3: consumed={} forwarded={} retries={} rejected={} undecodable={}", counters_.consumed.load(),

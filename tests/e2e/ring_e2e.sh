@@ -23,7 +23,7 @@ else c1=service1_timestamp c2=service2_timestamp c3=service3_timestamp; port_bas
 [ "$db" = mariadb ] && port_base=$((port_base + 200))
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ringtrace-e2e.XXXXXX")
-ms1_port=$port_base ms2_port=$((port_base + 1))
+ms1_port=$port_base ms2_port=$((port_base + 1)) ms2_admin=$((port_base + 2)) ms3_admin=$((port_base + 3))
 export RINGTRACE__MESSAGE__NAMING=$naming
 export RINGTRACE__DATABASE__DRIVER=$db
 export RINGTRACE__INTERACTION__DURATION_SECONDS=5
@@ -31,6 +31,8 @@ export RINGTRACE__INTERACTION__DRAIN_TIMEOUT_MS=2000
 export RINGTRACE__MS1__PORT=$ms1_port
 export RINGTRACE__MS1__MS2_URL=ws://127.0.0.1:$ms2_port/ws
 export RINGTRACE__MS2__PORT=$ms2_port
+export RINGTRACE__MS2__ADMIN_PORT=$ms2_admin
+export RINGTRACE__MS3__ADMIN_PORT=$ms3_admin
 export RINGTRACE__MS3__STORE_URL=http://127.0.0.1:$ms1_port/store
 export RINGTRACE__KAFKA__TOPIC=ringtrace.e2e.$db.$naming.$$
 export RINGTRACE__KAFKA__GROUP_ID=ringtrace-e2e-$db-$naming-$$
@@ -115,6 +117,33 @@ echo "       $(cat "$work/traces.out")"
 check "each message cycle is one trace across ms1, ms2 and ms3 under a single root" traces_ok
 check "session recorded in sessions" eq "$(sql "SELECT concat(reason, ',', sent, ',', stored) FROM sessions WHERE session_id=$session")" "duration,$messages,$messages"
 
+# -- /metrics and /healthz on all three, read the way Prometheus and the container probes do --
+# metric URL SERIES: the value of one series (exact name and labels) in URL's exposition.
+metric() { curl -s --max-time 10 "$1" | awk -v s="$2" '$1 == s { print $2; found = 1 } END { exit !found }'; }
+probe() { "$bin/ringtrace-probe" "$1" --timeout-ms 3000; }
+check "MS1 /metrics: stored requests = messages" eq "$(metric "$api/metrics" 'ringtrace_store_requests_total{outcome="stored"}')" "$messages"
+check "MS1 /metrics: the bad /store requests above are counted as rejected" test "$(metric "$api/metrics" 'ringtrace_store_requests_total{outcome="rejected"}')" -ge 3
+check "MS1 /metrics: one cycle latency per stored message" eq "$(metric "$api/metrics" 'ringtrace_hop_latency_seconds_count{hop="cycle"}')" "$messages"
+check "MS1 /metrics: every Kafka hop within 10 s" eq "$(metric "$api/metrics" 'ringtrace_hop_latency_seconds_bucket{hop="ms2_to_ms3",le="10"}')" "$messages"
+check "MS1 /metrics: nothing in flight after the session" eq "$(metric "$api/metrics" ringtrace_messages_in_flight)" 0
+check "MS2 /metrics: every message acknowledged by the broker" test "$(metric "http://127.0.0.1:$ms2_admin/metrics" ringtrace_kafka_produced_total)" -ge "$messages"
+check "MS2 /metrics: delivery latency observed per record" test "$(metric "http://127.0.0.1:$ms2_admin/metrics" ringtrace_kafka_delivery_latency_seconds_count)" -ge "$messages"
+check "MS3 /metrics: records stored = messages" eq "$(metric "http://127.0.0.1:$ms3_admin/metrics" 'ringtrace_records_total{outcome="stored"}')" "$messages"
+lag_zero() { [ "$(metric "http://127.0.0.1:$ms3_admin/metrics" ringtrace_kafka_commit_lag)" = 0 ]; }
+check "MS3 /metrics: commit lag drains to 0" wait_until 10 "MS3 commit lag 0" lag_zero
+metrics_documented() {  # every metric the README, docs/architecture.md and docs/openapi.yaml name is served somewhere
+  local served missing=""
+  served=$(curl -s "$api/metrics" "http://127.0.0.1:$ms2_admin/metrics" "http://127.0.0.1:$ms3_admin/metrics" | awk '!/^#/ { sub(/[{ ].*/, ""); print }')
+  for name in $(grep -ohE 'ringtrace_[a-z0-9_]+' "$repo/README.md" "$repo/docs/architecture.md" "$repo/docs/openapi.yaml" | sort -u); do
+    grep -qE "^${name}(_bucket|_sum|_count)?\$" <<<"$served" || missing="$missing $name"
+  done
+  [ -z "$missing" ] || { echo "       documented but not served:$missing" >&2; return 1; }
+}
+check "every metric named in the docs is served" metrics_documented
+check "container health check of MS1 passes (ringtrace-probe /healthz)" probe "$api/healthz"
+check "container health check of MS2 passes" probe "http://127.0.0.1:$ms2_admin/healthz"
+check "container health check of MS3 passes" probe "http://127.0.0.1:$ms3_admin/healthz"
+
 # -- /stop ends a session early ----------------------------------------------------------------
 session2=$(curl -s --max-time 10 "$api/start" | sed -n 's/.*"session_id":\([0-9]*\).*/\1/p')
 check "second session gets a larger session_id" test "${session2:-0}" -gt "$session"
@@ -195,6 +224,10 @@ for svc in ms1 ms2 ms3; do
   check "$svc exits 2 on a missing config file" eq "$rc" 2
   quiet() { "$@" >/dev/null 2>&1; }
   check "$svc --help" quiet "$bin/$svc" --help
+  check "$svc --check-config accepts this run's configuration" quiet "$bin/$svc" --config "$repo/config/ringtrace.yaml" --check-config
+  rc=0
+  RINGTRACE__MS3__STORE_URL=ms1:8080 "$bin/$svc" --config "$repo/config/ringtrace.yaml" --check-config >/dev/null 2>"$work/$svc.check" || rc=$?
+  check "$svc --check-config refuses a bad URL with exit 2, naming it" eq "$rc,$(grep -c 'RINGTRACE__MS3__STORE_URL' "$work/$svc.check")" "2,1"
 done
 
 

@@ -166,25 +166,53 @@ TEST(Config, TheSeedVariantsLoad) {
 }
 
 TEST(Config, CommandLine) {
-  bool help = false;
   char prog[] = "ms1";
   char flag[] = "--config";
   char path[] = "x.yaml";
   char* argv1[] = {prog, flag, path};
-  EXPECT_EQ(config_path_from_args(3, argv1, help), "x.yaml");
-  EXPECT_FALSE(help);
+  auto line = parse_command_line(3, argv1);
+  EXPECT_EQ(line.config_path, "x.yaml");
+  EXPECT_FALSE(line.help);
+  EXPECT_FALSE(line.check_config);
   char* argv0[] = {prog};
-  EXPECT_EQ(config_path_from_args(1, argv0, help), "config/ringtrace.yaml");
+  EXPECT_EQ(parse_command_line(1, argv0).config_path, "config/ringtrace.yaml");
   char eq[] = "--config=y.yaml";
-  char* argv2[] = {prog, eq};
-  EXPECT_EQ(config_path_from_args(2, argv2, help), "y.yaml");
+  char check[] = "--check-config";
+  char* argv2[] = {prog, eq, check};
+  line = parse_command_line(3, argv2);
+  EXPECT_EQ(line.config_path, "y.yaml");
+  EXPECT_TRUE(line.check_config);
   char h[] = "--help";
   char* argv3[] = {prog, h};
-  config_path_from_args(2, argv3, help);
-  EXPECT_TRUE(help);
+  EXPECT_TRUE(parse_command_line(2, argv3).help);
   char bogus[] = "--bogus";
   char* argv4[] = {prog, bogus};
-  EXPECT_THROW(config_path_from_args(2, argv4, help), ConfigError);
+  EXPECT_THROW(parse_command_line(2, argv4), ConfigError);
   char* argv5[] = {prog, flag};
-  EXPECT_THROW(config_path_from_args(2, argv5, help), ConfigError);
+  EXPECT_THROW(parse_command_line(2, argv5), ConfigError);
+}
+
+TEST(Config, AdminPorts) {
+  const auto config = parse_config("ms2: {admin_port: 0}\nms3: {admin_port: 9000, listen_address: 0.0.0.0}\n", {});
+  EXPECT_EQ(config.ms2.admin_port, 0);
+  EXPECT_EQ(config.ms3.admin_port, 9000);
+  EXPECT_EQ(config.ms3.listen_address, "0.0.0.0");
+  EXPECT_EQ(parse_config("", {}).ms2.admin_port, 8091);
+  EXPECT_THROW(parse_config("", {{"RINGTRACE__MS3__ADMIN_PORT", "70000"}}), ConfigError);
+}
+
+TEST(Config, UrlsAndBindAddressesAreCheckedAtLoad) {
+  const auto message_of = [](const Environment& env) {
+    try {
+      parse_config("", env);
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_NE(message_of({{"RINGTRACE__MS1__MS2_URL", "http://h:1/ws"}}).find("ms1.ms2_url"), std::string::npos);
+  EXPECT_NE(message_of({{"RINGTRACE__MS3__STORE_URL", "ftp://h/store"}}).find("ms3.store_url"), std::string::npos);
+  EXPECT_NE(message_of({{"RINGTRACE__TRACING__ENDPOINT", "jaeger:4318"}}).find("tracing.endpoint"), std::string::npos);
+  EXPECT_NE(message_of({{"RINGTRACE__MS2__LISTEN_ADDRESS", "ms2"}}).find("ms2.listen_address"), std::string::npos);
+  EXPECT_EQ(message_of({{"RINGTRACE__MS1__LISTEN_ADDRESS", "::"}}), "accepted");
 }

@@ -31,6 +31,7 @@ TEST(Router, UnknownPathIs404AndWrongMethodIs405) {
 }
 
 TEST(Router, TableListsEveryRouteOnce) {
-  EXPECT_EQ(routes().size(), 7u);
+  EXPECT_EQ(routes().size(), 8u);
+  EXPECT_EQ(route("GET", "/metrics?x=1"), Route::kMetrics);
   for (const auto& entry : routes()) EXPECT_EQ(route(entry.method, entry.path), entry.route) << entry.path;
 }

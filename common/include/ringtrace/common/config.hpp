@@ -54,10 +54,13 @@ struct Ms2Config {
   std::uint16_t port = 8081;                 ///< WebSocket port
   std::string path = "/ws";                  ///< upgrade path
   std::size_t max_frame_bytes = 64 * 1024;   ///< larger frames close the connection (1009)
+  std::uint16_t admin_port = 8091;           ///< /metrics and /healthz on listen_address; 0 = off
 };
 
 /// Section `ms3`: Kafka consumer forwarding to MS1.
 struct Ms3Config {
+  std::string listen_address = "127.0.0.1";  ///< bind address of the admin port
+  std::uint16_t admin_port = 8092;           ///< /metrics and /healthz; 0 = off
   std::string store_url = "http://127.0.0.1:8080/store";  ///< where messages are POSTed
   int request_timeout_ms = 5000;  ///< per POST
   int retry_initial_ms = 50;      ///< first retry delay after a failed POST
@@ -97,15 +100,15 @@ struct TracingConfig {
 
 /// The whole configuration; each service reads its own section plus the shared ones.
 struct Config {
-  MessageConfig message;
-  InteractionConfig interaction;
-  LoggingConfig logging;
-  Ms1Config ms1;
-  Ms2Config ms2;
-  Ms3Config ms3;
-  KafkaConfig kafka;
-  DatabaseConfig database;
-  TracingConfig tracing;
+  MessageConfig message;          ///< section `message`
+  InteractionConfig interaction;  ///< section `interaction`
+  LoggingConfig logging;          ///< section `logging`
+  Ms1Config ms1;                  ///< section `ms1`
+  Ms2Config ms2;                  ///< section `ms2`
+  Ms3Config ms3;                  ///< section `ms3`
+  KafkaConfig kafka;              ///< section `kafka`
+  DatabaseConfig database;        ///< section `database`
+  TracingConfig tracing;          ///< section `tracing`
 };
 
 /// Environment variables, as name → value (a seam so tests need not touch the real environment).
@@ -127,8 +130,14 @@ Config parse_config(const std::string& yaml_text, const Environment& env);
 /// Reads `path` (throws ConfigError if unreadable) and applies `env` over it.
 Config load_config(const std::string& path, const Environment& env = process_environment());
 
-/// Parses the `--config PATH` command line shared by all services; default `config/ringtrace.yaml`.
-/// Throws ConfigError on unknown arguments; sets `help` when --help was given.
-std::string config_path_from_args(int argc, char** argv, bool& help);
+/// The command line every service shares.
+struct CommandLine {
+  std::string config_path = "config/ringtrace.yaml";  ///< `--config PATH`
+  bool help = false;          ///< `--help`: print usage and exit
+  bool check_config = false;  ///< `--check-config`: load and validate the configuration, then exit
+};
+
+/// Parses `--config PATH`, `--check-config` and `--help`; throws ConfigError on anything else.
+CommandLine parse_command_line(int argc, char** argv);
 
 }  // namespace ringtrace::common

@@ -32,6 +32,7 @@ struct Message {
   /// The stamp made at `hop`, writable.
   std::optional<Timestamp>& at(Hop hop) { return stamps[static_cast<std::size_t>(hop)]; }
 
+  /// Field-wise equality (tests compare what went round the ring with what was sent).
   friend bool operator==(const Message&, const Message&) = default;
 };
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "ringtrace/common/config.hpp"
+#include "ringtrace/common/metrics.hpp"
 
 namespace ringtrace::common::tracing {
 
@@ -31,6 +32,7 @@ struct SpanContext {
 
   /// Both ids non-zero.
   [[nodiscard]] bool valid() const;
+  /// Field-wise equality.
   friend bool operator==(const SpanContext&, const SpanContext&) = default;
 };
 
@@ -63,11 +65,11 @@ struct SpanData {
   SpanContext context;                ///< trace id + this span's id
   std::optional<SpanId> parent;       ///< empty for a root span
   std::string name;                   ///< e.g. "kafka produce"
-  SpanKind kind = SpanKind::kInternal;
+  SpanKind kind = SpanKind::kInternal;  ///< role in the exchange (server, client, producer...)
   std::uint64_t start_unix_ns = 0;    ///< wall clock
   std::uint64_t end_unix_ns = 0;      ///< wall clock
   std::vector<Attribute> attributes;  ///< in insertion order
-  StatusCode status = StatusCode::kUnset;
+  StatusCode status = StatusCode::kUnset;  ///< kError marks the span red in Jaeger
   std::string status_message;         ///< set with kError
 };
 
@@ -90,8 +92,11 @@ class Tracer;
 /// Not thread-safe: one span is used by one thread at a time.
 class Span {
  public:
+  /// A span that records nothing, to be assigned later.
   Span() = default;
+  /// Takes over `other`'s recording; `other` records nothing afterwards.
   Span(Span&& other) noexcept;
+  /// Ends the span held (if any), then takes over `other`'s recording.
   Span& operator=(Span&& other) noexcept;
   Span(const Span&) = delete;
   Span& operator=(const Span&) = delete;
@@ -148,5 +153,9 @@ class Tracer {
   bool enabled_;
   std::unique_ptr<Exporter> exporter_;
 };
+
+/// Exposes `tracer`'s counters (exported, dropped, failed spans) in `metrics`; `tracer` must
+/// outlive the registry's scrapes.
+void register_metrics(const Tracer& tracer, MetricsRegistry& metrics);
 
 }  // namespace ringtrace::common::tracing

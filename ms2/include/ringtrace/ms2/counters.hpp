@@ -5,6 +5,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "ringtrace/common/metrics.hpp"
+
 namespace ringtrace::ms2 {
 
 /// Totals since startup; atomics because sessions (io thread) and delivery reports (poll thread) both write.
@@ -13,6 +15,9 @@ struct Counters {
   std::atomic<std::uint64_t> frames_rejected{0};    ///< frames refused before producing
   std::atomic<std::uint64_t> produced{0};           ///< records the broker acknowledged
   std::atomic<std::uint64_t> delivery_failures{0};  ///< records that could not be queued or delivered
+  /// Produce call to broker acknowledgement, in seconds; owned by the service's metrics registry,
+  /// null when nothing is measured (unit tests).
+  common::Histogram* delivery_latency = nullptr;
 };
 
 }  // namespace ringtrace::ms2

@@ -50,6 +50,9 @@ class KafkaProducer {
   /// Queues `payload` to the configured topic with `key`, retrying briefly while the local queue is full.
   ProduceOutcome produce(std::string_view key, std::string_view payload, std::string_view traceparent = {});
 
+  /// Records queued or in flight to the broker (librdkafka's out queue); thread-safe.
+  [[nodiscard]] int queued() const;
+
   /// Waits up to `timeout` for queued records; returns how many are still undelivered.
   int flush(std::chrono::milliseconds timeout);
 

@@ -9,6 +9,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "ringtrace/common/admin_server.hpp"
 #include "ringtrace/common/config.hpp"
 #include "ringtrace/ms2/counters.hpp"
 #include "ringtrace/ms2/kafka_producer.hpp"
@@ -45,15 +46,19 @@ class Ms2Service {
 
   /// The port actually bound (useful with ms2.port 0).
   std::uint16_t port() const;
+  /// The admin port actually bound; 0 when ms2.admin_port is 0 (off) or before start().
+  std::uint16_t admin_port() const;
   /// Totals so far.
   const Counters& counters() const { return counters_; }
 
  private:
   void begin_shutdown();
+  void register_metrics();
 
   // Order matters: handlers still queued in ioc_ hold sessions whose destructors use the registry,
   // so ioc_ is declared (and destroyed) after everything sessions reference.
   common::Config config_;
+  common::MetricsRegistry metrics_;  ///< first: outlives everything its gauges read
   Counters counters_;
   common::tracing::Tracer tracer_;
   LogThrottle reject_log_;
@@ -62,6 +67,7 @@ class Ms2Service {
   SessionContext context_;
   boost::asio::io_context ioc_{1};
   std::shared_ptr<Listener> listener_;
+  std::unique_ptr<common::AdminServer> admin_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer close_timer_;
   bool stopping_ = false;

@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <atomic>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <utility>
@@ -38,12 +40,22 @@ class KafkaConsumer {
   /// Commits every done record synchronously, then leaves the group; idempotent.
   void close();
 
+  /// Records between each partition's end and our last commit, summed over the partitions we
+  /// committed to; from librdkafka's cached watermarks, so cheap and callable from any thread.
+  [[nodiscard]] std::int64_t commit_lag() const;
+  /// Partitions currently assigned to us (-1 before the first assignment); any thread.
+  [[nodiscard]] int assigned_partitions() const { return assigned_.load(std::memory_order_relaxed); }
+
  private:
   /// Logs partition (re)assignments, so operators and scripts can see when MS3 is ready.
   class RebalanceLogger : public RdKafka::RebalanceCb {
    public:
+    explicit RebalanceLogger(std::atomic<int>& assigned) : assigned_(assigned) {}
     void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                       std::vector<RdKafka::TopicPartition*>& partitions) override;
+
+   private:
+    std::atomic<int>& assigned_;
   };
 
   /// Logs commit failures; runs inside consume().
@@ -54,10 +66,12 @@ class KafkaConsumer {
 
   common::KafkaEventLogger events_{"ms3"};
   CommitLogger commits_;
-  RebalanceLogger rebalance_;
+  std::atomic<int> assigned_{-1};
+  RebalanceLogger rebalance_{assigned_};
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  mutable std::mutex offsets_mutex_;  ///< next_offsets_ is read by metric scrapes on another thread
   std::map<std::pair<std::string, std::int32_t>, std::int64_t> next_offsets_;  ///< per partition: offset to commit
-  bool closed_ = false;
+  bool closed_ = false;  ///< guarded by offsets_mutex_
 };
 
 }  // namespace ringtrace::ms3

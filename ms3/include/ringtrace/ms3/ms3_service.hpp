@@ -3,7 +3,11 @@
 /// MS3 as one object: Kafka consumer → Forwarder → commit.
 
 #include <atomic>
+#include <memory>
 
+#include <boost/asio/io_context.hpp>
+
+#include "ringtrace/common/admin_server.hpp"
 #include "ringtrace/common/config.hpp"
 #include "ringtrace/ms3/counters.hpp"
 #include "ringtrace/ms3/forwarder.hpp"
@@ -34,11 +38,22 @@ class Ms3Service {
   /// Totals so far.
   const Counters& counters() const { return counters_; }
 
+  /// Opens the admin port (`/metrics`, `/healthz`) on `ioc` unless ms3.admin_port is 0; `ioc`
+  /// must outlive this service. Throws boost::system::system_error if it cannot bind.
+  void serve_admin(boost::asio::io_context& ioc);
+  /// The admin port actually bound; 0 when off or before serve_admin().
+  std::uint16_t admin_port() const;
+
  private:
+  void register_metrics();
+
+  common::Config config_;
+  common::MetricsRegistry metrics_;  ///< first: outlives everything its gauges read
   Counters counters_;
   common::tracing::Tracer tracer_;
   Forwarder forwarder_;
   KafkaConsumer consumer_;
+  std::unique_ptr<common::AdminServer> admin_;
 };
 
 }  // namespace ringtrace::ms3

@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// One HTTP/1.1 connection to MS1: time- and size-limited reads, asynchronous responses.
+/// One HTTP/1.1 server connection: time- and size-limited reads, asynchronous responses.
 
 #include <functional>
 #include <memory>
@@ -13,11 +13,11 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
-namespace ringtrace::ms1 {
+namespace ringtrace::common {
 
-/// A request as MS1 reads it.
+/// A request as the services read it.
 using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
-/// A response as MS1 writes it.
+/// A response as the services write it.
 using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
 /// Called exactly once per request, on the event loop, possibly long after handle() returned.
 using Responder = std::function<void(HttpResponse)>;
@@ -38,6 +38,9 @@ struct HttpLimits {
 
 /// Builds a JSON response with the usual headers.
 HttpResponse json_response(boost::beast::http::status status, std::string body);
+
+/// Builds `{"error": reason}` with `status`, escaping `reason` as JSON requires.
+HttpResponse error_json(boost::beast::http::status status, std::string_view reason);
 
 /// Serves one connection: reads a request, waits for the handler's response, writes it, repeats
 /// while keep-alive holds. One request at a time; responses keep request order.
@@ -63,4 +66,4 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::shared_ptr<HttpResponse> pending_;  ///< kept alive until its write completes
 };
 
-}  // namespace ringtrace::ms1
+}  // namespace ringtrace::common

@@ -1,9 +1,9 @@
-#include "http_listener.hpp"
+#include "ringtrace/common/http_listener.hpp"
 
 #include <boost/asio/strand.hpp>
 #include <spdlog/spdlog.h>
 
-namespace ringtrace::ms1 {
+namespace ringtrace::common {
 
 using tcp = boost::asio::ip::tcp;
 
@@ -41,4 +41,4 @@ void HttpListener::on_accept(boost::beast::error_code ec, tcp::socket socket) {
   do_accept();
 }
 
-}  // namespace ringtrace::ms1
+}  // namespace ringtrace::common

@@ -1,15 +1,15 @@
 #pragma once
 /// @file
-/// Accepts HTTP connections for MS1.
+/// Accepts HTTP connections (MS1's API, the admin ports of MS2 and MS3).
 
 #include <memory>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
-#include "http_session.hpp"
+#include "ringtrace/common/http_session.hpp"
 
-namespace ringtrace::ms1 {
+namespace ringtrace::common {
 
 /// Accept loop; each connection becomes an HttpSession. Create with std::make_shared.
 class HttpListener : public std::enable_shared_from_this<HttpListener> {
@@ -34,4 +34,4 @@ class HttpListener : public std::enable_shared_from_this<HttpListener> {
   HttpLimits limits_;
 };
 
-}  // namespace ringtrace::ms1
+}  // namespace ringtrace::common

@@ -1,22 +1,28 @@
-#include "http_session.hpp"
+#include "ringtrace/common/http_session.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/beast/http/error.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <spdlog/spdlog.h>
 
-namespace ringtrace::ms1 {
+namespace ringtrace::common {
 
 namespace beast = boost::beast;
 namespace http = boost::beast::http;
 
 HttpResponse json_response(http::status status, std::string body) {
   HttpResponse response{status, 11};
-  response.set(http::field::server, "ringtrace-ms1");
+  response.set(http::field::server, "ringtrace");
   response.set(http::field::content_type, "application/json");
   response.body() = std::move(body);
   return response;
+}
+
+HttpResponse error_json(http::status status, std::string_view reason) {
+  return json_response(status, boost::json::serialize(boost::json::object{{"error", reason}}));
 }
 
 HttpSession::HttpSession(boost::asio::ip::tcp::socket&& socket, RequestHandler& handler, HttpLimits limits)
@@ -42,15 +48,13 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
     return do_close();
   }
   if (ec == http::error::body_limit) {
-    return send(json_response(http::status::payload_too_large,
-                              R"({"error":"request body exceeds )" + std::to_string(limits_.max_body_bytes) +
-                                  R"( bytes"})"),
+    return send(error_json(http::status::payload_too_large,
+                           "request body exceeds " + std::to_string(limits_.max_body_bytes) + " bytes"),
                 false);
   }
   if (ec) {
     spdlog::debug("http: bad request from client: {}", ec.message());
-    return send(json_response(http::status::bad_request, R"({"error":"malformed HTTP request: )" + ec.message() + "\"}"),
-                false);
+    return send(error_json(http::status::bad_request, "malformed HTTP request: " + ec.message()), false);
   }
   stream_.expires_never();  // the handler may take a while (database); no read is pending meanwhile
   HttpRequest request = parser_->release();
@@ -88,4 +92,4 @@ void HttpSession::do_close() {
   stream_.socket().close(ignored);
 }
 
-}  // namespace ringtrace::ms1
+}  // namespace ringtrace::common
