@@ -276,8 +276,11 @@ void Ms1Service::on_store(const HttpRequest& request, Responder respond, const s
         return respond(std::move(response));
       }
       case StoreOutcome::kRejected:
+        // Permanent: the same row would be refused again, so a 4xx lets MS3 commit and move on
+        // instead of retrying it forever in front of the messages behind it.
         m_.rejected->inc();
-        return respond(error_response(http::status::internal_server_error, "the database refused the message"));
+        spdlog::error("/store: the database refused message {}/{}; answered 422", message.session_id, message.id);
+        return respond(error_response(http::status::unprocessable_entity, "the database refused the message"));
     }
   });
 }

@@ -138,6 +138,16 @@ void StoreWriter::write_batch(std::deque<Job>& batch) {
         }
       }
       void failed(bool rejected, const std::string&) {
+        if (rejected && jobs.size() > 1) {
+          // One refused row fails its whole transaction; writing the rows one by one refuses only
+          // that row, so the others are not rejected with it (MS3 commits past rejected ones).
+          for (auto& job : jobs) {
+            std::deque<Job> single;
+            single.push_back(std::move(job));
+            self->write_batch(single);
+          }
+          return;
+        }
         const auto outcome = rejected ? StoreOutcome::kRejected : StoreOutcome::kUnavailable;
         for (auto& job : jobs) {
           self->complete([done = std::move(std::get<StoreJob>(job).done), outcome] { done(outcome); });

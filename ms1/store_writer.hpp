@@ -26,7 +26,7 @@ enum class StoreOutcome {
   kStored,       ///< written now
   kDuplicate,    ///< the same (session_id, id) was already there; nothing changed
   kUnavailable,  ///< the database is down; the sender should retry later
-  kRejected,     ///< the database refused the row
+  kRejected,     ///< the database refused this very row (its batch-mates were written alone)
   kOverloaded,   ///< the queue is full; the sender should retry later
 };
 

