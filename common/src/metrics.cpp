@@ -99,6 +99,10 @@ Histogram::Snapshot Histogram::snapshot() const {
   return snap;
 }
 
+std::function<double()> read_atomic(const std::atomic<std::uint64_t>& count) {
+  return [&count] { return static_cast<double>(count.load(std::memory_order_relaxed)); };
+}
+
 std::vector<double> latency_buckets() {
   return {50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 500e-3, 1.0, 2.5, 5.0, 10.0};
 }

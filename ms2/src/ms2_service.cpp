@@ -33,16 +33,13 @@ Ms2Service::Ms2Service(const common::Config& config)
 
 void Ms2Service::register_metrics() {
   auto& r = metrics_;
-  const auto read = [](const std::atomic<std::uint64_t>& counter) {
-    return [&counter] { return static_cast<double>(counter.load(std::memory_order_relaxed)); };
-  };
   r.counter_fn("ringtrace_frames_received_total", "WebSocket data frames read from MS1, good or bad",
-               read(counters_.frames_received));
+               common::read_atomic(counters_.frames_received));
   r.counter_fn("ringtrace_frames_rejected_total", "Frames refused before producing (not a message, bad stamps); oversized frames close the connection instead",
-               read(counters_.frames_rejected));
-  r.counter_fn("ringtrace_kafka_produced_total", "Records the broker acknowledged", read(counters_.produced));
+               common::read_atomic(counters_.frames_rejected));
+  r.counter_fn("ringtrace_kafka_produced_total", "Records the broker acknowledged", common::read_atomic(counters_.produced));
   r.counter_fn("ringtrace_kafka_delivery_failures_total", "Records that could not be queued or delivered",
-               read(counters_.delivery_failures));
+               common::read_atomic(counters_.delivery_failures));
   counters_.delivery_latency = &r.histogram("ringtrace_kafka_delivery_latency_seconds",
                                             "From produce() to the broker's acknowledgement (acks=all)",
                                             common::latency_buckets());

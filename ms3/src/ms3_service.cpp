@@ -16,16 +16,13 @@ Ms3Service::Ms3Service(const common::Config& config)
 
 void Ms3Service::register_metrics() {
   auto& r = metrics_;
-  const auto read = [](const std::atomic<std::uint64_t>& counter) {
-    return [&counter] { return static_cast<double>(counter.load(std::memory_order_relaxed)); };
-  };
-  r.counter_fn("ringtrace_records_consumed_total", "Records taken from Kafka", read(counters_.consumed));
+  r.counter_fn("ringtrace_records_consumed_total", "Records taken from Kafka", common::read_atomic(counters_.consumed));
   const std::string help = "Records done with, by outcome; each is committed";
-  r.counter_fn("ringtrace_records_total", help, read(counters_.forwarded), {{"outcome", "stored"}});
-  r.counter_fn("ringtrace_records_total", help, read(counters_.rejected), {{"outcome", "rejected"}});
-  r.counter_fn("ringtrace_records_total", help, read(counters_.undecodable), {{"outcome", "undecodable"}});
+  r.counter_fn("ringtrace_records_total", help, common::read_atomic(counters_.forwarded), {{"outcome", "stored"}});
+  r.counter_fn("ringtrace_records_total", help, common::read_atomic(counters_.rejected), {{"outcome", "rejected"}});
+  r.counter_fn("ringtrace_records_total", help, common::read_atomic(counters_.undecodable), {{"outcome", "undecodable"}});
   r.counter_fn("ringtrace_store_retries_total", "POSTs to MS1 repeated after a transport error, 5xx, 408 or 429",
-               read(counters_.retries));
+               common::read_atomic(counters_.retries));
   counters_.post_latency = &r.histogram("ringtrace_store_post_latency_seconds",
                                         "POST /store to MS1, request to answer (answered attempts only)",
                                         common::latency_buckets());

@@ -126,3 +126,12 @@ TEST(Metrics, LatencyBucketsSpanMicrosecondsToSeconds) {
   EXPECT_GE(bounds.back(), 5.0);
   EXPECT_TRUE(std::is_sorted(bounds.begin(), bounds.end()));
 }
+
+TEST(Metrics, ReadAtomicFollowsTheCountItReads) {
+  std::atomic<std::uint64_t> count{5};
+  MetricsRegistry registry;
+  registry.counter_fn("kept_total", "Kept elsewhere", read_atomic(count));
+  EXPECT_TRUE(contains(registry.render(), "kept_total 5\n"));
+  count.fetch_add(2);
+  EXPECT_TRUE(contains(registry.render(), "kept_total 7\n"));
+}

@@ -75,6 +75,10 @@ class Histogram {
 /// and a stalled hop (reconnect, retry) seconds.
 std::vector<double> latency_buckets();
 
+/// A scrape-time reader of a count the service already keeps in an atomic (for counter_fn);
+/// `count` must outlive the registry's scrapes.
+std::function<double()> read_atomic(const std::atomic<std::uint64_t>& count);
+
 /// Label name/value pairs of one series, printed in the given order.
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
