@@ -146,6 +146,7 @@ void MariaDbStore::connect() {
         " lost BIGINT NULL,"
         " elapsed_seconds DOUBLE NULL) ENGINE=InnoDB",
         "creating the sessions table");
+  query("ALTER TABLE sessions ADD COLUMN IF NOT EXISTS resent BIGINT NULL", "adding the resent column");
   query("CREATE TABLE IF NOT EXISTS messages ("
         " session_id BIGINT NOT NULL,"
         " id BIGINT NOT NULL,"
@@ -166,7 +167,7 @@ void MariaDbStore::connect() {
   begin_ = prepare("INSERT INTO sessions (started_at, duration_seconds, window_size, naming) VALUES (?, ?, ?, ?)",
                    "preparing the session insert");
   finish_ = prepare("UPDATE sessions SET finished_at = ?, reason = ?, sent = ?, stored = ?, lost = ?,"
-                    " elapsed_seconds = ? WHERE session_id = ?",
+                    " elapsed_seconds = ?, resent = ? WHERE session_id = ?",
                     "preparing the session update");
 }
 
@@ -231,16 +232,44 @@ void MariaDbStore::finish_session(const SessionSummary& summary) {
   const std::int64_t stored = summary.stored;
   const std::int64_t lost = summary.lost;
   const double elapsed = std::chrono::duration<double>(summary.elapsed).count();
+  const std::int64_t resent = summary.resent;
   const std::int64_t id = summary.session_id;
-  std::array<MYSQL_BIND, 7> params{};
+  std::array<MYSQL_BIND, 8> params{};
   bind_time(params[0], finished, nullptr);
   bind_text(params[1], reason);
   bind_int(params[2], sent);
   bind_int(params[3], stored);
   bind_int(params[4], lost);
   bind_double(params[5], elapsed);
-  bind_int(params[6], id);
+  bind_int(params[6], resent);
+  bind_int(params[7], id);
   execute(finish_.get(), params.data(), "finishing a session");
+}
+
+std::vector<std::int64_t> MariaDbStore::close_interrupted_sessions() {
+  constexpr const char* kWhat = "closing interrupted sessions";
+  if (conn_ == nullptr) throw StoreUnavailable(std::string(kWhat) + ": not connected");
+  query("START TRANSACTION", kWhat);
+  std::vector<std::int64_t> ids;
+  try {
+    // MariaDB's UPDATE has no RETURNING: read the ids under a lock, then close them.
+    const std::string select = "SELECT session_id FROM sessions WHERE finished_at IS NULL ORDER BY session_id FOR UPDATE";
+    if (mysql_real_query(conn_, select.data(), select.size()) != 0) raise(mysql_errno(conn_), mysql_error(conn_), kWhat);
+    std::unique_ptr<MYSQL_RES, decltype(&mysql_free_result)> result(mysql_store_result(conn_), &mysql_free_result);
+    if (!result) raise(mysql_errno(conn_), mysql_error(conn_), kWhat);
+    while (MYSQL_ROW row = mysql_fetch_row(result.get())) ids.push_back(std::stoll(row[0]));
+    if (!ids.empty()) {
+      query("UPDATE sessions s SET finished_at = UTC_TIMESTAMP(6), reason = 'interrupted',"
+            " stored = (SELECT COUNT(*) FROM messages m WHERE m.session_id = s.session_id)"
+            " WHERE s.finished_at IS NULL",
+            kWhat);
+    }
+    if (mysql_commit(conn_) != 0) raise(mysql_errno(conn_), mysql_error(conn_), kWhat);
+  } catch (const StoreError&) {
+    mysql_rollback(conn_);
+    throw;
+  }
+  return ids;
 }
 
 }  // namespace ringtrace::ms1

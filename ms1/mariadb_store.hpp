@@ -24,6 +24,7 @@ class MariaDbStore final : public MessageStore {
   std::int64_t begin_session(const SessionSettings& settings, common::Timestamp started_at) override;
   std::vector<bool> store(std::span<const common::Message> messages) override;
   void finish_session(const SessionSummary& summary) override;
+  std::vector<std::int64_t> close_interrupted_sessions() override;
 
  private:
   struct StmtCloser {

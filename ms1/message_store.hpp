@@ -43,6 +43,11 @@ class MessageStore {
 
   /// Writes the outcome of a session into its row.
   virtual void finish_session(const SessionSummary& summary) = 0;
+
+  /// Marks every session that never finished (MS1 was killed, or lost the database while
+  /// stopping) as `interrupted`, with the rows it has so far as `stored`; returns their ids.
+  /// Only MS1's first connection calls it: the sessions left open are then no one's.
+  virtual std::vector<std::int64_t> close_interrupted_sessions() = 0;
 };
 
 /// Builds the store `config.driver` names; throws ConfigError for an unknown driver.

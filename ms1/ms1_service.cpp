@@ -1,5 +1,6 @@
 #include "ms1_service.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include <boost/asio/post.hpp>
@@ -44,7 +45,8 @@ json::object summary_json(const SessionSummary& s) {
           {"elapsed_ms", millis(s.elapsed)},
           {"messages", s.sent},
           {"stored", s.stored},
-          {"lost", s.lost}};
+          {"lost", s.lost},
+          {"resent", s.resent}};
 }
 
 }  // namespace
@@ -76,6 +78,10 @@ void Ms1Service::register_metrics() {
   r.gauge_fn("ringtrace_messages_in_flight", "Messages sent in the running session and not stored yet",
              [this] { return static_cast<double>(controller_.status(SteadyClock::now()).in_flight); });
   m_.sessions = &r.counter("ringtrace_sessions_finished_total", "Sessions ended and recorded in the database");
+  m_.resent = &r.counter("ringtrace_messages_resent_total",
+                         "Messages sent again because the MS2 link dropped or they were not back in time (at least once)");
+  m_.lost = &r.counter("ringtrace_messages_lost_total",
+                       "Messages finished sessions gave up on: not back by the drain timeout, or dropped (at most once)");
   // The four stamps give three hops and the cycle; MS1 sees them all once a message is back.
   const std::string hop_help = "Time between two stamps of a stored message (hop) or its first and last (cycle)";
   const std::array<const char*, 4> hops = {"ms1_to_ms2", "ms2_to_ms3", "ms3_to_ms1", "cycle"};
@@ -187,7 +193,9 @@ void Ms1Service::on_start(Responder respond) {
     return respond(error_response(http::status::service_unavailable, "the database is not reachable (reconnecting)"));
   }
   starting_ = true;
-  const SessionSettings settings{config_.interaction.duration_seconds, config_.interaction.window};
+  const SessionSettings settings{config_.interaction.duration_seconds, config_.interaction.window,
+                                 config_.kafka.delivery != common::Delivery::kAtMostOnce,
+                                 milliseconds(config_.interaction.resend_timeout_ms)};
   writer_->begin_session(settings, common::now_utc(),
                          [this, settings, respond = std::move(respond)](std::optional<std::int64_t> id,
                                                                         const std::string& error) {
@@ -210,6 +218,7 @@ void Ms1Service::on_start(Responder respond) {
                              after_stop();
                            });
                            arm_progress();
+                           arm_resend_check();
                            json::object body{{"session_id", *id},
                                              {"state", "running"},
                                              {"duration_seconds", settings.duration_seconds},
@@ -292,6 +301,8 @@ HttpResponse Ms1Service::status_response() const {
                     {"sent", status.sent},
                     {"stored", status.stored},
                     {"in_flight", status.in_flight},
+                    {"lost", status.lost},
+                    {"resent", status.resent},
                     {"elapsed_ms", millis(status.elapsed)},
                     {"ms2_connected", ws_->connected()},
                     {"database_connected", writer_->connected()}};
@@ -307,10 +318,11 @@ HttpResponse Ms1Service::health_response() const {
   return json_response(ready ? http::status::ok : http::status::service_unavailable, json::serialize(body));
 }
 
-bool Ms1Service::send(const common::Message& message) {
+bool Ms1Service::send(const common::Message& message, bool resend) {
   if (!tracer_.enabled()) {
     if (!ws_->send(common::encode(message, config_.message.naming))) return false;
     m_.sent->inc();
+    if (resend) m_.resent->inc();
     return true;
   }
   // The root of the message's trace: it lasts the whole cycle and ends when the message is stored.
@@ -324,7 +336,8 @@ bool Ms1Service::send(const common::Message& message) {
     return false;
   }
   m_.sent->inc();
-  end_cycle_span(message, tracing::StatusCode::kError, "resent after the MS2 link dropped");
+  if (resend) m_.resent->inc();
+  end_cycle_span(message, tracing::StatusCode::kError, "resent: the MS2 link dropped or the message was late");
   cycle_spans_.emplace(std::make_pair(message.session_id, message.id), std::move(span));
   return true;
 }
@@ -359,6 +372,18 @@ void Ms1Service::arm_progress() {
   });
 }
 
+void Ms1Service::arm_resend_check() {
+  const auto timeout = milliseconds(config_.interaction.resend_timeout_ms);
+  if (timeout.count() <= 0) return;
+  // A quarter of the timeout: a late message waits at most 25% longer than configured.
+  resend_timer_.expires_after(std::clamp(timeout / 4, milliseconds(10), milliseconds(1000)));
+  resend_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || controller_.state() == SessionState::kIdle) return;
+    controller_.on_tick(SteadyClock::now());
+    if (controller_.state() != SessionState::kIdle) arm_resend_check();
+  });
+}
+
 void Ms1Service::finished(const SessionSummary& summary) {
   for (auto& [key, span] : cycle_spans_) {
     span.set_status(tracing::StatusCode::kError, "not back before the session ended");
@@ -367,13 +392,29 @@ void Ms1Service::finished(const SessionSummary& summary) {
   duration_timer_.cancel();
   drain_timer_.cancel();
   progress_timer_.cancel();
+  resend_timer_.cancel();
   finishing_ = true;
+  m_.lost->inc(static_cast<std::uint64_t>(summary.lost));
   if (summary.lost > 0) {
-    spdlog::warn("session {}: {} message(s) did not come back within {} ms", summary.session_id, summary.lost,
-                 config_.interaction.drain_timeout_ms);
+    spdlog::warn("session {}: {} message(s) given up ({}; drain timeout {} ms)", summary.session_id, summary.lost,
+                 common::to_string(config_.kafka.delivery), config_.interaction.drain_timeout_ms);
   }
+  record_finish(summary);
+}
+
+void Ms1Service::record_finish(const SessionSummary& summary) {
   // Queued behind every row of the session: once this completes, the rows are in the database.
   writer_->finish_session(summary, [this, summary](const std::string& error) {
+    if (!error.empty() && !shutting_down_ && !writer_->connected()) {
+      spdlog::warn("session {} not recorded yet ({}); retrying when the database is back", summary.session_id, error);
+      finish_retry_timer_.expires_after(std::chrono::seconds(1));
+      finish_retry_timer_.async_wait([this, summary](boost::system::error_code ec) {
+        if (!ec) return record_finish(summary);
+        // Shutdown cancelled the wait: the row stays open and the next start marks it interrupted.
+        if (shutting_down_) complete_shutdown();
+      });
+      return;
+    }
     if (!error.empty()) spdlog::error("session {} could not be recorded: {}", summary.session_id, error);
     finishing_ = false;
     last_summary_ = summary;
@@ -390,9 +431,14 @@ void Ms1Service::finished(const SessionSummary& summary) {
 void Ms1Service::on_link_up() { controller_.on_link_up(SteadyClock::now()); }
 
 void Ms1Service::on_link_down() {
-  if (controller_.state() != SessionState::kIdle) {
-    spdlog::warn("MS2 link dropped during session; in-flight messages will be resent on reconnect");
+  if (controller_.state() == SessionState::kIdle) return;
+  const auto in_flight = controller_.status(SteadyClock::now()).in_flight;
+  if (config_.kafka.delivery == common::Delivery::kAtMostOnce) {
+    spdlog::warn("MS2 link dropped during the session; {} message(s) in flight given up (at-most-once)", in_flight);
+  } else {
+    spdlog::warn("MS2 link dropped during the session; {} message(s) in flight will be resent on reconnect", in_flight);
   }
+  controller_.on_link_down(SteadyClock::now());
 }
 
 void Ms1Service::begin_shutdown() {
@@ -402,6 +448,7 @@ void Ms1Service::begin_shutdown() {
   }
   shutting_down_ = true;
   listener_->stop();
+  finish_retry_timer_.cancel();
   if (controller_.state() == SessionState::kRunning) {
     controller_.stop(StopReason::kShutdown, SteadyClock::now());
     after_stop();
@@ -412,6 +459,8 @@ void Ms1Service::begin_shutdown() {
 }
 
 void Ms1Service::complete_shutdown() {
+  resend_timer_.cancel();
+  finish_retry_timer_.cancel();
   duration_timer_.cancel();
   drain_timer_.cancel();
   progress_timer_.cancel();

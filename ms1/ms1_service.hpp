@@ -48,12 +48,13 @@ class Ms1Service final : public RequestHandler, public SessionPort, public WsLin
   /// Routes one HTTP request (runs on the event loop).
   void handle(HttpRequest&& request, Responder respond) override;
   /// Sends one message of the session to MS2, opening its cycle's root span.
-  bool send(const common::Message& message) override;
+  bool send(const common::Message& message, bool resend) override;
   /// Records the ended session, then prints the finish line and answers waiting /stop calls.
   void finished(const SessionSummary& summary) override;
   /// Resends what was in flight when the MS2 link came back.
   void on_link_up() override;
-  /// Notes the lost MS2 link; the WebSocket client reconnects by itself.
+  /// Tells the session about the lost MS2 link (at most once gives up what was in flight); the
+  /// WebSocket client reconnects by itself.
   void on_link_down() override;
 
  private:
@@ -65,6 +66,10 @@ class Ms1Service final : public RequestHandler, public SessionPort, public WsLin
   HttpResponse health_response() const;
   void after_stop();
   void arm_progress();
+  void arm_resend_check();
+  /// Writes the session's outcome, retrying while the database is unreachable (a restart must not
+  /// leave the session open), then prints the finish line and answers /stop.
+  void record_finish(const SessionSummary& summary);
   void begin_shutdown();
   void complete_shutdown();
   void register_metrics();
@@ -78,6 +83,8 @@ class Ms1Service final : public RequestHandler, public SessionPort, public WsLin
     common::Counter* rejected = nullptr;     ///< /store requests refused (4xx, or the database refused)
     common::Counter* unavailable = nullptr;  ///< /store requests answered 503 (database down or busy)
     common::Counter* sessions = nullptr;     ///< sessions finished and recorded
+    common::Counter* resent = nullptr;       ///< messages sent again after a link drop or timeout (at least once)
+    common::Counter* lost = nullptr;         ///< messages given up by finished sessions
     std::array<common::Histogram*, 4> hops{};  ///< ws, kafka, http hops and the whole cycle
   };
 
@@ -94,6 +101,8 @@ class Ms1Service final : public RequestHandler, public SessionPort, public WsLin
   boost::asio::steady_timer duration_timer_{ioc_};
   boost::asio::steady_timer drain_timer_{ioc_};
   boost::asio::steady_timer progress_timer_{ioc_};
+  boost::asio::steady_timer resend_timer_{ioc_};
+  boost::asio::steady_timer finish_retry_timer_{ioc_};
   boost::asio::signal_set signals_{ioc_, SIGINT, SIGTERM};
 
   bool starting_ = false;        ///< a /start waits for its session id from the database

@@ -107,6 +107,7 @@ void PostgresStore::connect() {
       " stored BIGINT,"
       " lost BIGINT,"
       " elapsed_seconds DOUBLE PRECISION);"
+      "ALTER TABLE sessions ADD COLUMN IF NOT EXISTS resent BIGINT;"
       "CREATE TABLE IF NOT EXISTS messages ("
       " session_id BIGINT NOT NULL,"
       " id BIGINT NOT NULL,"
@@ -135,9 +136,9 @@ void PostgresStore::connect() {
         "preparing the session insert");
   check(PQprepare(conn_.get(), kFinishStatement,
                   "UPDATE sessions SET finished_at = $2::timestamptz, reason = $3, sent = $4::bigint,"
-                  " stored = $5::bigint, lost = $6::bigint, elapsed_seconds = $7::double precision"
-                  " WHERE session_id = $1::bigint",
-                  7, nullptr),
+                  " stored = $5::bigint, lost = $6::bigint, elapsed_seconds = $7::double precision,"
+                  " resent = $8::bigint WHERE session_id = $1::bigint",
+                  8, nullptr),
         "preparing the session update");
 }
 
@@ -184,9 +185,22 @@ void PostgresStore::finish_session(const SessionSummary& summary) {
   const std::string stored = std::to_string(summary.stored);
   const std::string lost = std::to_string(summary.lost);
   const std::string elapsed = std::to_string(std::chrono::duration<double>(summary.elapsed).count());
-  const char* params[] = {id.c_str(), finished.c_str(), reason.c_str(), sent.c_str(), stored.c_str(), lost.c_str(),
-                          elapsed.c_str()};
-  check(PQexecPrepared(conn_.get(), kFinishStatement, 7, params, nullptr, nullptr, 0), "finishing a session");
+  const std::string resent = std::to_string(summary.resent);
+  const char* params[] = {id.c_str(),     finished.c_str(), reason.c_str(),  sent.c_str(),
+                          stored.c_str(), lost.c_str(),     elapsed.c_str(), resent.c_str()};
+  check(PQexecPrepared(conn_.get(), kFinishStatement, 8, params, nullptr, nullptr, 0), "finishing a session");
+}
+
+std::vector<std::int64_t> PostgresStore::close_interrupted_sessions() {
+  if (!conn_) throw StoreUnavailable("closing interrupted sessions: not connected");
+  auto result = check(PQexec(conn_.get(),
+                             "UPDATE sessions s SET finished_at = now(), reason = 'interrupted',"
+                             " stored = (SELECT count(*) FROM messages m WHERE m.session_id = s.session_id)"
+                             " WHERE s.finished_at IS NULL RETURNING s.session_id"),
+                      "closing interrupted sessions");
+  std::vector<std::int64_t> ids;
+  for (int row = 0; row < PQntuples(result.get()); ++row) ids.push_back(std::stoll(PQgetvalue(result.get(), row, 0)));
+  return ids;
 }
 
 }  // namespace ringtrace::ms1

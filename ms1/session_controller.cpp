@@ -27,6 +27,8 @@ bool SessionController::start(std::int64_t session_id, SessionSettings settings,
   session_id_ = session_id;
   next_id_ = 1;
   stored_ = 0;
+  lost_ = 0;
+  resent_ = 0;
   reason_ = StopReason::kDuration;
   started_ = now;
   started_wall_ = common::now_utc();
@@ -35,15 +37,23 @@ bool SessionController::start(std::int64_t session_id, SessionSettings settings,
   return true;
 }
 
-void SessionController::fill_window(SteadyClock::time_point /*now*/) {
+void SessionController::fill_window(SteadyClock::time_point now) {
   while (state_ == SessionState::kRunning && in_flight_.size() < static_cast<std::size_t>(settings_.window)) {
     common::Message message;
     message.id = next_id_;
     message.session_id = session_id_;
     common::stamp(message, common::Hop::kMs1, common::now_utc());
-    if (!port_.send(message)) return;  // link down: on_link_up() resumes
+    if (!port_.send(message, false)) return;  // link down: on_link_up() resumes
     ++next_id_;
-    in_flight_.emplace(message.id, message);
+    in_flight_.emplace(message.id, InFlight{message, now});
+  }
+}
+
+void SessionController::settle(SteadyClock::time_point now) {
+  if (state_ == SessionState::kDraining) {
+    if (in_flight_.empty()) finish(now);
+  } else {
+    fill_window(now);
   }
 }
 
@@ -58,20 +68,47 @@ bool SessionController::on_stored(const common::Message& message, SteadyClock::t
   if (state_ == SessionState::kIdle || message.session_id != session_id_) return false;
   if (in_flight_.erase(message.id) == 0) return false;
   ++stored_;
-  if (state_ == SessionState::kDraining) {
-    if (in_flight_.empty()) finish(now);
-  } else {
-    fill_window(now);
-  }
+  settle(now);
   return true;
 }
 
 void SessionController::on_link_up(SteadyClock::time_point now) {
   if (state_ == SessionState::kIdle) return;
-  for (const auto& [id, message] : in_flight_) {
-    if (!port_.send(message)) return;
+  if (settings_.resend) {
+    for (auto& [id, entry] : in_flight_) {
+      if (!port_.send(entry.message, true)) return;
+      entry.sent_at = now;
+      ++resent_;
+    }
   }
   fill_window(now);
+}
+
+void SessionController::on_link_down(SteadyClock::time_point now) {
+  if (state_ == SessionState::kIdle || settings_.resend) return;
+  lost_ += static_cast<std::int64_t>(in_flight_.size());
+  in_flight_.clear();
+  // Nothing to send on a dead link: a running session waits for on_link_up(), a draining one ends.
+  if (state_ == SessionState::kDraining) finish(now);
+}
+
+void SessionController::on_tick(SteadyClock::time_point now) {
+  if (state_ == SessionState::kIdle || settings_.resend_timeout.count() <= 0) return;
+  const auto deadline = now - settings_.resend_timeout;
+  for (auto it = in_flight_.begin(); it != in_flight_.end();) {
+    if (it->second.sent_at > deadline) {
+      ++it;
+    } else if (!settings_.resend) {
+      ++lost_;
+      it = in_flight_.erase(it);
+    } else {
+      if (!port_.send(it->second.message, true)) return;  // link down: on_link_up() resends
+      it->second.sent_at = now;
+      ++resent_;
+      ++it;
+    }
+  }
+  settle(now);
 }
 
 void SessionController::on_drain_timeout(SteadyClock::time_point now) {
@@ -85,6 +122,8 @@ SessionStatus SessionController::status(SteadyClock::time_point now) const {
   status.sent = next_id_ - 1;
   status.stored = stored_;
   status.in_flight = static_cast<std::int64_t>(in_flight_.size());
+  status.lost = lost_;
+  status.resent = resent_;
   if (state_ != SessionState::kIdle) status.elapsed = now - started_;
   return status;
 }
@@ -95,7 +134,8 @@ void SessionController::finish(SteadyClock::time_point now) {
   summary.reason = reason_;
   summary.sent = next_id_ - 1;
   summary.stored = stored_;
-  summary.lost = static_cast<std::int64_t>(in_flight_.size());
+  summary.lost = lost_ + static_cast<std::int64_t>(in_flight_.size());
+  summary.resent = resent_;
   summary.elapsed = now - started_;
   summary.started_at = started_wall_;
   summary.finished_at = common::now_utc();

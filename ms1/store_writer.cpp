@@ -80,6 +80,7 @@ bool StoreWriter::ensure_connected(bool force) {
   if (!force && now < next_connect_) return false;
   try {
     store_->connect();
+    if (connects_.load() == 0) close_interrupted();
     connected_.store(true);
     connects_.fetch_add(1, std::memory_order_relaxed);
     backoff_ = options_.reconnect_initial;
@@ -90,6 +91,18 @@ bool StoreWriter::ensure_connected(bool force) {
     next_connect_ = now + backoff_;
     backoff_ = std::min(backoff_ * 2, options_.reconnect_max);
     return false;
+  }
+}
+
+void StoreWriter::close_interrupted() {
+  try {
+    for (const auto id : store_->close_interrupted_sessions()) {
+      spdlog::warn("session {} never finished (MS1 stopped or lost the database mid-session); recorded as interrupted",
+                   id);
+    }
+  } catch (const StoreError& e) {
+    // Bookkeeping only: the ring works without it, so a refusal is reported, not retried.
+    spdlog::error("database: {}", e.what());
   }
 }
 

@@ -94,6 +94,8 @@ class StoreWriter {
   void run();
   bool push(Job job);
   bool ensure_connected(bool force);
+  /// Closes the sessions an earlier MS1 left open; the first connection of this process does it.
+  void close_interrupted();
   /// Runs `op` once, reconnecting and retrying once if the connection had dropped.
   template <typename Op>
   void with_retry(Op&& op);

@@ -81,6 +81,7 @@ const std::vector<Field>& fields() {
       RT_INT("interaction.window", interaction.window, 1, 65536),
       RT_INT("interaction.drain_timeout_ms", interaction.drain_timeout_ms, 0, kMaxMs),
       RT_INT("interaction.progress_interval_ms", interaction.progress_interval_ms, 0, kMaxMs),
+      RT_INT("interaction.resend_timeout_ms", interaction.resend_timeout_ms, 0, kMaxMs),
       Field{"logging.level",
             [](Config& c, const std::string& v, bool env) {
               static const std::vector<std::string> levels = {"trace", "debug", "info", "warn", "error", "off"};
@@ -112,11 +113,22 @@ const std::vector<Field>& fields() {
       RT_INT("ms3.request_timeout_ms", ms3.request_timeout_ms, 1, kMaxMs),
       RT_INT("ms3.retry_initial_ms", ms3.retry_initial_ms, 1, kMaxMs),
       RT_INT("ms3.retry_max_ms", ms3.retry_max_ms, 1, kMaxMs),
+      Field{"ms3.group_instance_id", [](Config& c, const std::string& v, bool) { c.ms3.group_instance_id = v; }},
       RT_STR("kafka.brokers", kafka.brokers),
       RT_STR("kafka.topic", kafka.topic),
       RT_INT("kafka.partitions", kafka.partitions, 1, 10000),
       RT_STR("kafka.group_id", kafka.group_id),
       RT_INT("kafka.startup_timeout_ms", kafka.startup_timeout_ms, 0, kMaxMs),
+      Field{"kafka.delivery",
+            [](Config& c, const std::string& v, bool env) {
+              auto delivery = parse_delivery(v);
+              if (!delivery) {
+                throw ConfigError(origin("kafka.delivery", env) +
+                                  ": expected 'at-most-once', 'at-least-once' or 'exactly-once', got '" + v + "'");
+              }
+              c.kafka.delivery = *delivery;
+            }},
+      RT_INT("kafka.session_timeout_ms", kafka.session_timeout_ms, 1000, 3600 * 1000),
       Field{"database.driver",
             [](Config& c, const std::string& v, bool env) {
               if (v != "postgresql" && v != "mariadb") {
@@ -161,6 +173,22 @@ std::string lower(std::string text) {
 }
 
 }  // namespace
+
+std::string_view to_string(Delivery delivery) {
+  switch (delivery) {
+    case Delivery::kAtMostOnce: return "at-most-once";
+    case Delivery::kAtLeastOnce: return "at-least-once";
+    case Delivery::kExactlyOnce: return "exactly-once";
+  }
+  return "unknown";
+}
+
+std::optional<Delivery> parse_delivery(std::string_view text) {
+  for (const auto d : {Delivery::kAtMostOnce, Delivery::kAtLeastOnce, Delivery::kExactlyOnce}) {
+    if (text == to_string(d)) return d;
+  }
+  return std::nullopt;
+}
 
 std::string env_name(const std::string& key) {
   std::string name(kEnvPrefix);

@@ -1,9 +1,11 @@
 #include "ringtrace/ms3/consumer_properties.hpp"
 
+#include <string>
+
 namespace ringtrace::ms3 {
 
-Properties consumer_properties(const common::KafkaConfig& config) {
-  return {
+Properties consumer_properties(const common::KafkaConfig& config, const std::string& group_instance_id) {
+  Properties props = {
       {"bootstrap.servers", config.brokers},
       {"client.id", "ringtrace-ms3"},
       {"group.id", config.group_id},
@@ -17,7 +19,14 @@ Properties consumer_properties(const common::KafkaConfig& config) {
       {"socket.nagle.disable", "true"},
       // A topic MS2 creates after we subscribed is noticed within a second, not the default 5 minutes.
       {"topic.metadata.refresh.interval.ms", "1000"},
+      // A crashed MS3 (no LeaveGroup) holds its partitions until this runs out.
+      {"session.timeout.ms", std::to_string(config.session_timeout_ms)},
   };
+  if (!group_instance_id.empty()) {
+    // Static membership: a restart with the same id takes the partitions back without a rebalance.
+    props.emplace_back("group.instance.id", group_instance_id);
+  }
+  return props;
 }
 
 }  // namespace ringtrace::ms3

@@ -37,6 +37,7 @@ std::string_view to_string(ForwardOutcome outcome) {
     case ForwardOutcome::kRejected: return "rejected";
     case ForwardOutcome::kUndecodable: return "undecodable";
     case ForwardOutcome::kStopped: return "stopped";
+    case ForwardOutcome::kDropped: return "dropped";
   }
   return "unknown";
 }
@@ -46,8 +47,9 @@ Forwarder::Forwarder(const common::Config& config, Counters& counters, common::t
       counters_(counters),
       tracer_(tracer != nullptr && tracer->enabled() ? tracer : nullptr),
       topic_(config.kafka.topic),
+      single_attempt_(config.kafka.delivery == common::Delivery::kAtMostOnce),
       poster_(common::parse_endpoint(config.ms3.store_url, "http", "ms3.store_url"),
-              std::chrono::milliseconds(config.ms3.request_timeout_ms), stopping_),
+              std::chrono::milliseconds(config.ms3.request_timeout_ms), cancel_),
       backoff_(std::chrono::milliseconds(config.ms3.retry_initial_ms),
                std::chrono::milliseconds(config.ms3.retry_max_ms)) {}
 
@@ -55,6 +57,7 @@ void Forwarder::stop() {
   {
     std::lock_guard lock(mutex_);
     stopping_.store(true);
+    if (!single_attempt_) cancel_.store(true);
   }
   wake_.notify_all();
 }
@@ -92,7 +95,7 @@ ForwardOutcome Forwarder::forward(std::string_view payload, std::string_view tra
     return ForwardOutcome::kUndecodable;
   }
 
-  for (std::uint64_t attempt = 1; !stopping_.load(); ++attempt) {
+  for (std::uint64_t attempt = 1; single_attempt_ || !stopping_.load(); ++attempt) {
     const auto started = std::chrono::steady_clock::now();
     auto result = poster_.post(record.body, post.traceparent());  // a cancelled request comes back as an error: retry path, then stop
     if (!result.ec && counters_.post_latency != nullptr) {
@@ -118,6 +121,13 @@ ForwardOutcome Forwarder::forward(std::string_view payload, std::string_view tra
       spdlog::error("ms3: MS1 refused session {} message {} with {}: {}", record.session_id, record.id,
                     result.status, quote(result.body));
       return ForwardOutcome::kRejected;
+    }
+    if (single_attempt_) {
+      counters_.dropped.fetch_add(1, std::memory_order_relaxed);
+      const std::string why = result.ec ? result.ec.message() : "HTTP " + std::to_string(result.status);
+      post.set_status(tracing::StatusCode::kError, "dropped (at-most-once): " + why);
+      spdlog::warn("ms3: dropped session {} message {} (at-most-once, no retry): {}", record.session_id, record.id, why);
+      return ForwardOutcome::kDropped;
     }
     const auto delay = backoff_.next();
     counters_.retries.fetch_add(1, std::memory_order_relaxed);

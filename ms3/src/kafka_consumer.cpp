@@ -59,10 +59,10 @@ void KafkaConsumer::RebalanceLogger::rebalance_cb(RdKafka::KafkaConsumer* consum
   }
 }
 
-KafkaConsumer::KafkaConsumer(const common::KafkaConfig& config) {
+KafkaConsumer::KafkaConsumer(const common::KafkaConfig& config, const std::string& group_instance_id) {
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   std::string error;
-  for (const auto& [name, value] : consumer_properties(config)) {
+  for (const auto& [name, value] : consumer_properties(config, group_instance_id)) {
     if (conf->set(name, value, error) != RdKafka::Conf::CONF_OK) {
       throw std::runtime_error("kafka consumer property " + name + "=" + value + ": " + error);
     }
@@ -79,7 +79,9 @@ KafkaConsumer::KafkaConsumer(const common::KafkaConfig& config) {
   if (auto err = consumer_->subscribe({config.topic}); err != RdKafka::ERR_NO_ERROR) {
     throw std::runtime_error("kafka consumer: subscribe to " + config.topic + ": " + RdKafka::err2str(err));
   }
-  spdlog::info("ms3: consuming {} from {} as group {}", config.topic, config.brokers, config.group_id);
+  spdlog::info("ms3: consuming {} from {} as group {}{} ({})", config.topic, config.brokers, config.group_id,
+               group_instance_id.empty() ? std::string() : " member " + group_instance_id,
+               common::to_string(config.delivery));
 }
 
 KafkaConsumer::~KafkaConsumer() { close(); }
@@ -110,6 +112,22 @@ void KafkaConsumer::commit(const RdKafka::Message& record) {
     spdlog::warn("ms3: commit of {}[{}]@{} not sent: {}", record.topic_name(), record.partition(), next,
                  RdKafka::err2str(err));
   }
+}
+
+bool KafkaConsumer::commit_sync(const RdKafka::Message& record) {
+  const auto next = record.offset() + 1;
+  PartitionList list;
+  list.items.push_back(RdKafka::TopicPartition::create(record.topic_name(), record.partition(), next));
+  auto err = consumer_->commitSync(list.items);
+  if (err == RdKafka::ERR_NO_ERROR) err = list.items.front()->err();
+  if (err != RdKafka::ERR_NO_ERROR) {
+    spdlog::warn("ms3: commit of {}[{}]@{} failed: {}", record.topic_name(), record.partition(), next,
+                 RdKafka::err2str(err));
+    return false;
+  }
+  std::lock_guard lock(offsets_mutex_);
+  next_offsets_[{record.topic_name(), record.partition()}] = next;
+  return true;
 }
 
 std::int64_t KafkaConsumer::commit_lag() const {

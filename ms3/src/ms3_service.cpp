@@ -9,7 +9,8 @@
 namespace ringtrace::ms3 {
 
 Ms3Service::Ms3Service(const common::Config& config)
-    : config_(config), tracer_(config.tracing, "ms3"), forwarder_(config, counters_, &tracer_), consumer_(config.kafka) {
+    : config_(config), tracer_(config.tracing, "ms3"), forwarder_(config, counters_, &tracer_),
+      consumer_(config.kafka, config.ms3.group_instance_id) {
   register_metrics();
   spdlog::info("ms3: forwarding to {}", config.ms3.store_url);
 }
@@ -21,6 +22,7 @@ void Ms3Service::register_metrics() {
   r.counter_fn("ringtrace_records_total", help, common::read_atomic(counters_.forwarded), {{"outcome", "stored"}});
   r.counter_fn("ringtrace_records_total", help, common::read_atomic(counters_.rejected), {{"outcome", "rejected"}});
   r.counter_fn("ringtrace_records_total", help, common::read_atomic(counters_.undecodable), {{"outcome", "undecodable"}});
+  r.counter_fn("ringtrace_records_total", help, common::read_atomic(counters_.dropped), {{"outcome", "dropped"}});
   r.counter_fn("ringtrace_store_retries_total", "POSTs to MS1 repeated after a transport error, 5xx, 408 or 429",
                common::read_atomic(counters_.retries));
   counters_.post_latency = &r.histogram("ringtrace_store_post_latency_seconds",
@@ -52,12 +54,13 @@ void Ms3Service::serve_admin(boost::asio::io_context& ioc) {
 std::uint16_t Ms3Service::admin_port() const { return admin_ ? admin_->local_endpoint().port() : 0; }
 
 Ms3Service::~Ms3Service() {
-  spdlog::info("ms3: consumed={} forwarded={} retries={} rejected={} undecodable={}", counters_.consumed.load(),
-               counters_.forwarded.load(), counters_.retries.load(), counters_.rejected.load(),
-               counters_.undecodable.load());
+  spdlog::info("ms3: consumed={} forwarded={} retries={} rejected={} undecodable={} dropped={}",
+               counters_.consumed.load(), counters_.forwarded.load(), counters_.retries.load(),
+               counters_.rejected.load(), counters_.undecodable.load(), counters_.dropped.load());
 }
 
 void Ms3Service::run() {
+  const bool commit_first = config_.kafka.delivery == common::Delivery::kAtMostOnce;
   while (!forwarder_.stopping()) {
     auto record = consumer_.consume(kConsumeTimeout);
     if (!record) continue;
@@ -69,6 +72,16 @@ void Ms3Service::run() {
       if (header.err() == RdKafka::ERR_NO_ERROR && header.value() != nullptr) {
         traceparent.assign(static_cast<const char*>(header.value()), header.value_size());
       }
+    }
+    if (commit_first) {
+      // At most once: the offset moves before the POST, so a crash after this point loses the
+      // record instead of sending it again; a record whose commit failed is not sent at all.
+      if (!consumer_.commit_sync(*record)) {
+        counters_.dropped.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      forwarder_.forward(payload, traceparent);
+      continue;
     }
     const auto outcome = forwarder_.forward(payload, traceparent);
     if (outcome == ForwardOutcome::kStopped) break;

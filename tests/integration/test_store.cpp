@@ -138,6 +138,30 @@ TEST_P(StoreTest, FinishRecordsTheOutcome) {
   EXPECT_EQ(db_->scalar("SELECT " + backend_.as_text("finished_at") + row), common::format_timestamp(s.finished_at));
 }
 
+TEST_P(StoreTest, SessionsLeftOpenAreClosedAsInterrupted) {
+  const std::vector<Message> rows{message(session_, 1), message(session_, 2)};
+  store_->store(rows);
+  SessionSummary done;
+  done.session_id = store_->begin_session({5, 1}, common::now_utc());
+  done.reason = StopReason::kDuration;
+  done.finished_at = common::now_utc();
+  store_->finish_session(done);
+
+  const auto ids = store_->close_interrupted_sessions();  // what the next MS1's first connection does
+  const auto row = " FROM sessions WHERE session_id=" + std::to_string(session_);
+  EXPECT_EQ(db_->scalar("SELECT reason" + row), "interrupted");
+  EXPECT_EQ(db_->scalar("SELECT count(*)" + row + " AND finished_at IS NOT NULL"), "1");
+  EXPECT_EQ(db_->scalar("SELECT count(*)" + row + " AND sent IS NULL"), "1") << "nobody knows how many were sent";
+  // Tests run in parallel and each closes every open session, so another may have closed ours first.
+  if (std::find(ids.begin(), ids.end(), session_) != ids.end()) {
+    EXPECT_EQ(db_->scalar("SELECT stored" + row), "2");
+  }
+  EXPECT_EQ(std::find(ids.begin(), ids.end(), done.session_id), ids.end()) << "a finished session is left alone";
+  EXPECT_EQ(db_->scalar("SELECT reason FROM sessions WHERE session_id=" + std::to_string(done.session_id)), "duration");
+  const auto again = store_->close_interrupted_sessions();
+  EXPECT_EQ(std::find(again.begin(), again.end(), session_), again.end()) << "closed once";
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest,
                          ::testing::Combine(::testing::Values("postgresql", "mariadb"),
                                             ::testing::Values(Naming::kService, Naming::kMc)),

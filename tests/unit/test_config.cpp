@@ -65,6 +65,22 @@ logging: {level: debug, directory: /tmp/x}
   EXPECT_EQ(c.logging.level, "debug");
 }
 
+TEST(Config, DeliveryGuarantee) {
+  EXPECT_EQ(parse_config("", {}).kafka.delivery, Delivery::kAtLeastOnce);
+  EXPECT_EQ(parse_config("kafka: {delivery: at-most-once}", {}).kafka.delivery, Delivery::kAtMostOnce);
+  EXPECT_EQ(parse_config("", {{"RINGTRACE__KAFKA__DELIVERY", "exactly-once"}}).kafka.delivery, Delivery::kExactlyOnce);
+  for (const auto d : {Delivery::kAtMostOnce, Delivery::kAtLeastOnce, Delivery::kExactlyOnce}) {
+    EXPECT_EQ(parse_delivery(to_string(d)), d);
+  }
+  expect_error_naming([] { parse_config("kafka: {delivery: best-effort}", {}); }, "kafka.delivery");
+  expect_error_naming([] { parse_config("", {{"RINGTRACE__KAFKA__DELIVERY", "once"}}); }, "RINGTRACE__KAFKA__DELIVERY");
+  expect_error_naming([] { parse_config("kafka: {session_timeout_ms: 10}", {}); }, "kafka.session_timeout_ms");
+  EXPECT_EQ(parse_config("ms3: {group_instance_id: ''}", {}).ms3.group_instance_id, "");
+  EXPECT_EQ(parse_config("ms3: {group_instance_id: ms3-1}", {}).ms3.group_instance_id, "ms3-1");
+  EXPECT_EQ(parse_config("", {}).interaction.resend_timeout_ms, 10000);
+  EXPECT_EQ(parse_config("interaction: {resend_timeout_ms: 0}", {}).interaction.resend_timeout_ms, 0);
+}
+
 TEST(Config, Tracing) {
   const auto c = parse_config("tracing: {enabled: false, endpoint: 'http://j:4318/v1/traces', batch_max: 10}", {});
   EXPECT_FALSE(c.tracing.enabled);

@@ -14,9 +14,10 @@ namespace {
 /// Records what the controller asks of its transport; the link can be taken down.
 class FakePort : public SessionPort {
  public:
-  bool send(const Message& message) override {
+  bool send(const Message& message, bool resend) override {
     if (!link_up) return false;
     sent.push_back(message);
+    if (resend) ++resends;
     return true;
   }
   void finished(const SessionSummary& summary) override { summaries.push_back(summary); }
@@ -31,6 +32,7 @@ class FakePort : public SessionPort {
   }
 
   bool link_up = true;
+  int resends = 0;
   std::vector<Message> sent;
   std::vector<SessionSummary> summaries;
 };
@@ -178,6 +180,113 @@ TEST(SessionController, LinkDownPausesAndLinkUpResendsInFlight) {
   EXPECT_EQ(port.sent[2].at(Hop::kMs1), port.sent[1].at(Hop::kMs1)) << "a resend is the same message";
   EXPECT_EQ(port.sent[3].id, 3);
   EXPECT_EQ(c.status(t0).sent, 3);
+}
+
+TEST(SessionController, AtMostOnceGivesUpWhatWasInFlightWhenTheLinkDrops) {
+  FakePort port;
+  SessionController c(port);
+  SessionSettings settings{10, 2};
+  settings.resend = false;
+  ASSERT_TRUE(c.start(9, settings, t0));
+  ASSERT_EQ(port.sent.size(), 2u);
+  port.link_up = false;
+  c.on_link_down(t0);
+  EXPECT_EQ(c.status(t0).in_flight, 0);
+  EXPECT_EQ(c.status(t0).lost, 2);
+  port.link_up = true;
+  c.on_link_up(t0);
+  ASSERT_EQ(port.sent.size(), 4u) << "new messages fill the window; nothing is resent";
+  EXPECT_EQ(port.sent[2].id, 3);
+  EXPECT_EQ(port.sent[3].id, 4);
+  EXPECT_EQ(port.resends, 0);
+  // #1 got through after all: stored, but it is no longer ours to count.
+  EXPECT_FALSE(c.on_stored(port.returned(port.sent[0]), t0));
+  c.stop(StopReason::kStopped, t0);
+  EXPECT_TRUE(c.on_stored(port.returned(port.sent[2]), t0));
+  EXPECT_TRUE(c.on_stored(port.returned(port.sent[3]), t0));
+  ASSERT_EQ(port.summaries.size(), 1u);
+  EXPECT_EQ(port.summaries[0].sent, 4);
+  EXPECT_EQ(port.summaries[0].stored, 2);
+  EXPECT_EQ(port.summaries[0].lost, 2);
+  EXPECT_EQ(port.summaries[0].resent, 0);
+}
+
+TEST(SessionController, AtMostOnceLinkDropWhileDrainingFinishesTheSession) {
+  FakePort port;
+  SessionController c(port);
+  SessionSettings settings{10, 1};
+  settings.resend = false;
+  ASSERT_TRUE(c.start(9, settings, t0));
+  c.stop(StopReason::kDuration, t0);
+  EXPECT_TRUE(port.summaries.empty());
+  c.on_link_down(t0);
+  ASSERT_EQ(port.summaries.size(), 1u);
+  EXPECT_EQ(port.summaries[0].lost, 1);
+}
+
+TEST(SessionController, AtLeastOnceKeepsInFlightAcrossALinkDrop) {
+  FakePort port;
+  SessionController c(port);
+  ASSERT_TRUE(c.start(9, {10, 2}, t0));
+  c.on_link_down(t0);
+  EXPECT_EQ(c.status(t0).in_flight, 2);
+  EXPECT_EQ(c.status(t0).lost, 0);
+  c.on_link_up(t0);
+  EXPECT_EQ(port.resends, 2);
+  EXPECT_EQ(c.status(t0).resent, 2);
+}
+
+TEST(SessionController, LateMessageIsResentAtLeastOnce) {
+  using std::chrono::milliseconds;
+  FakePort port;
+  SessionController c(port);
+  SessionSettings settings{10, 2, true, milliseconds(500)};
+  ASSERT_TRUE(c.start(3, settings, t0));
+  c.on_tick(t0 + milliseconds(499));
+  EXPECT_EQ(port.sent.size(), 2u) << "nothing is late yet";
+  EXPECT_TRUE(c.on_stored(port.returned(port.sent[1]), t0 + milliseconds(400)));  // #3 goes out at 400 ms
+  ASSERT_EQ(port.sent.size(), 3u);
+  c.on_tick(t0 + milliseconds(500));
+  ASSERT_EQ(port.sent.size(), 4u) << "#1 is late: sent again";
+  EXPECT_EQ(port.sent[3].id, 1);
+  EXPECT_EQ(port.sent[3].at(Hop::kMs1), port.sent[0].at(Hop::kMs1));
+  c.on_tick(t0 + milliseconds(899));
+  EXPECT_EQ(port.sent.size(), 4u) << "the resend restarted #1's clock; #3 is not late yet";
+  c.on_tick(t0 + milliseconds(1000));
+  ASSERT_EQ(port.sent.size(), 6u) << "#1 (again) and #3 are late";
+  EXPECT_EQ(c.status(t0).resent, 3);
+  EXPECT_EQ(c.status(t0).in_flight, 2);
+  // The link is down: a late message waits for on_link_up() instead of being counted.
+  port.link_up = false;
+  c.on_tick(t0 + milliseconds(2000));
+  EXPECT_EQ(c.status(t0).resent, 3);
+}
+
+TEST(SessionController, LateMessageIsGivenUpAtMostOnce) {
+  using std::chrono::milliseconds;
+  FakePort port;
+  SessionController c(port);
+  SessionSettings settings{10, 1, false, milliseconds(500)};
+  ASSERT_TRUE(c.start(3, settings, t0));
+  c.on_tick(t0 + milliseconds(600));
+  ASSERT_EQ(port.sent.size(), 2u) << "#1 given up, #2 takes its place";
+  EXPECT_EQ(port.sent[1].id, 2);
+  EXPECT_EQ(c.status(t0).lost, 1);
+  EXPECT_EQ(port.resends, 0);
+  c.stop(StopReason::kDuration, t0 + milliseconds(700));
+  c.on_tick(t0 + milliseconds(1200));
+  ASSERT_EQ(port.summaries.size(), 1u) << "the last late message ends the drain";
+  EXPECT_EQ(port.summaries[0].lost, 2);
+  EXPECT_EQ(port.summaries[0].stored, 0);
+}
+
+TEST(SessionController, NoTimeoutNoTicks) {
+  FakePort port;
+  SessionController c(port);
+  ASSERT_TRUE(c.start(3, {10, 1}, t0));
+  c.on_tick(t0 + std::chrono::hours(1));
+  EXPECT_EQ(port.sent.size(), 1u);
+  EXPECT_EQ(c.status(t0).lost, 0);
 }
 
 TEST(SessionController, StateNames) {

@@ -174,6 +174,24 @@ class FakeDatabase {
     return inserted;
   }
 
+  /// Sessions an earlier MS1 left open, closed by the next close_interrupted() call.
+  void leave_open(std::vector<std::int64_t> ids) {
+    std::lock_guard lock(mutex_);
+    open_sessions_ = std::move(ids);
+  }
+  /// How often close_interrupted() ran (kept out of log() so the other tests' logs stay short).
+  int close_calls() const {
+    std::lock_guard lock(mutex_);
+    return close_calls_;
+  }
+
+  std::vector<std::int64_t> close_interrupted() {
+    std::lock_guard lock(mutex_);
+    ++close_calls_;
+    fail_if_scripted("close", "close");
+    return std::exchange(open_sessions_, {});
+  }
+
   void finish_session(std::int64_t session_id) {
     enter("finish");
     std::lock_guard lock(mutex_);
@@ -214,6 +232,8 @@ class FakeDatabase {
   std::set<Key> rows_;
   std::set<std::int64_t> refused_ids_;
   std::int64_t last_session_id_ = 41;
+  std::vector<std::int64_t> open_sessions_;
+  int close_calls_ = 0;
 };
 
 /// The MessageStore the writer owns; the test keeps the database it forwards to.
@@ -224,6 +244,7 @@ class FakeStore : public MessageStore {
   std::int64_t begin_session(const SessionSettings&, common::Timestamp) override { return db_->begin_session(); }
   std::vector<bool> store(std::span<const common::Message> messages) override { return db_->store(messages); }
   void finish_session(const SessionSummary& summary) override { db_->finish_session(summary.session_id); }
+  std::vector<std::int64_t> close_interrupted_sessions() override { return db_->close_interrupted(); }
 
  private:
   std::shared_ptr<FakeDatabase> db_;
@@ -742,4 +763,30 @@ TEST_F(StoreWriterTest, ContendedFullQueueAnswersEveryStoreOnce) {
     }
   }
   expect_all_on_loop();
+}
+
+TEST_F(StoreWriterTest, FirstConnectionClosesSessionsLeftOpenAndReconnectsDoNot) {
+  db_->leave_open({40, 41});
+  auto& writer = start();
+  ASSERT_TRUE(eventually([&] { return writer.connected(); }));
+  EXPECT_EQ(db_->close_calls(), 1);
+  // The connection drops and comes back: a session this MS1 runs now must stay open.
+  db_->leave_open({42});
+  db_->fail_next("store", Fault::kUnavailable);
+  store(1);
+  ASSERT_TRUE(completed(1));
+  ASSERT_TRUE(eventually([&] { return writer.connects() >= 2; }));
+  settle();
+  EXPECT_EQ(db_->close_calls(), 1) << "only the first connection of the process closes open sessions";
+}
+
+TEST_F(StoreWriterTest, RefusedCloseOfInterruptedSessionsDoesNotKeepTheWriterDown) {
+  db_->fail_next("close", Fault::kRefused);
+  auto& writer = start();
+  ASSERT_TRUE(eventually([&] { return writer.connected(); }));
+  store(1);
+  ASSERT_TRUE(completed(1));
+  settle();
+  EXPECT_EQ(outcomes(1), Outcomes{StoreOutcome::kStored});
+  EXPECT_EQ(db_->close_calls(), 1);
 }

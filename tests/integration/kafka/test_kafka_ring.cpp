@@ -273,6 +273,50 @@ TEST_F(KafkaRing, UndecodableRecordIsPassed) {
   EXPECT_TRUE(eventually([&] { return committed_offset() == 2; })) << committed_offset();
 }
 
+// (5) At most once: the offset is committed before the POST, and a failed POST is not repeated.
+TEST_F(KafkaRing, AtMostOnceCommitsFirstAndTriesOnce) {
+  config_.kafka.delivery = common::Delivery::kAtMostOnce;
+  StoreServer store;
+  store.hold(true);  // MS1 answers 503 to #1
+  use_store(store.port());
+  produce_from_ms1(9, 1);
+
+  Ms3Runner ms3(config_);
+  ASSERT_TRUE(eventually([&] { return ms3.counters().dropped.load() == 1; })) << "the failed POST was not dropped";
+  EXPECT_EQ(committed_offset(), 1) << "committed before the POST, so it stays committed";
+  EXPECT_EQ(store.requests().size(), 1u) << "at most once means no retry";
+  EXPECT_EQ(ms3.counters().retries.load(), 0u);
+
+  store.hold(false);
+  produce_from_ms1(9, 2);
+  ASSERT_TRUE(store.wait_until([](const StoreServer& s) { return s.stored().size() == 1; }, kDeadline));
+  auto decoded = common::decode(store.stored().front(), Naming::kService);
+  ASSERT_TRUE(decoded) << decoded.error;
+  EXPECT_EQ(decoded.message->id, 2);
+  EXPECT_TRUE(eventually([&] { return committed_offset() == 2; })) << committed_offset();
+  EXPECT_EQ(store.requests().size(), 2u);
+}
+
+// (6) A restarted consumer with the same static member id takes its partition back at once and
+// resumes after the last committed offset.
+TEST_F(KafkaRing, StaticMemberResumesFromItsCommittedOffset) {
+  config_.ms3.group_instance_id = "ms3-static-test";
+  StoreServer store;
+  use_store(store.port());
+  produce_from_ms1(10, 1);
+  {
+    Ms3Runner ms3(config_);
+    ASSERT_TRUE(store.wait_until([](const StoreServer& s) { return s.stored().size() == 1; }, kDeadline));
+  }
+  produce_from_ms1(10, 2);
+  Ms3Runner again(config_);
+  ASSERT_TRUE(store.wait_until([](const StoreServer& s) { return s.stored().size() == 2; }, kDeadline));
+  auto decoded = common::decode(store.stored().back(), Naming::kService);
+  ASSERT_TRUE(decoded) << decoded.error;
+  EXPECT_EQ(decoded.message->id, 2) << "#1 was committed, so it is not read again";
+  EXPECT_EQ(store.requests().size(), 2u);
+}
+
 namespace beast = boost::beast;
 namespace websocket = boost::beast::websocket;
 namespace net = boost::asio;

@@ -18,23 +18,53 @@ std::map<std::string, std::string> as_map(const Properties& properties) {
   return out;
 }
 
-TEST(ProducerProperties, DeliveryGuaranteeAndLatencySettings) {
+std::map<std::string, std::string> for_mode(common::Delivery delivery) {
+  common::KafkaConfig config;
+  config.delivery = delivery;
+  return as_map(producer_properties(config));
+}
+
+TEST(ProducerProperties, LatencySettings) {
   common::KafkaConfig config;
   config.brokers = "10.0.0.1:9093,10.0.0.2:9093";
   auto props = as_map(producer_properties(config));
   EXPECT_EQ(props["bootstrap.servers"], "10.0.0.1:9093,10.0.0.2:9093");
-  EXPECT_EQ(props["enable.idempotence"], "true");
-  EXPECT_EQ(props["acks"], "all");
   EXPECT_EQ(props["linger.ms"], "0");
   EXPECT_EQ(props["socket.nagle.disable"], "true");
 }
 
-TEST(ProducerProperties, LibrdkafkaAcceptsEveryProperty) {
-  // A typo in a property name would only show at startup otherwise.
-  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  std::string error;
-  for (const auto& [name, value] : producer_properties(common::KafkaConfig{})) {
-    EXPECT_EQ(conf->set(name, value, error), RdKafka::Conf::CONF_OK) << name << ": " << error;
+TEST(ProducerProperties, AtMostOnceNeverRetries) {
+  auto props = for_mode(common::Delivery::kAtMostOnce);
+  EXPECT_EQ(props["enable.idempotence"], "false");
+  EXPECT_EQ(props["acks"], "1");
+  EXPECT_EQ(props["message.send.max.retries"], "0");
+}
+
+TEST(ProducerProperties, AtLeastOnceWaitsForAllReplicasAndRetries) {
+  auto props = for_mode(common::Delivery::kAtLeastOnce);
+  EXPECT_EQ(props["enable.idempotence"], "false");
+  EXPECT_EQ(props["acks"], "all");
+  EXPECT_EQ(props.count("message.send.max.retries"), 0U) << "librdkafka's default retries without end";
+}
+
+TEST(ProducerProperties, ExactlyOnceIsIdempotent) {
+  auto props = for_mode(common::Delivery::kExactlyOnce);
+  EXPECT_EQ(props["enable.idempotence"], "true");
+  EXPECT_EQ(props["acks"], "all");
+}
+
+TEST(ProducerProperties, LibrdkafkaAcceptsEveryPropertyInEveryMode) {
+  // A typo in a property name, or a combination librdkafka refuses, would only show at startup otherwise.
+  for (const auto delivery : {common::Delivery::kAtMostOnce, common::Delivery::kAtLeastOnce, common::Delivery::kExactlyOnce}) {
+    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    std::string error;
+    common::KafkaConfig config;
+    config.delivery = delivery;
+    for (const auto& [name, value] : producer_properties(config)) {
+      EXPECT_EQ(conf->set(name, value, error), RdKafka::Conf::CONF_OK) << name << ": " << error;
+    }
+    std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), error));
+    EXPECT_NE(producer, nullptr) << common::to_string(delivery) << ": " << error;
   }
 }
 

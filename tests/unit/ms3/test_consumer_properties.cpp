@@ -37,10 +37,20 @@ TEST(ConsumerProperties, ManualCommitsAndLowLatencyFetch) {
   EXPECT_LE(std::stoi(props["fetch.error.backoff.ms"]), 100);
 }
 
+TEST(ConsumerProperties, DynamicMembershipUnlessAnInstanceIdIsGiven) {
+  common::KafkaConfig config;
+  config.session_timeout_ms = 7000;
+  auto dynamic = as_map(consumer_properties(config));
+  EXPECT_EQ(dynamic.count("group.instance.id"), 0U);
+  EXPECT_EQ(dynamic["session.timeout.ms"], "7000");
+  auto fixed = as_map(consumer_properties(config, "ms3-a"));
+  EXPECT_EQ(fixed["group.instance.id"], "ms3-a");
+}
+
 TEST(ConsumerProperties, LibrdkafkaAcceptsEveryProperty) {
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   std::string error;
-  for (const auto& [name, value] : consumer_properties(common::KafkaConfig{})) {
+  for (const auto& [name, value] : consumer_properties(common::KafkaConfig{}, "ms3-a")) {
     EXPECT_EQ(conf->set(name, value, error), RdKafka::Conf::CONF_OK) << name << ": " << error;
   }
 }

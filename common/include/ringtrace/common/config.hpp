@@ -4,7 +4,9 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <stdexcept>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,19 @@ class ConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// Which Kafka delivery guarantee the ring gives (`kafka.delivery`); see docs/guarantees.md.
+enum class Delivery {
+  kAtMostOnce,   ///< never twice, may lose: acks=1 without retries, MS3 commits before it POSTs
+  kAtLeastOnce,  ///< never lost, may repeat: acks=all with retries, MS3 commits after MS1 took it
+  kExactlyOnce,  ///< at-least-once plus the idempotent producer; MS1's keyed store absorbs repeats
+};
+
+/// `at-most-once`, `at-least-once`, `exactly-once`: the configuration spelling.
+std::string_view to_string(Delivery delivery);
+
+/// The inverse of to_string(Delivery); nullopt for anything else.
+std::optional<Delivery> parse_delivery(std::string_view text);
+
 /// Section `message`.
 struct MessageConfig {
   Naming naming = Naming::kService;  ///< message.naming
@@ -29,6 +44,7 @@ struct InteractionConfig {
   int window = 1;              ///< messages in flight at once
   int drain_timeout_ms = 5000; ///< wait for in-flight messages after generation stops
   int progress_interval_ms = 1000;  ///< progress line period on the console; 0 turns it off
+  int resend_timeout_ms = 10000;    ///< a message not back after this is resent (or, at-most-once, counted lost); 0 = never
 };
 
 /// Section `logging`.
@@ -65,6 +81,7 @@ struct Ms3Config {
   int request_timeout_ms = 5000;  ///< per POST
   int retry_initial_ms = 50;      ///< first retry delay after a failed POST
   int retry_max_ms = 5000;        ///< retry backoff ceiling
+  std::string group_instance_id;  ///< Kafka static membership: a restarted MS3 gets its partitions back at once; empty = dynamic
 };
 
 /// Section `kafka`, shared by MS2 (producer) and MS3 (consumer).
@@ -74,6 +91,8 @@ struct KafkaConfig {
   int partitions = 1;                        ///< used when creating the topic
   std::string group_id = "ringtrace-ms3";    ///< MS3 consumer group
   int startup_timeout_ms = 30000;            ///< how long to wait for the broker at startup
+  Delivery delivery = Delivery::kAtLeastOnce;  ///< the guarantee MS1, MS2 and MS3 implement together
+  int session_timeout_ms = 10000;            ///< a consumer silent this long loses its partitions
 };
 
 /// Section `database`, used by MS1.

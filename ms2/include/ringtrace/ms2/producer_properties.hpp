@@ -13,7 +13,7 @@ namespace ringtrace::ms2 {
 /// librdkafka property name → value.
 using Properties = std::vector<std::pair<std::string, std::string>>;
 
-/// Idempotent, acks=all, no batching delay: exactly-once into the partition at the lowest latency.
+/// No batching delay; acks, retries and idempotence follow `config.delivery` (docs/guarantees.md).
 Properties producer_properties(const common::KafkaConfig& config);
 
 }  // namespace ringtrace::ms2

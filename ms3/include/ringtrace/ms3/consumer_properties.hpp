@@ -13,8 +13,9 @@ namespace ringtrace::ms3 {
 /// librdkafka property name → value.
 using Properties = std::vector<std::pair<std::string, std::string>>;
 
-/// Manual commits only (at-least-once: the offset moves after MS1 answered), earliest on a new
-/// group, and fetch settings tuned for one message at a time rather than throughput.
-Properties consumer_properties(const common::KafkaConfig& config);
+/// Manual commits only (MS3 decides when the offset moves, per `config.delivery`), earliest on a
+/// new group, fetch settings tuned for one message at a time rather than throughput, and static
+/// membership when `group_instance_id` is not empty.
+Properties consumer_properties(const common::KafkaConfig& config, const std::string& group_instance_id = {});
 
 }  // namespace ringtrace::ms3

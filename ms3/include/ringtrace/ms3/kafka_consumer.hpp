@@ -23,8 +23,9 @@ namespace ringtrace::ms3 {
 /// Not thread-safe: one thread consumes and commits.
 class KafkaConsumer {
  public:
-  /// Configures and subscribes to `config.topic` in group `config.group_id`; throws std::runtime_error on refusal.
-  explicit KafkaConsumer(const common::KafkaConfig& config);
+  /// Configures and subscribes to `config.topic` in group `config.group_id` (as static member
+  /// `group_instance_id` unless empty); throws std::runtime_error on refusal.
+  explicit KafkaConsumer(const common::KafkaConfig& config, const std::string& group_instance_id = {});
   /// close() unless already closed.
   ~KafkaConsumer();
 
@@ -37,6 +38,9 @@ class KafkaConsumer {
   /// Marks `record` done and commits offset+1 asynchronously; only call once MS1 took (or refused for good) it.
   void commit(const RdKafka::Message& record);
 
+  /// Commits offset+1 and waits for the broker's answer: at-most-once commits before processing,
+  /// and a record whose commit failed must not be processed. False (logged) when the commit failed.
+  bool commit_sync(const RdKafka::Message& record);
   /// Commits every done record synchronously, then leaves the group; idempotent.
   void close();
 

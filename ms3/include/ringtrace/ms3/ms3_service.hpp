@@ -15,8 +15,9 @@
 
 namespace ringtrace::ms3 {
 
-/// Consumes one record at a time on the thread that calls run(); a record's offset is committed
-/// only after the Forwarder is done with it, so a crash or stop replays rather than loses.
+/// Consumes one record at a time on the thread that calls run(). At least once, a record's offset
+/// is committed only after the Forwarder is done with it, so a crash or stop replays rather than
+/// loses; at most once, it is committed before, so a crash loses rather than replays.
 class Ms3Service {
  public:
   /// How long one consume() call blocks; bounds how fast run() notices stop().
