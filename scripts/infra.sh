@@ -14,6 +14,10 @@
 #   scripts/infra.sh up     [component...]   start (idempotent), wait until ready
 #   scripts/infra.sh down   [component...]   stop only what `up` started (idempotent)
 #   scripts/infra.sh status [component...]   one line per component
+#   scripts/infra.sh crash  component...     SIGKILL the running server (PostgreSQL: the postmaster
+#                                            and every backend), as a host or container crash would;
+#                                            `up` restarts it and the server recovers its own data.
+#                                            For fault-injection tests.
 #   scripts/infra.sh kafka-classpath         print the classpath glob of the cached Kafka
 #                                            jars (downloads them first if needed)
 # Components default to all, in the order of COMPONENTS (down runs in reverse).
@@ -36,6 +40,35 @@ CACHE_DIR=${RINGTRACE_CACHE_DIR:-$HOME/.cache/ringtrace}
 COMPONENTS=(postgres mariadb kafka jaeger)
 
 # --------------------------------------------------------------------------- helpers
+
+# crash_pids NAME PORT PID...: SIGKILL to every PID at once, then wait until all are gone and
+# PORT is free (a killed multi-threaded process shows as a zombie while its other threads, which
+# still hold its sockets, are being torn down).
+crash_pids() {
+  local name=$1 port=$2 pid t0
+  shift 2
+  t0=$(now_ms)
+  kill -KILL "$@" 2>/dev/null || true
+  for pid in "$@"; do
+    wait_until 10 pid_gone "$pid" || die "$name: pid $pid survived SIGKILL"
+  done
+  wait_until 20 port_free "$port" || die "$name: port $port still held 20 s after SIGKILL ($(port_holder "$port"))"
+  info "$name: crashed (SIGKILL to pid $*) in $(elapsed_since "$t0")"
+}
+
+# child_pids PID: the direct children of PID.
+child_pids() {
+  local stat rest
+  for stat in /proc/[0-9]*/stat; do
+    rest=$(cat "$stat" 2>/dev/null) || continue
+    rest=${rest##*) }   # fields after the command name, which may contain spaces
+    read -r _ ppid _ <<<"$rest"
+    if [[ $ppid == "$1" ]]; then
+      stat=${stat#/proc/}
+      echo "${stat%/stat}"
+    fi
+  done
+}
 
 # Informational output goes to stdout, except for commands whose stdout is data
 # (kafka-classpath): they set INFO_FD=2.
@@ -131,6 +164,7 @@ pid_cmdline_has() {
 
 # Is anything listening on TCP port $1 (any address)?
 port_listening() { [[ -n $(ss -Htln "( sport = :$1 )" 2>/dev/null) ]]; }
+port_free() { ! port_listening "$1"; }
 
 # Human description of whoever listens on port $1.
 port_holder() {
@@ -377,6 +411,12 @@ kafka_down() {
   terminate kafka "$pid" "$KAFKA_PIDFILE" "$KAFKA_STOP_TIMEOUT_S"
 }
 
+kafka_crash() {
+  local pid
+  pid=$(kafka_pid) || die "kafka: not running, nothing to crash"
+  crash_pids kafka "$KAFKA_PORT" "$pid"
+}
+
 kafka_status() {
   local pid
   if pid=$(kafka_pid); then
@@ -521,6 +561,12 @@ postgres_up() {
 
   sock=$(pg_socket_dir)
   mkdir -p "$sock"
+  # A crash also leaves the socket's lock file, which names the dead postmaster.
+  local sock_lock=$sock/.s.PGSQL.$PG_PORT.lock
+  if [[ -f $sock_lock ]] && ! pid_alive "$(head -n1 "$sock_lock" 2>/dev/null)"; then
+    rm -f "$sock_lock" "$sock/.s.PGSQL.$PG_PORT"
+    info "postgres: removed the stale socket lock $sock_lock"
+  fi
   if is_root; then
     chown postgres:postgres "$PG_RUN" "$sock"
     runuser -u postgres -- test -w "$PG_RUN" \
@@ -557,6 +603,16 @@ postgres_down() {
       || fail_with_log postgres "pg_ctl stop failed" "$PG_RUN/pg_ctl.log" "$PG_LOG"
   fi
   info "postgres: stopped (pid $pid) in $(elapsed_since "$t0")"
+}
+
+postgres_crash() {
+  pg_paths
+  local pid
+  pid=$(pg_pid) || die "postgres: not running, nothing to crash"
+  # The backends too, at the same instant: orphans holding the shared memory would keep the next
+  # postmaster from starting, which no real crash leaves behind.
+  # shellcheck disable=SC2046  # one PID per word
+  crash_pids postgres "$PG_PORT" "$pid" $(child_pids "$pid")
 }
 
 postgres_status() {
@@ -757,6 +813,12 @@ mariadb_down() {
   fi
   err "mariadb: server (pid $pid) still running ${MARIADB_STOP_TIMEOUT_S}s after 'mariadb-admin shutdown'"
   terminate mariadb "$pid" "$MARIADB_PIDFILE" 30
+}
+
+mariadb_crash() {
+  local pid
+  pid=$(mariadb_pid) || die "mariadb: not running, nothing to crash"
+  crash_pids mariadb "$MARIADB_PORT" "$pid"
 }
 
 mariadb_status() {
@@ -1018,6 +1080,15 @@ main() {
     status)
       select_components "$@"
       for i in "${SELECTED[@]}"; do "${i}_status"; done
+      ;;
+    crash)
+      (( $# )) || die "infra: crash needs a component (postgres, mariadb or kafka)"
+      select_components "$@"
+      lock_run_dir
+      for i in "${SELECTED[@]}"; do
+        declare -F "${i}_crash" >/dev/null || die "infra: crash is not supported for $i"
+        "${i}_crash"
+      done
       ;;
     kafka-classpath)
       kafka_classpath

@@ -59,10 +59,19 @@ void KafkaConsumer::RebalanceLogger::rebalance_cb(RdKafka::KafkaConsumer* consum
   }
 }
 
-KafkaConsumer::KafkaConsumer(const common::KafkaConfig& config, const std::string& group_instance_id) {
+KafkaConsumer::KafkaConsumer(const common::KafkaConfig& config, const std::string& group_instance_id)
+    : config_(config), group_instance_id_(group_instance_id) {
+  consumer_ = create();
+  spdlog::info("ms3: consuming {} from {} as group {}{} ({})", config.topic, config.brokers, config.group_id,
+               group_instance_id.empty() ? std::string() : " member " + group_instance_id,
+               common::to_string(config.delivery));
+}
+
+std::unique_ptr<RdKafka::KafkaConsumer> KafkaConsumer::create() {
+  const auto& config = config_;
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   std::string error;
-  for (const auto& [name, value] : consumer_properties(config, group_instance_id)) {
+  for (const auto& [name, value] : consumer_properties(config, group_instance_id_)) {
     if (conf->set(name, value, error) != RdKafka::Conf::CONF_OK) {
       throw std::runtime_error("kafka consumer property " + name + "=" + value + ": " + error);
     }
@@ -72,16 +81,30 @@ KafkaConsumer::KafkaConsumer(const common::KafkaConfig& config, const std::strin
       conf->set("rebalance_cb", &rebalance_, error) != RdKafka::Conf::CONF_OK) {
     throw std::runtime_error("kafka consumer callbacks: " + error);
   }
-  consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), error));
-  if (!consumer_) {
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), error));
+  if (!consumer) {
     throw std::runtime_error("kafka consumer: " + error);
   }
-  if (auto err = consumer_->subscribe({config.topic}); err != RdKafka::ERR_NO_ERROR) {
+  if (auto err = consumer->subscribe({config.topic}); err != RdKafka::ERR_NO_ERROR) {
     throw std::runtime_error("kafka consumer: subscribe to " + config.topic + ": " + RdKafka::err2str(err));
   }
-  spdlog::info("ms3: consuming {} from {} as group {}{} ({})", config.topic, config.brokers, config.group_id,
-               group_instance_id.empty() ? std::string() : " member " + group_instance_id,
-               common::to_string(config.delivery));
+  return consumer;
+}
+
+void KafkaConsumer::recreate() {
+  // The failed handle is closed first: its revocation must not land after the new one's assignment.
+  if (auto err = consumer_->close(); err != RdKafka::ERR_NO_ERROR) {
+    spdlog::debug("ms3: closing the failed consumer: {}", RdKafka::err2str(err));
+  }
+  auto fresh = create();
+  {
+    std::lock_guard lock(offsets_mutex_);  // scrapes read watermarks through consumer_
+    consumer_ = std::move(fresh);
+  }
+  failed_ = false;
+  ++recreated_;
+  spdlog::info("ms3: new consumer for {} joins group {}; it resumes from the committed offsets", config_.topic,
+               config_.group_id);
 }
 
 KafkaConsumer::~KafkaConsumer() { close(); }
@@ -94,6 +117,13 @@ std::unique_ptr<RdKafka::Message> KafkaConsumer::consume(std::chrono::millisecon
     case RdKafka::ERR__TIMED_OUT:
     case RdKafka::ERR__PARTITION_EOF:
       return nullptr;
+    case RdKafka::ERR__FATAL: {
+      std::string reason;
+      const auto cause = consumer_->fatal_error(reason);
+      spdlog::error("ms3: the consumer hit a fatal error ({}: {}); replacing it", RdKafka::err2str(cause), reason);
+      failed_ = true;
+      return nullptr;
+    }
     default:
       spdlog::warn("ms3: consume: {}", record->errstr());
       return nullptr;

@@ -30,6 +30,9 @@ void Ms3Service::register_metrics() {
                                         common::latency_buckets());
   r.gauge_fn("ringtrace_kafka_commit_lag", "Records on the broker after our last committed offset, all partitions",
              [this] { return static_cast<double>(consumer_.commit_lag()); });
+  r.counter_fn("ringtrace_kafka_consumer_restarts_total",
+               "Consumers replaced after a fatal librdkafka error (e.g. fenced after a long broker outage)",
+               [this] { return static_cast<double>(consumer_.recreated()); });
   r.gauge_fn("ringtrace_kafka_assigned_partitions", "Partitions assigned to this consumer (-1 before joining the group)",
              [this] { return static_cast<double>(consumer_.assigned_partitions()); });
   common::tracing::register_metrics(tracer_, r);
@@ -63,6 +66,10 @@ void Ms3Service::run() {
   const bool commit_first = config_.kafka.delivery == common::Delivery::kAtMostOnce;
   while (!forwarder_.stopping()) {
     auto record = consumer_.consume(kConsumeTimeout);
+    if (consumer_.failed()) {
+      consumer_.recreate();
+      continue;
+    }
     if (!record) continue;
     counters_.consumed.fetch_add(1, std::memory_order_relaxed);
     const std::string_view payload(static_cast<const char*>(record->payload()), record->len());

@@ -35,6 +35,17 @@ class KafkaConsumer {
   /// The next record, or nullptr after `timeout` without one; errors are logged, not returned.
   std::unique_ptr<RdKafka::Message> consume(std::chrono::milliseconds timeout);
 
+  /// librdkafka raised a fatal error (e.g. this static member was fenced after a long broker
+  /// outage): this handle is unusable, and recreate() must replace it.
+  [[nodiscard]] bool failed() const { return failed_; }
+
+  /// Replaces a failed librdkafka consumer by a fresh one with the same settings, which rejoins
+  /// the group and resumes from the committed offsets (what was not committed is read again).
+  void recreate();
+
+  /// How many times recreate() ran.
+  [[nodiscard]] std::uint64_t recreated() const { return recreated_.load(std::memory_order_relaxed); }
+
   /// Marks `record` done and commits offset+1 asynchronously; only call once MS1 took (or refused for good) it.
   void commit(const RdKafka::Message& record);
 
@@ -51,6 +62,9 @@ class KafkaConsumer {
   [[nodiscard]] int assigned_partitions() const { return assigned_.load(std::memory_order_relaxed); }
 
  private:
+  /// A subscribed librdkafka consumer built from config_; throws std::runtime_error on refusal.
+  std::unique_ptr<RdKafka::KafkaConsumer> create();
+
   /// Logs partition (re)assignments, so operators and scripts can see when MS3 is ready.
   class RebalanceLogger : public RdKafka::RebalanceCb {
    public:
@@ -72,7 +86,11 @@ class KafkaConsumer {
   CommitLogger commits_;
   std::atomic<int> assigned_{-1};
   RebalanceLogger rebalance_{assigned_};
+  common::KafkaConfig config_;
+  std::string group_instance_id_;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  bool failed_ = false;
+  std::atomic<std::uint64_t> recreated_{0};
   mutable std::mutex offsets_mutex_;  ///< next_offsets_ is read by metric scrapes on another thread
   std::map<std::pair<std::string, std::int32_t>, std::int64_t> next_offsets_;  ///< per partition: offset to commit
   bool closed_ = false;  ///< guarded by offsets_mutex_

@@ -1,0 +1,455 @@
+#!/usr/bin/env python3
+"""Fault injection against the real ring: for each delivery mode, run a session, kill -9 one part
+mid-session (MS3, MS2, MS1, the Kafka broker, the database), restart it, and compare what MS1
+generated with what the database stored and what went through Kafka.
+
+Needs the servers of scripts/infra.sh (it crashes and restarts the broker and the database through
+`scripts/infra.sh crash|up`, so nothing else may use them meanwhile: ctest runs it RUN_SERIAL).
+
+Fails (exit 1) when at-least-once or exactly-once loses a message, when any mode stores a message
+twice, when the ring does not recover after a fault, or when a service does not stop cleanly.
+
+  fault_harness.py --driver postgresql|mariadb --bin DIR --scan PATH
+                   [--modes m,...] [--faults f,...] [--report FILE] [--json FILE] [--docs FILE]
+"""
+
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MODES = ["at-most-once", "at-least-once", "exactly-once"]
+FAULTS = ["ms3", "ms2", "ms1", "broker", "database"]
+FAULT_TITLES = {
+    "ms3": "MS3 killed",
+    "ms2": "MS2 killed",
+    "ms1": "MS1 killed",
+    "broker": "Kafka broker killed",
+    "database": "database killed",
+}
+# Seed 000 runs PostgreSQL with MC names, seed 001 MariaDB with service names: cover both.
+NAMING = {"postgresql": "mc", "mariadb": "service"}
+PORT_BASE = {"postgresql": 18500, "mariadb": 18600}
+INFRA_NAME = {"postgresql": "postgres", "mariadb": "mariadb"}
+
+DURATION_S = 8         # session length
+WINDOW = 8             # messages in flight
+KILL_AFTER_SENT = 50   # the fault comes once the ring is visibly moving ...
+KILL_AFTER_S = 1.5     # ... and the session has run this long
+DOWN_S = 1.0           # how long a killed service stays down before it is restarted
+RESEND_TIMEOUT_MS = 5000
+DRAIN_TIMEOUT_MS = 30000
+SETTLE_S = 1.5         # the database must hold still this long before the outcome is read
+
+
+class HarnessError(Exception):
+    """The ring did something the harness cannot measure (did not start, did not recover)."""
+
+
+def log(text):
+    print(f"[faults {time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+def poll(what, timeout_s, probe, interval_s=0.1):
+    """Calls probe() until it returns something truthy; raises HarnessError after timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise HarnessError(f"timed out after {timeout_s:.0f}s waiting for {what}")
+        time.sleep(interval_s)
+
+
+def http_get(url, timeout_s=5.0):
+    """(status, body); status 0 when nothing answered."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except (urllib.error.URLError, OSError):
+        return 0, ""
+
+
+def metric(text, name, labels=""):
+    match = re.search(rf"^{re.escape(name + labels)} (\S+)$", text, re.M)
+    return float(match.group(1)) if match else None
+
+
+class Database:
+    """The database MS1 writes, read through its command-line client."""
+
+    def __init__(self, driver):
+        self.driver = driver
+        env = os.environ
+        self.host = env.get("RINGTRACE__DATABASE__HOST", "127.0.0.1")
+        self.port = env.get("RINGTRACE__DATABASE__PORT", "5432" if driver == "postgresql" else "3306")
+        self.name = env.get("RINGTRACE__DATABASE__NAME", "ringtrace")
+        self.user = env.get("RINGTRACE__DATABASE__USER", "ringtrace")
+        self.password = env.get("RINGTRACE__DATABASE__PASSWORD", "ringtrace")
+
+    def rows(self, sql):
+        if self.driver == "postgresql":
+            cmd = ["psql", "-h", self.host, "-p", self.port, "-U", self.user, "-d", self.name,
+                   "-XAtq", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql]
+            env = dict(os.environ, PGPASSWORD=self.password)
+        else:
+            cmd = ["mariadb", "--no-defaults", "-h", self.host, "-P", self.port, "-u", self.user,
+                   f"-p{self.password}", "-D", self.name, "-N", "-B", "-e", sql]
+            env = os.environ
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=30)
+        if out.returncode != 0:
+            raise HarnessError(f"{self.driver}: {sql}: {out.stderr.strip()}")
+        return [line.split("\t") for line in out.stdout.splitlines() if line]
+
+    def session(self, session_id):
+        """The sessions row as a dict of strings (None for NULL), or None when absent."""
+        got = self.rows("SELECT sent, stored, lost, resent, reason FROM sessions "
+                        f"WHERE session_id = {int(session_id)}")
+        if not got:
+            return None
+        null = "" if self.driver == "postgresql" else "NULL"
+        return dict(zip(["sent", "stored", "lost", "resent", "reason"],
+                        [None if v in (null, "NULL") else v for v in got[0]]))
+
+    def ids(self, session_id):
+        """Every stored id of the session, repeats included (the primary key should forbid them)."""
+        return [int(r[0]) for r in self.rows(f"SELECT id FROM messages WHERE session_id = {int(session_id)}")]
+
+
+class Ring:
+    """The three services, started here, stopped here by PID."""
+
+    def __init__(self, bin_dir, env, work):
+        self.bin_dir, self.env, self.work = bin_dir, env, work
+        self.procs = {}
+        self.starts = {}
+        port = int(env["RINGTRACE__MS1__PORT"])
+        self.api = f"http://127.0.0.1:{port}"
+        self.admin = {"ms2": f"http://127.0.0.1:{env['RINGTRACE__MS2__ADMIN_PORT']}",
+                      "ms3": f"http://127.0.0.1:{env['RINGTRACE__MS3__ADMIN_PORT']}"}
+
+    def start(self, name):
+        n = self.starts[name] = self.starts.get(name, 0) + 1
+        out = open(os.path.join(self.work, f"{name}.{n}.out"), "w")
+        self.procs[name] = subprocess.Popen(
+            [os.path.join(self.bin_dir, name), "--config", os.path.join(REPO, "config", "ringtrace.yaml")],
+            env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        out.close()
+
+    def healthy(self, name):
+        url = (self.api if name == "ms1" else self.admin[name]) + "/healthz"
+        if self.procs[name].poll() is not None:
+            raise HarnessError(f"{name} exited with status {self.procs[name].returncode} "
+                               f"(output in {self.work}/{name}.{self.starts[name]}.out)")
+        return http_get(url, 2.0)[0] == 200
+
+    def wait_healthy(self, names, timeout_s=90):
+        for name in names:
+            poll(f"{name} /healthz", timeout_s, lambda n=name: self.healthy(n), 0.1)
+
+    def kill9(self, name):
+        self.procs[name].send_signal(signal.SIGKILL)
+        self.procs[name].wait()
+
+    def stop_all(self):
+        """SIGTERM to each (MS1 first: it stops the session), then waits; returns {name: exit status}."""
+        codes = {}
+        for name in ["ms1", "ms3", "ms2"]:
+            proc = self.procs.get(name)
+            if proc is None or proc.poll() is not None:
+                continue
+            proc.send_signal(signal.SIGTERM)
+            try:
+                codes[name] = proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                codes[name] = "did not stop within 30 s"
+        return codes
+
+    def status(self):
+        code, body = http_get(self.api + "/status")
+        return json.loads(body) if code == 200 else None
+
+    def duplicates(self):
+        """MS1's count of /store requests for a message it already had, since it started."""
+        code, body = http_get(self.api + "/metrics")
+        if code != 200:
+            raise HarnessError(f"MS1 /metrics answered {code}")
+        return int(metric(body, "ringtrace_store_requests_total", '{outcome="duplicate"}') or 0)
+
+    def commit_lag(self):
+        code, body = http_get(self.admin["ms3"] + "/metrics")
+        return metric(body, "ringtrace_kafka_commit_lag") if code == 200 else None
+
+
+def infra(*args):
+    out = subprocess.run([os.path.join(REPO, "scripts", "infra.sh"), *args], capture_output=True, text=True)
+    for line in out.stdout.splitlines():
+        log(f"  {line}")
+    if out.returncode != 0:
+        raise HarnessError(f"scripts/infra.sh {' '.join(args)} failed: {out.stderr.strip()}")
+
+
+class Harness:
+    def __init__(self, args):
+        self.args = args
+        self.driver = args.driver
+        self.db = Database(args.driver)
+        self.results = []
+        self.violations = []
+
+    def environment(self, mode, work):
+        base = PORT_BASE[self.driver]
+        tag = f"{self.driver}.{mode}.{os.getpid()}"
+        env = dict(os.environ)
+        env.update({
+            "RINGTRACE__MESSAGE__NAMING": NAMING[self.driver],
+            "RINGTRACE__DATABASE__DRIVER": self.driver,
+            "RINGTRACE__KAFKA__DELIVERY": mode,
+            "RINGTRACE__KAFKA__TOPIC": f"ringtrace.faults.{tag}",
+            "RINGTRACE__KAFKA__GROUP_ID": f"ringtrace-faults-{tag}",
+            "RINGTRACE__MS3__GROUP_INSTANCE_ID": "ms3-faults",
+            "RINGTRACE__INTERACTION__DURATION_SECONDS": str(DURATION_S),
+            "RINGTRACE__INTERACTION__WINDOW": str(WINDOW),
+            "RINGTRACE__INTERACTION__DRAIN_TIMEOUT_MS": str(DRAIN_TIMEOUT_MS),
+            "RINGTRACE__INTERACTION__RESEND_TIMEOUT_MS": str(RESEND_TIMEOUT_MS),
+            "RINGTRACE__INTERACTION__PROGRESS_INTERVAL_MS": "0",
+            "RINGTRACE__MS1__PORT": str(base),
+            "RINGTRACE__MS1__MS2_URL": f"ws://127.0.0.1:{base + 1}/ws",
+            "RINGTRACE__MS1__RECONNECT_MAX_MS": "1000",
+            "RINGTRACE__MS2__PORT": str(base + 1),
+            "RINGTRACE__MS2__ADMIN_PORT": str(base + 2),
+            "RINGTRACE__MS3__ADMIN_PORT": str(base + 3),
+            "RINGTRACE__MS3__STORE_URL": f"http://127.0.0.1:{base}/store",
+            "RINGTRACE__MS3__RETRY_MAX_MS": "1000",
+            "RINGTRACE__TRACING__ENABLED": "false",
+            "RINGTRACE__LOGGING__DIRECTORY": os.path.join(work, "logs"),
+        })
+        return env
+
+    def scan(self, env):
+        out = subprocess.run([self.args.scan, "--brokers", env.get("RINGTRACE__KAFKA__BROKERS", "127.0.0.1:9092"),
+                              "--topic", env["RINGTRACE__KAFKA__TOPIC"], "--group", env["RINGTRACE__KAFKA__GROUP_ID"]],
+                             capture_output=True, text=True, timeout=60)
+        if out.returncode != 0:
+            return None
+        return json.loads(out.stdout)
+
+    def start_session(self, ring):
+        def start():
+            code, body = http_get(ring.api + "/start")
+            return json.loads(body)["session_id"] if code == 200 else None
+        return poll("GET /start to be accepted", 60, start, 0.2)
+
+    def inject(self, ring, fault):
+        if fault in ("ms1", "ms2", "ms3"):
+            ring.kill9(fault)
+            time.sleep(DOWN_S)  # the outage itself, not a wait for an effect
+            ring.start(fault)
+            ring.wait_healthy([fault])
+        elif fault == "broker":
+            infra("crash", "kafka")
+            infra("up", "kafka")
+        else:
+            infra("crash", INFRA_NAME[self.driver])
+            infra("up", INFRA_NAME[self.driver])
+
+    def settle(self, ring, env, session_id, fault):
+        """Waits until the session is over and nothing of it is still on the way; returns the last scan."""
+        limit = DURATION_S + DRAIN_TIMEOUT_MS / 1000 + 90
+        if fault == "ms1":
+            # The restarted MS1 closes the session its predecessor left open, at its first connection.
+            poll("the interrupted session to be closed", limit,
+                 lambda: (self.db.session(session_id) or {}).get("reason") == "interrupted", 0.3)
+        else:
+            poll(f"session {session_id} to finish", limit,
+                 lambda: ((ring.status() or {}).get("last_session") or {}).get("session_id") == session_id, 0.2)
+        last = {"count": -1, "since": time.monotonic()}
+
+        def quiet():
+            status = ring.status()
+            if status is None or status["state"] != "idle" or ring.commit_lag() != 0:
+                return None
+            count = len(self.db.ids(session_id))
+            now = time.monotonic()
+            if count != last["count"]:
+                last.update(count=count, since=now)
+                return None
+            if now - last["since"] < SETTLE_S:
+                return None
+            scan = self.scan(env)
+            if scan is None or any(p["committed"] != p["end"] for p in scan["partitions"]):
+                return None
+            return scan
+        return poll("the ring to settle (nothing left in Kafka, the database holding still)", 120, quiet, 0.3)
+
+    def scenario(self, ring, env, mode, fault):
+        dup_before = ring.duplicates()
+        session_id = self.start_session(ring)
+        started = time.monotonic()
+        poll("the session to get going", 60, lambda: (
+            (ring.status() or {}).get("sent", 0) >= KILL_AFTER_SENT and time.monotonic() - started >= KILL_AFTER_S))
+        sent_at_fault = ring.status()["sent"]
+        duplicates = 0
+        if fault == "ms1":
+            duplicates = ring.duplicates() - dup_before  # its counters die with it
+            dup_before = 0
+        log(f"{mode} / {fault}: session {session_id}, {sent_at_fault} sent, killing {fault}")
+        self.inject(ring, fault)
+        scan = self.settle(ring, env, session_id, fault)
+        duplicates += ring.duplicates() - dup_before
+
+        row = self.db.session(session_id) or {}
+        stored_ids = self.db.ids(session_id)
+        in_kafka = [r[1] for r in scan["records"] if r[0] == session_id]
+        if row.get("sent") is not None:
+            generated = int(row["sent"])
+        else:
+            # MS1 died holding the count: what it generated is what left it, as far as anyone saw.
+            generated = max(stored_ids + in_kafka + [0])
+        distinct = set(stored_ids)
+        lost = sorted(set(range(1, generated + 1)) - distinct)
+        result = {
+            "driver": self.driver, "mode": mode, "fault": fault, "session_id": session_id,
+            "sent_at_fault": sent_at_fault, "generated": generated, "stored": len(distinct),
+            "lost": len(lost), "lost_ids": lost[:20],
+            "delivered_twice": duplicates,
+            "kafka_twice": len(in_kafka) - len(set(in_kafka)),
+            "stored_twice": len(stored_ids) - len(distinct),
+            "resent": int(row["resent"]) if row.get("resent") is not None else None,
+            "reason": row.get("reason"),
+        }
+        self.results.append(result)
+        log(f"{mode} / {fault}: generated {generated}, stored {len(distinct)}, lost {len(lost)}, "
+            f"delivered twice {duplicates}, twice in Kafka {result['kafka_twice']}, "
+            f"stored twice {result['stored_twice']}")
+        self.judge(result)
+
+    def judge(self, r):
+        where = f"{r['mode']} / {FAULT_TITLES[r['fault']]} (session {r['session_id']})"
+        if r["mode"] != "at-most-once" and r["lost"]:
+            self.violations.append(f"{where}: lost {r['lost']} message(s), ids {r['lost_ids']}")
+        if r["stored_twice"]:
+            self.violations.append(f"{where}: stored {r['stored_twice']} message(s) twice")
+        if r["generated"] < r["sent_at_fault"]:
+            self.violations.append(f"{where}: generated {r['generated']} < {r['sent_at_fault']} seen before the fault")
+        if r["fault"] == "ms1" and r["reason"] != "interrupted":
+            self.violations.append(f"{where}: the session was recorded as {r['reason']!r}, not 'interrupted'")
+
+    def recovery_check(self, ring, mode):
+        """After the last fault the ring must still work: one more session, nothing lost."""
+        session_id = self.start_session(ring)
+        poll(f"session {session_id} to finish", DURATION_S + DRAIN_TIMEOUT_MS / 1000 + 60,
+             lambda: ((ring.status() or {}).get("last_session") or {}).get("session_id") == session_id, 0.2)
+        summary = ring.status()["last_session"]
+        if summary["messages"] < KILL_AFTER_SENT or summary["lost"] or summary["stored"] != summary["messages"]:
+            self.violations.append(f"{mode}: the session after the faults did not run cleanly: {summary}")
+        log(f"{mode}: after the faults, session {session_id} sent {summary['messages']} and stored {summary['stored']}")
+
+    def run_mode(self, mode, faults):
+        work = tempfile.mkdtemp(prefix=f"ringtrace-faults-{self.driver}-{mode}-")
+        env = self.environment(mode, work)
+        ring = Ring(self.args.bin, env, work)
+        log(f"{mode}: starting the ring ({self.driver}, logs in {work})")
+        try:
+            for name in ["ms2", "ms3", "ms1"]:
+                ring.start(name)
+            ring.wait_healthy(["ms2", "ms1", "ms3"])
+            for fault in faults:
+                self.scenario(ring, env, mode, fault)
+            self.recovery_check(ring, mode)
+        finally:
+            codes = ring.stop_all()
+        for name, code in codes.items():
+            if code != 0:
+                self.violations.append(f"{mode}: {name} did not stop cleanly on SIGTERM: {code}")
+
+    def report(self):
+        modes = [m for m in MODES if any(r["mode"] == m for r in self.results)]
+        lines = [
+            f"Measured with `{self.driver}` (naming `{NAMING[self.driver]}`), window {WINDOW}, "
+            f"{DURATION_S} s sessions, one fault per session once {KILL_AFTER_SENT} messages were sent.",
+            "",
+            "| fault | delivery | generated | stored | lost | delivered twice | twice in Kafka | stored twice | resent by MS1 |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for fault in FAULTS:
+            for mode in modes:
+                for r in self.results:
+                    if r["fault"] == fault and r["mode"] == mode:
+                        resent = "n/a (MS1 died)" if r["resent"] is None else str(r["resent"])
+                        lines.append(f"| {FAULT_TITLES[fault]} | {mode} | {r['generated']} | {r['stored']} | "
+                                     f"**{r['lost']}** | {r['delivered_twice']} | {r['kafka_twice']} | "
+                                     f"**{r['stored_twice']}** | {resent} |")
+        return "\n".join(lines) + "\n"
+
+    def update_docs(self, path, table):
+        begin, end = f"<!-- faults:{self.driver} -->", f"<!-- /faults:{self.driver} -->"
+        text = open(path).read()
+        if begin not in text or end not in text:
+            raise HarnessError(f"{path} has no {begin} … {end} block")
+        head, rest = text.split(begin, 1)
+        _, tail = rest.split(end, 1)
+        with open(path, "w") as f:
+            f.write(f"{head}{begin}\n{table}{end}{tail}")
+        log(f"updated {path}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--driver", choices=["postgresql", "mariadb"], required=True)
+    parser.add_argument("--bin", required=True, help="directory with ms1, ms2 and ms3")
+    parser.add_argument("--scan", required=True, help="the ringtrace-topic-scan binary")
+    parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--faults", default=",".join(FAULTS))
+    parser.add_argument("--report", help="write the markdown table here")
+    parser.add_argument("--json", help="write every measurement here")
+    parser.add_argument("--docs", help="replace the table for this driver in this file (docs/guarantees.md)")
+    args = parser.parse_args()
+    modes = args.modes.split(",")
+    faults = args.faults.split(",")
+    for value, known in [(modes, MODES), (faults, FAULTS)]:
+        unknown = set(value) - set(known)
+        if unknown:
+            parser.error(f"unknown {sorted(unknown)}; known: {known}")
+
+    harness = Harness(args)
+    started = time.monotonic()
+    try:
+        for mode in modes:
+            harness.run_mode(mode, faults)
+    except HarnessError as e:
+        harness.violations.append(f"harness: {e}")
+    table = harness.report()
+    print(table)
+    if args.report:
+        with open(args.report, "w") as f:
+            f.write(table)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(harness.results, f, indent=1)
+    if args.docs and not harness.violations:
+        harness.update_docs(args.docs, table)
+    log(f"{len(harness.results)} scenario(s) in {time.monotonic() - started:.0f} s")
+    if harness.violations:
+        for v in harness.violations:
+            print(f"FAIL - {v}")
+        return 1
+    print("ok - no message lost by at-least-once or exactly-once, none stored twice, the ring recovered every time")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
