@@ -39,6 +39,22 @@ bool is_json_media_type(std::string_view type) {
   return rest.empty() || rest.front() == ';' || rest.front() == ' ';
 }
 
+/// MariaDB's DATETIME starts at the year 1000 and PostgreSQL has no year 0: older stamps, which
+/// no clock of the ring makes, are refused before they reach the database.
+constexpr common::Timestamp kEarliestStorable{std::chrono::sys_days{std::chrono::year{1000} / 1 / 1}};
+
+/// The first stamp of `message` the database cannot store, as an error text; empty when all can be.
+std::string unstorable_stamp(const common::Message& message, common::Naming naming) {
+  for (std::size_t i = 0; i < common::kHopCount; ++i) {
+    const auto& ts = message.stamps[i];
+    if (ts && *ts < kEarliestStorable) {
+      return std::string(common::field_name(naming, static_cast<common::Hop>(i))) +
+             " is before the year 1000, which the database cannot store";
+    }
+  }
+  return {};
+}
+
 json::object summary_json(const SessionSummary& s) {
   return {{"session_id", s.session_id},
           {"reason", to_string(s.reason)},
@@ -254,6 +270,11 @@ void Ms1Service::on_store(const HttpRequest& request, Responder respond, const s
     return respond(error_response(http::status::bad_request, decoded.error));
   }
   common::Message message = *decoded.message;
+  if (const auto why = unstorable_stamp(message, config_.message.naming); !why.empty()) {
+    m_.rejected->inc();
+    spdlog::warn("/store rejected message {}/{}: {}", message.session_id, message.id, why);
+    return respond(error_response(http::status::unprocessable_entity, why));
+  }
   if (span) {
     span->set_attribute("session_id", message.session_id);
     span->set_attribute("message.id", message.id);

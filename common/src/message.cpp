@@ -1,6 +1,7 @@
 #include "ringtrace/common/message.hpp"
 
 #include <charconv>
+#include <cmath>
 
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
@@ -23,11 +24,20 @@ void append_int(std::string& out, std::int64_t value) {
 
 /// Reads a positive integer member; reason filled on failure.
 bool read_positive_id(const boost::json::value& v, std::string_view key, std::int64_t& out, std::string& reason) {
+  // JSON has one number type: 3.0 is the integer 3 (as JSON Schema counts it), while 3.5 is not
+  // an id. Beyond 2^53 a double no longer names one integer.
+  constexpr double kExactLimit = 9007199254740992.0;
   if (v.is_int64()) {
     out = v.get_int64();
   } else if (v.is_uint64()) {
     reason = std::string(key) + " is out of range";
     return false;
+  } else if (v.is_double() && std::trunc(v.get_double()) == v.get_double()) {
+    if (std::fabs(v.get_double()) > kExactLimit) {
+      reason = std::string(key) + " is out of range";
+      return false;
+    }
+    out = static_cast<std::int64_t>(v.get_double());
   } else {
     reason = std::string(key) + " must be an integer";
     return false;

@@ -6,12 +6,12 @@
 #   validate_openapi.sh --self-test SPEC   exit 0 iff the validator rejects a broken copy of SPEC,
 #                                          so a validator that accepts anything cannot pass unseen
 #
-# The validator lives in a venv cached across runs and builds, made from the system Python (the
-# python3 on PATH may be a pyenv one that comes and goes); it is installed once, quietly.
+# The validator lives in a venv cached across runs and builds (tests/docs/venv.sh).
 set -euo pipefail
 
 readonly validator_version=0.9.0
-readonly venv="${XDG_CACHE_HOME:-$HOME/.cache}/ringtrace/venv-docs"
+# shellcheck source=venv.sh
+source "$(dirname "$0")/venv.sh"
 
 self_test=false
 if [ "${1:-}" = "--self-test" ]; then
@@ -21,36 +21,8 @@ fi
 spec=${1:?usage: validate_openapi.sh [--self-test] SPEC}
 [ -r "$spec" ] || { echo "validate_openapi: cannot read $spec" >&2; exit 2; }
 
-ensure_venv() {
-  local stamp="$venv/.openapi-spec-validator-$validator_version"
-  [ -e "$stamp" ] && return 0
-  mkdir -p "$(dirname "$venv")"
-  # ctest runs the checks in parallel; one installs while the others wait for it.
-  exec 9>"$venv.lock"
-  flock 9
-  if [ ! -e "$stamp" ]; then
-    local log
-    log=$(mktemp)
-    if ! /usr/bin/python3 -m venv --clear "$venv" >"$log" 2>&1; then
-      cat "$log" >&2
-      rm -f "$log"
-      echo "validate_openapi: /usr/bin/python3 -m venv failed; install the Debian package python3-venv" >&2
-      exit 2
-    fi
-    if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-        "openapi-spec-validator==$validator_version" >"$log" 2>&1; then
-      cat "$log" >&2
-      rm -f "$log"
-      echo "validate_openapi: installing openapi-spec-validator $validator_version into $venv failed" >&2
-      exit 2
-    fi
-    rm -f "$log"
-    touch "$stamp"
-  fi
-  exec 9>&-
-}
-
-ensure_venv
+ensure_venv venv-docs "openapi-spec-validator==$validator_version"
+venv=${VENV:?}
 
 if ! $self_test; then
   "$venv/bin/openapi-spec-validator" "$spec"

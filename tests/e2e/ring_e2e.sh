@@ -88,6 +88,8 @@ check "oversized /store body is 413" eq "$(head -c 70000 /dev/zero | tr '\0' 'x'
 other=$([ "$naming" = mc ] && echo service1_timestamp || echo MC1_timestamp)
 check "/store with the other naming is 400" eq "$(http_code "$api/store" -X POST -H 'Content-Type: application/json' -d "{\"id\":1,\"session_id\":1,\"$other\":null}")" 400
 check "/store of a message that skipped hops is 422" eq "$(http_code "$api/store" -X POST -H 'Content-Type: application/json' -d '{"id":1,"session_id":1}')" 422
+old_stamps=$(printf '"%s":"0999-12-31T23:59:59.000000Z",' "$c1" "$c2" "$c3")
+check "/store with a stamp before the year 1000 is 422" eq "$(http_code "$api/store" -X POST -H 'Content-Type: application/json' -d "{${old_stamps}\"id\":1,\"session_id\":1}")" 422
 check "MS1 still healthy after bad input" ready
 
 # -- a 5 s session: rows = finish line's messages, four ordered timestamps -------------------

@@ -103,9 +103,19 @@ INSTANTIATE_TEST_SUITE_P(
                       Rejection{R"({"id":0,"session_id":2})", "id must be >= 1"},
                       Rejection{R"({"id":1,"session_id":-4})", "session_id must be >= 1"},
                       Rejection{R"({"id":18446744073709551615,"session_id":2})", "out of range"},
+                      Rejection{R"({"id":1e300,"session_id":2})", "id is out of range"},
+                      Rejection{R"({"id":1,"session_id":-3.0})", "session_id must be >= 1"},
                       Rejection{R"({"id":1,"session_id":2,"service1_timestamp":12})", "must be a string or null"},
                       Rejection{R"({"id":1,"session_id":2,"service2_timestamp":"yesterday"})", "must look like"},
                       Rejection{R"({"id":1,"session_id":2,"extra":1})", "unknown field 'extra'"}));
+
+TEST(Codec, IntegralNumbersWrittenWithAFractionAreIntegers) {
+  // JSON Schema (and so the OpenAPI document) counts 3.0 as the integer 3.
+  const auto decoded = decode(R"({"id":3.0,"session_id":2e0})", Naming::kService);
+  ASSERT_TRUE(decoded) << decoded.error;
+  EXPECT_EQ(decoded.message->id, 3);
+  EXPECT_EQ(decoded.message->session_id, 2);
+}
 
 TEST(Stamp, EachHopInOrder) {
   Message m;

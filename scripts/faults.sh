@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs the fault-injection harness (tests/faults/fault_harness.py) against the native servers:
+# for each delivery mode, kill -9 of MS3, MS2, MS1, the Kafka broker and the database, each
+# restarted, on PostgreSQL and MariaDB. About 4 minutes per database.
+#
+#   scripts/faults.sh [--db postgresql|mariadb]... [--update-docs] [harness options...]
+#
+# Uses the binaries of the default preset (build/), building them first. --update-docs writes the
+# measured tables into docs/guarantees.md (only when every check passed). The servers are started
+# with scripts/infra.sh up; the broker and the database are crashed and restarted on the way.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+
+dbs=() extra=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --db) dbs+=("$2"); shift 2 ;;
+    --update-docs) extra+=(--docs "$repo/docs/guarantees.md"); shift ;;
+    -h|--help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+    *) extra+=("$1"); shift ;;
+  esac
+done
+[ ${#dbs[@]} -gt 0 ] || dbs=(postgresql mariadb)
+
+{ cmake --preset default && cmake --build --preset default --target ms1 ms2 ms3 ringtrace-topic-scan; } >/dev/null
+scripts/infra.sh up >/dev/null
+
+status=0
+for db in "${dbs[@]}"; do
+  python3 tests/faults/fault_harness.py --driver "$db" --bin build/bin --scan build/bin/ringtrace-topic-scan \
+    --report "build/faults-$db.md" --json "build/faults-$db.json" "${extra[@]}" || status=1
+done
+exit $status

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Property-based API tests: schemathesis (PyPI, cached venv) generates requests from
+# docs/openapi.yaml (its examples, boundary values, then random data) against a running ring, and
+# checks every answer against the document: status codes, content types, headers, bodies, that
+# schema-valid requests are accepted and schema-violating ones refused.
+#
+#   schemathesis.sh SPEC [--db postgresql|mariadb] [--naming service|mc]   (RINGTRACE_BIN: ms1/ms2/ms3)
+#
+# The document describes both namings; MS1 accepts only its configured one, so schemathesis gets a
+# copy whose request bodies are narrowed to that naming. RINGTRACE_SCHEMATHESIS_SECONDS (60) is the
+# time budget. Afterwards MS1 must still be healthy and every service must stop cleanly.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+# shellcheck source=../../scripts/lib/ring.sh
+source "$repo/scripts/lib/ring.sh"
+# shellcheck source=venv.sh
+source "$here/venv.sh"
+
+readonly schemathesis_version=4.32.5
+spec=${1:?usage: schemathesis.sh SPEC [--db postgresql|mariadb] [--naming service|mc]}
+shift
+db=postgresql naming=service
+while [ $# -gt 0 ]; do
+  case $1 in
+    --db) db=$2; shift 2 ;;
+    --naming) naming=$2; shift 2 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+bin=${RINGTRACE_BIN:-$repo/build/bin}
+
+ensure_venv venv-schemathesis "schemathesis==$schemathesis_version"
+venv=${VENV:?}
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/ringtrace-schemathesis.XXXXXX")
+cleanup() {
+  ring_stop >/dev/null 2>&1 || true
+  echo "logs in $work"
+}
+trap cleanup EXIT
+
+# The document, narrowed to the naming this MS1 runs with.
+"$venv/bin/python" - "$spec" "$naming" "$work/openapi.yaml" <<'PY'
+import sys, yaml
+spec_path, naming, out = sys.argv[1:]
+doc = yaml.safe_load(open(spec_path))
+keep = {"service": "ServiceNaming", "mc": "McNaming"}[naming]
+schemas = doc["components"]["schemas"]
+for name in ("StoreRequest", "Message"):
+    refs = [r for r in schemas[name]["oneOf"] if r["$ref"].endswith(keep)]
+    assert len(refs) == 1, f"{name}: no {keep} variant"
+    schemas[name]["oneOf"] = refs
+# Request examples in the other naming would now be invalid: keep those of this naming.
+for path in doc["paths"].values():
+    for op in path.values():
+        content = (op.get("requestBody") or {}).get("content", {})
+        for media in content.values():
+            media["examples"] = {k: v for k, v in media.get("examples", {}).items() if k == naming}
+yaml.safe_dump(doc, open(out, "w"), sort_keys=False)
+PY
+
+port_base=18700
+[ "$db" = mariadb ] && port_base=18710
+export RINGTRACE__MESSAGE__NAMING=$naming
+export RINGTRACE__DATABASE__DRIVER=$db
+export RINGTRACE__INTERACTION__DURATION_SECONDS=1
+export RINGTRACE__INTERACTION__PROGRESS_INTERVAL_MS=0
+export RINGTRACE__MS1__PORT=$port_base
+export RINGTRACE__MS1__MS2_URL=ws://127.0.0.1:$((port_base + 1))/ws
+export RINGTRACE__MS2__PORT=$((port_base + 1))
+export RINGTRACE__MS2__ADMIN_PORT=$((port_base + 2))
+export RINGTRACE__MS3__ADMIN_PORT=$((port_base + 3))
+export RINGTRACE__MS3__STORE_URL=http://127.0.0.1:$port_base/store
+export RINGTRACE__KAFKA__TOPIC=ringtrace.schemathesis.$db.$$
+export RINGTRACE__KAFKA__GROUP_ID=ringtrace-schemathesis-$db-$$
+export RINGTRACE__TRACING__ENABLED=false
+export RINGTRACE__LOGGING__DIRECTORY=$work/logs
+api=http://127.0.0.1:$port_base
+
+for service in ms2 ms3 ms1; do ring_start "$service" "$bin" "$repo/config/ringtrace.yaml" "$work"; done
+ready() { [ "$(http_code "$api/healthz")" = 200 ]; }
+wait_until 60 "MS1 /healthz (database and MS2 link up)" ready
+wait_until 60 "MS3 to join its consumer group" ms3_assigned "$work"
+
+status=0
+"$venv/bin/st" run "$work/openapi.yaml" --url "$api" --workers 1 \
+  --phases examples,coverage,fuzzing --max-time "${RINGTRACE_SCHEMATHESIS_SECONDS:-60}" \
+  --checks all --exclude-checks ignored_auth,use_after_free,ensure_resource_availability,object_level_authorization \
+  --no-color || status=$?
+
+for service in ms1 ms2 ms3; do
+  if ! ring_alive "$service"; then
+    echo "FAIL - $service died under schemathesis" >&2
+    status=1
+  fi
+done
+if [ "$(http_code "$api/healthz")" != 200 ]; then
+  echo "FAIL - MS1 is not healthy after schemathesis" >&2
+  status=1
+fi
+if ! ring_stop; then
+  echo "FAIL - a service did not stop cleanly" >&2
+  status=1
+fi
+exit $status
