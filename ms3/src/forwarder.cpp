@@ -49,7 +49,7 @@ Forwarder::Forwarder(const common::Config& config, Counters& counters, common::t
       topic_(config.kafka.topic),
       single_attempt_(config.kafka.delivery == common::Delivery::kAtMostOnce),
       poster_(common::parse_endpoint(config.ms3.store_url, "http", "ms3.store_url"),
-              std::chrono::milliseconds(config.ms3.request_timeout_ms), cancel_),
+              std::chrono::milliseconds(config.ms3.request_timeout_ms), cancel_, !single_attempt_),
       backoff_(std::chrono::milliseconds(config.ms3.retry_initial_ms),
                std::chrono::milliseconds(config.ms3.retry_max_ms)) {}
 

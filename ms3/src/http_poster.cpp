@@ -25,8 +25,27 @@ bool is_stale_connection(const beast::error_code& ec) {
 
 }  // namespace
 
-HttpPoster::HttpPoster(common::Endpoint endpoint, std::chrono::milliseconds timeout, const std::atomic<bool>& abort)
-    : endpoint_(std::move(endpoint)), timeout_(timeout), abort_(abort), resolver_(ioc_), stream_(ioc_) {}
+HttpPoster::HttpPoster(common::Endpoint endpoint, std::chrono::milliseconds timeout, const std::atomic<bool>& abort,
+                       bool resend_on_stale)
+    : endpoint_(std::move(endpoint)),
+      timeout_(timeout),
+      abort_(abort),
+      resend_on_stale_(resend_on_stale),
+      resolver_(ioc_),
+      stream_(ioc_) {}
+
+bool HttpPoster::peer_closed() {
+  auto& socket = stream_.socket();
+  beast::error_code ec;
+  socket.non_blocking(true, ec);
+  if (ec) return true;
+  char byte = 0;
+  socket.receive(net::buffer(&byte, 1), net::socket_base::message_peek, ec);
+  beast::error_code ignored;
+  socket.non_blocking(false, ignored);
+  // An idle connection has nothing to read: anything else (EOF, reset, stray bytes) ends it.
+  return ec != net::error::would_block;
+}
 
 void HttpPoster::run_ops() {
   ioc_.restart();
@@ -106,9 +125,10 @@ PostResult HttpPoster::attempt(std::string_view body, std::string_view tracepare
 }
 
 PostResult HttpPoster::post(std::string_view body, std::string_view traceparent) {
+  if (connected_ && peer_closed()) close();  // MS1 dropped the idle connection: reconnect before sending
   const bool reused = connected_;
   auto result = attempt(body, traceparent);
-  if (reused && result.ec && is_stale_connection(result.ec) && !abort_.load()) {
+  if (reused && resend_on_stale_ && result.ec && is_stale_connection(result.ec) && !abort_.load()) {
     spdlog::debug("ms3: kept-alive connection to {}:{} was closed ({}); reconnecting", endpoint_.host, endpoint_.port,
                   result.ec.message());
     result = attempt(body, traceparent);

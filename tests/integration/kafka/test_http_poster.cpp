@@ -4,10 +4,13 @@
 #include <atomic>
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
 #include <gtest/gtest.h>
 
 #include "ringtrace/common/endpoint.hpp"
@@ -79,6 +82,79 @@ TEST(HttpPoster, AbortCancelsARequestInFlight) {
   auto result = poster.post("{}");
   EXPECT_TRUE(result.ec);
   EXPECT_LT(std::chrono::steady_clock::now() - started, 1s);
+}
+
+/// Answers the first request of the first connection, then reads the second and hangs up without
+/// answering, as a server that dies mid-request does; later connections get every answer. Whether
+/// the client sends that second request again is what the tests look at.
+class HangUpServer {
+ public:
+  HangUpServer() : thread_([this] { serve(); }) {}
+  ~HangUpServer() {
+    stopping_ = true;
+    boost::system::error_code ec;
+    net::ip::tcp::socket poke(ioc_);
+    poke.connect(acceptor_.local_endpoint(), ec);  // wakes the blocking accept()
+    thread_.join();
+  }
+  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  int requests() const { return requests_.load(); }
+
+ private:
+  void serve() {
+    namespace http = boost::beast::http;
+    for (int connection = 0; !stopping_; ++connection) {
+      net::ip::tcp::socket socket(ioc_);
+      boost::system::error_code ec;
+      acceptor_.accept(socket, ec);
+      if (ec || stopping_) return;
+      boost::beast::flat_buffer buffer;
+      for (int i = 0;; ++i) {
+        http::request<http::string_body> request;
+        http::read(socket, buffer, request, ec);
+        if (ec) break;
+        ++requests_;
+        if (connection == 0 && i == 1) break;  // read, maybe processed, never answered
+        http::response<http::string_body> response{http::status::ok, 11};
+        response.set(http::field::content_type, "application/json");
+        response.keep_alive(true);
+        response.body() = R"({"stored":true})";
+        response.prepare_payload();
+        http::write(socket, response, ec);
+        if (ec) break;
+      }
+    }
+  }
+
+  net::io_context ioc_;
+  net::ip::tcp::acceptor acceptor_{ioc_, net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), 0)};
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> requests_{0};
+  std::thread thread_;  // last: starts once the acceptor is open
+};
+
+TEST(HttpPoster, SendsARequestAgainWhenItsConnectionClosedUnderIt) {
+  HangUpServer server;
+  std::atomic<bool> abort{false};
+  HttpPoster poster(local(server.port()), 2s, abort);
+  ASSERT_EQ(poster.post("{}").status, 200u);
+  auto second = poster.post("{}");
+  ASSERT_FALSE(second.ec) << second.ec.message();
+  EXPECT_EQ(second.status, 200u);
+  EXPECT_EQ(server.requests(), 3) << "the hung-up request is sent once more on a new connection";
+}
+
+TEST(HttpPoster, AtMostOnceNeverSendsARequestTwice) {
+  HangUpServer server;
+  std::atomic<bool> abort{false};
+  HttpPoster poster(local(server.port()), 2s, abort, /*resend_on_stale=*/false);
+  ASSERT_EQ(poster.post("{}").status, 200u);
+  auto second = poster.post("{}");
+  EXPECT_TRUE(second.ec) << "the server may have processed it: report, do not resend";
+  EXPECT_EQ(server.requests(), 2);
+  // The next request gets a fresh connection.
+  EXPECT_EQ(poster.post("{}").status, 200u);
+  EXPECT_EQ(server.requests(), 3);
 }
 
 }  // namespace

@@ -32,9 +32,14 @@ class HttpPoster {
 
   /// Posts to `endpoint`; each post() gets `timeout` in all (connect included). `abort` (read
   /// from the calling thread every few ms) cancels a request in flight, for shutdown.
-  HttpPoster(common::Endpoint endpoint, std::chrono::milliseconds timeout, const std::atomic<bool>& abort);
+  /// `resend_on_stale` allows sending a request again when the kept-alive connection it was
+  /// written to turns out closed: the server may have processed it, so at-most-once turns it off.
+  HttpPoster(common::Endpoint endpoint, std::chrono::milliseconds timeout, const std::atomic<bool>& abort,
+             bool resend_on_stale = true);
 
-  /// POSTs `body` as application/json; retries once at once when a reused connection turns out closed.
+  /// POSTs `body` as application/json. A kept-alive connection the server has closed meanwhile is
+  /// noticed before sending and replaced; one that closes under the request is retried at once
+  /// when `resend_on_stale`.
   PostResult post(std::string_view body, std::string_view traceparent = {});
 
   /// Drops the connection (the next post reconnects).
@@ -47,10 +52,13 @@ class HttpPoster {
   PostResult attempt(std::string_view body, std::string_view traceparent);
   boost::beast::error_code connect(std::chrono::steady_clock::time_point deadline);
   void run_ops();
+  /// True when the idle kept-alive connection was closed by the server (or has unexpected bytes).
+  bool peer_closed();
 
   common::Endpoint endpoint_;
   std::chrono::milliseconds timeout_;
   const std::atomic<bool>& abort_;
+  bool resend_on_stale_;
   boost::asio::io_context ioc_{1};
   boost::asio::ip::tcp::resolver resolver_;
   boost::beast::tcp_stream stream_;
