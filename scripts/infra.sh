@@ -3,6 +3,8 @@
 # (no Docker) on loopback:
 #   postgres  PostgreSQL 15 (Debian package) on 127.0.0.1:5432, db/user/password ringtrace
 #   mariadb   MariaDB 10.11 (Debian package) on 127.0.0.1:3306, db/user/password ringtrace
+#             (both also hold ringtrace_scratch, same user: a database for tests that post
+#             made-up session ids, so no real session ever inherits their rows)
 #             (root has no password: unix socket .run/mariadb/mysqld.sock, or loopback TCP)
 #   kafka     Apache Kafka (jars from Maven Central), single-node KRaft, 127.0.0.1:9092
 #             (controller 127.0.0.1:9093)
@@ -533,6 +535,8 @@ SELECT format('CREATE ROLE %I LOGIN CREATEDB PASSWORD %L', '$PG_USER', '$PG_PASS
  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$PG_USER')\gexec
 SELECT format('CREATE DATABASE %I OWNER %I', '$PG_DB', '$PG_USER')
  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$PG_DB')\gexec
+SELECT format('CREATE DATABASE %I OWNER %I', '${PG_DB}_scratch', '$PG_USER')
+ WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '${PG_DB}_scratch')\gexec
 SQL
 }
 
@@ -543,11 +547,13 @@ postgres_up() {
   pg_paths
   if pid=$(pg_pid); then
     if pg_isready_tcp; then
+      pg_bootstrap  # idempotent: a server started by an older checkout gets what is new
       info "postgres: already running on 127.0.0.1:$PG_PORT (pid $pid)"
       return 0
     fi
     wait_until "$PG_READY_TIMEOUT_S" pg_isready_tcp \
       || fail_with_log postgres "server (pid $pid) not ready on 127.0.0.1:$PG_PORT after ${PG_READY_TIMEOUT_S}s" "$PG_LOG"
+    pg_bootstrap
     info "postgres: running on 127.0.0.1:$PG_PORT (pid $pid; was still starting)"
     return 0
   fi
@@ -718,9 +724,11 @@ mariadb_bootstrap() {
   local u
   {
     echo "CREATE DATABASE IF NOT EXISTS \`$MARIADB_DB\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;"
+    echo "CREATE DATABASE IF NOT EXISTS \`${MARIADB_DB}_scratch\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;"
     for u in "'$MARIADB_USER'@'127.0.0.1'" "'$MARIADB_USER'@'localhost'" "'$MARIADB_USER'@'%'"; do
       echo "CREATE USER IF NOT EXISTS $u IDENTIFIED BY '$MARIADB_PASSWORD';"
       echo "GRANT ALL PRIVILEGES ON \`$MARIADB_DB\`.* TO $u;"
+      echo "GRANT ALL PRIVILEGES ON \`${MARIADB_DB}_scratch\`.* TO $u;"
     done
     echo "DROP USER IF EXISTS 'root'@'$(hostname)';"
   } | timeout 30 mariadb --no-defaults --socket="$(mariadb_socket)" -uroot --connect-timeout=5 \
@@ -733,9 +741,11 @@ mariadb_up() {
   t0=$(now_ms)
   if pid=$(mariadb_pid); then
     if mariadb_ping; then
+      mariadb_bootstrap  # idempotent: a server started by an older checkout gets what is new
       info "mariadb: already running on 127.0.0.1:$MARIADB_PORT (pid $pid)"
     else
       mariadb_wait_ready "$pid"
+      mariadb_bootstrap
       info "mariadb: running on 127.0.0.1:$MARIADB_PORT (pid $pid; was still starting, ready after $(elapsed_since "$t0"))"
     fi
     return 0

@@ -65,6 +65,9 @@ port_base=18700
 [ "$db" = mariadb ] && port_base=18710
 export RINGTRACE__MESSAGE__NAMING=$naming
 export RINGTRACE__DATABASE__DRIVER=$db
+# schemathesis posts made-up session ids: a database of its own (scripts/infra.sh creates it), so
+# that no session of another test, running now or later, inherits those rows.
+export RINGTRACE__DATABASE__NAME=ringtrace_scratch
 export RINGTRACE__INTERACTION__DURATION_SECONDS=1
 export RINGTRACE__INTERACTION__PROGRESS_INTERVAL_MS=0
 export RINGTRACE__MS1__PORT=$port_base
