@@ -22,6 +22,9 @@
 #                                            For fault-injection tests.
 #   scripts/infra.sh kafka-classpath         print the classpath glob of the cached Kafka
 #                                            jars (downloads them first if needed)
+#   scripts/infra.sh pids   component        print the PIDs of the running server, one per line
+#                                            (PostgreSQL: the postmaster and its children), so a
+#                                            benchmark can read the CPU time the server used
 # Components default to all, in the order of COMPONENTS (down runs in reverse).
 #
 # State (data, logs, pid files) lives in <repo>/.run/; the Kafka jars (and the Maven
@@ -1049,6 +1052,15 @@ jaeger_status() {
 
 # --------------------------------------------------------------------------- main
 
+# component_pids NAME: the running server's PIDs, one per line; fails if it is not running.
+component_pids() {
+  local pid
+  case $1 in
+    postgres) pg_paths; pid=$(pg_pid) || die "postgres: not running"; echo "$pid"; child_pids "$pid" ;;
+    *) pid=$("$1_pid") || die "$1: not running"; echo "$pid" ;;
+  esac
+}
+
 usage() {
   sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
 }
@@ -1102,6 +1114,11 @@ main() {
       ;;
     kafka-classpath)
       kafka_classpath
+      ;;
+    pids)
+      (( $# == 1 )) || die "infra: pids needs exactly one component (${COMPONENTS[*]})"
+      select_components "$1"
+      component_pids "$1"
       ;;
     -h|--help|help)
       usage

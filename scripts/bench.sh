@@ -1,0 +1,267 @@
+#!/usr/bin/env bash
+# Benchmarks the ring against Kafka's own tools, on the same broker, in one run:
+#   1. Kafka's EndToEndLatency: a synchronous produce->consume round trip with a record the size of
+#      our message on the Kafka hop (the floor no ring with one message in flight can beat);
+#   2. a window-1 ring session of fixed length: the ring cycle, its ratio to Kafka's round trip,
+#      per-hop latency from the stored timestamps;
+#   3. a windowed session: messages generated and stored per second, every one of them stored;
+#   4. Kafka's ProducerPerformance: raw producer throughput on the same broker;
+# sessions with tracing on (spans to Jaeger) and, to price tracing, the same sessions with it off.
+# Builds the release preset, brings up the infrastructure (scripts/infra.sh) and stops only the
+# three services it started; the infrastructure stays up.
+#
+# stdout carries only the figures, one `key=value` per line (docs/performance.md lists them);
+# progress goes to stderr.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+# shellcheck source=lib/ring.sh
+source scripts/lib/ring.sh
+
+usage() {
+  cat <<USAGE
+usage: scripts/bench.sh [--db postgresql|mariadb] [--seconds S] [--window N] [--kafka-records N]
+                        [--perf-records N] [--no-tracing-off] [--bin DIR]
+  --db NAME          database of the ring (default postgresql)
+  --seconds S        length of each measured session (default 10)
+  --window N         messages in flight in the windowed session (default 256)
+  --kafka-records N  round trips EndToEndLatency times, after 500 to warm up (default 5000)
+  --perf-records N   records ProducerPerformance sends (default 1000000)
+  --no-tracing-off   skip the sessions with tracing off (no tracing_cost_* figures)
+  --bin DIR          use the ms1/ms2/ms3 in DIR instead of building build-release/bin
+USAGE
+}
+
+db=postgresql seconds=10 window=256 kafka_records=5000 perf_records=1000000 tracing_off=1 bin=
+while [ $# -gt 0 ]; do
+  case $1 in
+    --db)
+      case $2 in postgresql|mariadb) db=$2 ;; *) echo "bench: --db must be postgresql or mariadb, got '$2'" >&2; exit 2 ;; esac
+      shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    --window) window=$2; shift 2 ;;
+    --kafka-records) kafka_records=$2; shift 2 ;;
+    --perf-records) perf_records=$2; shift 2 ;;
+    --no-tracing-off) tracing_off=0; shift ;;
+    --bin) bin=$2; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "bench: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+done
+for n in seconds window kafka_records perf_records; do
+  [[ ${!n} =~ ^[1-9][0-9]*$ ]] || { echo "bench: --${n//_/-} must be a positive integer, got '${!n}'" >&2; exit 2; }
+done
+
+note() { printf 'bench: %s\n' "$*" >&2; }
+fig() { printf '%s=%s\n' "$1" "$2"; }
+# calc EXPR: floating-point arithmetic, printed with up to 3 decimals.
+calc() { awk "BEGIN { v = $1; if (v == int(v)) printf \"%d\\n\", v; else printf \"%.3f\\n\", v }"; }
+
+scripts/install-deps.sh >&2
+if [ -z "$bin" ]; then
+  note "building the release preset"
+  scripts/build.sh release >&2
+  bin=$repo/build-release/bin
+fi
+db_component=$db
+[ "$db" = postgresql ] && db_component=postgres
+scripts/infra.sh up "$db_component" kafka jaeger >&2
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/ringtrace-bench.XXXXXX")
+trap 'ring_stop >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+
+# ----------------------------------------------------------------------------- Kafka's anchor
+
+# The record MS2 produces: the message with two stamps (ids of a long session's magnitude). MS2
+# also adds a 55-byte traceparent header, which EndToEndLatency has no way to send.
+stamp=2026-11-21T10:15:30.123456Z
+record_size=$(printf '{"id":123456,"session_id":1234,"service1_timestamp":"%s","service2_timestamp":"%s","service3_timestamp":null,"end_timestamp":null}' \
+  "$stamp" "$stamp" | wc -c)
+classpath=$(scripts/infra.sh kafka-classpath)
+kafka_tool() {
+  java -Xms256m -Xmx512m -Dlog4j2.configurationFile="$repo/scripts/infra/tools-log4j2.xml" -cp "$classpath" \
+    "org.apache.kafka.tools.$1" "${@:2}"
+}
+fig record_bytes "$record_size"
+note "Kafka EndToEndLatency: 500 round trips to warm up, then $kafka_records (acks=all, $record_size-byte records)"
+kafka_tool EndToEndLatency 127.0.0.1:9092 ringtrace.bench.e2e 500 all "$record_size" >"$work/e2e-warmup.out" 2>&1 \
+  || { cat "$work/e2e-warmup.out" >&2; exit 1; }
+kafka_tool EndToEndLatency 127.0.0.1:9092 ringtrace.bench.e2e "$kafka_records" all "$record_size" >"$work/e2e.out" 2>&1 \
+  || { cat "$work/e2e.out" >&2; exit 1; }
+kafka_avg=$(sed -n 's/^Avg latency: \([0-9.]*\) ms.*/\1/p' "$work/e2e.out")
+kafka_p50=$(sed -n 's/^Percentiles: 50th = \([0-9.]*\),.*/\1/p' "$work/e2e.out")
+kafka_p99=$(sed -n 's/^Percentiles: .* 99th = \([0-9.]*\),.*/\1/p' "$work/e2e.out")
+[ -n "$kafka_avg" ] || { note "cannot read EndToEndLatency's result:"; cat "$work/e2e.out" >&2; exit 1; }
+fig kafka_e2e_avg_ms "$(calc "$kafka_avg")"
+fig kafka_e2e_p50_ms "$kafka_p50"
+fig kafka_e2e_p99_ms "$kafka_p99"
+
+# ----------------------------------------------------------------------------- the ring
+
+port_base=18600
+export RINGTRACE__DATABASE__DRIVER=$db
+export RINGTRACE__MESSAGE__NAMING=service
+export RINGTRACE__INTERACTION__PROGRESS_INTERVAL_MS=0
+export RINGTRACE__INTERACTION__DRAIN_TIMEOUT_MS=10000
+export RINGTRACE__MS1__PORT=$port_base
+export RINGTRACE__MS1__MS2_URL=ws://127.0.0.1:$((port_base + 1))/ws
+export RINGTRACE__MS2__PORT=$((port_base + 1))
+export RINGTRACE__MS3__STORE_URL=http://127.0.0.1:$port_base/store
+export RINGTRACE__KAFKA__TOPIC=ringtrace.bench.ring
+export RINGTRACE__KAFKA__GROUP_ID=ringtrace-bench
+export RINGTRACE__LOGGING__DIRECTORY=$work/logs
+api=http://127.0.0.1:$port_base
+
+if [ "$db" = mariadb ]; then
+  sql() { mariadb --no-defaults -h 127.0.0.1 -P 3306 -u ringtrace -pringtrace -D ringtrace -N -B -e "$1"; }
+  ms_between() { echo "TIMESTAMPDIFF(MICROSECOND, $1, $2) / 1000.0"; }
+else
+  sql() { PGPASSWORD=ringtrace psql -h 127.0.0.1 -p 5432 -U ringtrace -d ringtrace -XAtq -F $'\t' -v ON_ERROR_STOP=1 -c "$1"; }
+  ms_between() { echo "EXTRACT(EPOCH FROM ($2 - $1)) * 1000"; }
+fi
+
+# cpu_ticks PID...: user + system CPU time of the processes, in clock ticks.
+cpu_ticks() {
+  local pid total=0 stat rest
+  for pid in "$@"; do
+    stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+    rest=${stat##*) }
+    read -r -a f <<<"$rest"
+    total=$((total + f[11] + f[12]))   # utime, stime: fields 14 and 15 of stat
+  done
+  echo "$total"
+}
+hz=$(getconf CLK_TCK)
+infra_pids() { scripts/infra.sh pids "$1" | tr '\n' ' '; }
+# cpu_snapshot: "name=ticks" for the three services and the servers of the ring.
+cpu_snapshot() {
+  local name
+  for name in ms1 ms2 ms3; do echo "$name=$(cpu_ticks "${RING_PID_OF[$name]}")"; done
+  # shellcheck disable=SC2046  # one PID per word
+  echo "kafka=$(cpu_ticks $(infra_pids kafka))"
+  # shellcheck disable=SC2046
+  echo "db=$(cpu_ticks $(infra_pids "$db_component"))"
+  # shellcheck disable=SC2046
+  echo "jaeger=$(cpu_ticks $(infra_pids jaeger))"
+}
+
+# run_session TRACING WINDOW: starts the three services (tracing on or off, the window given),
+# runs one session of $seconds, stops them. Sets SESSION, ELAPSED (s), MESSAGES, STORED and
+# CPU_<name> (seconds each process spent during the session).
+run_session() {
+  local out=$work/ring-$1-$2 line before after name b a
+  export RINGTRACE__TRACING__ENABLED=$1 RINGTRACE__INTERACTION__WINDOW=$2
+  export RINGTRACE__INTERACTION__DURATION_SECONDS=$seconds
+  mkdir -p "$out"
+  for svc in ms2 ms3 ms1; do ring_start "$svc" "$bin" config/ringtrace.yaml "$out"; done
+  healthy() {
+    for svc in ms1 ms2 ms3; do
+      ring_alive "$svc" || { note "$svc exited:"; tail -n 5 "$out/$svc.stderr" >&2; exit 1; }
+    done
+    [ "$(http_code "$api/healthz")" = 200 ]
+  }
+  wait_until 60 "MS1 to connect to MS2 and the database" healthy
+  wait_until 60 "MS3 to join its consumer group" ms3_assigned "$out"
+  before=$(cpu_snapshot)
+  SESSION=$(curl -s --max-time 10 "$api/start" | sed -n 's/.*"session_id":\([0-9]*\).*/\1/p')
+  [ -n "$SESSION" ] || { note "GET /start failed"; exit 1; }
+  finished() { finish_line "$out/ms1.stdout" "$SESSION" >/dev/null; }
+  wait_until $((seconds + 120)) "the finish line of session $SESSION" finished
+  after=$(cpu_snapshot)
+  ring_stop || { note "a service did not stop cleanly:"; tail -n 5 "$out"/*.stderr >&2; exit 1; }
+  line=$(finish_line "$out/ms1.stdout" "$SESSION")
+  ELAPSED=$(field "$line" elapsed | tr -d s)
+  MESSAGES=$(field "$line" messages)
+  STORED=$(field "$line" stored)
+  while IFS='=' read -r name b; do
+    a=$(sed -n "s/^$name=//p" <<<"$after")
+    printf -v "CPU_$name" '%s' "$(calc "($a - $b) / $hz")"
+  done <<<"$before"
+}
+
+# hop_figures PREFIX: p50/p99 of each hop and of the stamped cycle over SESSION's stored rows,
+# and a check that every generated message is in the database.
+hop_figures() {
+  local prefix=$1 rows col hop
+  rows=$(sql "SELECT COUNT(*) FROM messages WHERE session_id = $SESSION")
+  fig "${prefix}_rows_stored" "$rows"
+  if [ "$rows" != "$MESSAGES" ] || [ "$STORED" != "$MESSAGES" ]; then
+    note "session $SESSION: $MESSAGES generated, $STORED stored by MS1's count, $rows rows in the database"
+    fig "${prefix}_all_stored" false
+    BENCH_FAILED=1
+    return
+  fi
+  fig "${prefix}_all_stored" true
+  sql "SELECT $(ms_between service1_timestamp service2_timestamp), $(ms_between service2_timestamp service3_timestamp),
+              $(ms_between service3_timestamp end_timestamp), $(ms_between service1_timestamp end_timestamp)
+       FROM messages WHERE session_id = $SESSION" >"$work/hops.tsv"
+  col=0
+  for hop in ms1_to_ms2 ms2_to_ms3 ms3_to_ms1 stamped_cycle; do
+    col=$((col + 1))
+    cut -f "$col" "$work/hops.tsv" | sort -g | awk -v name="${prefix}_$hop" '
+      { v[NR] = $1 }
+      END {
+        if (NR == 0) exit 1
+        i50 = int(NR * 0.50 + 0.999999); i99 = int(NR * 0.99 + 0.999999)
+        printf "%s_p50_ms=%.3f\n%s_p99_ms=%.3f\n", name, v[i50], name, v[i99]
+      }'
+  done
+}
+
+# cpu_figures PREFIX: CPU seconds per process during the session, and per message.
+cpu_figures() {
+  local prefix=$1 name var
+  for name in ms1 ms2 ms3 kafka db jaeger; do
+    var=CPU_$name
+    fig "${prefix}_cpu_${name}_s" "${!var}"
+    fig "${prefix}_cpu_${name}_us_per_msg" "$(calc "${!var} * 1000000 / $MESSAGES")"
+  done
+}
+
+BENCH_FAILED=0
+modes=(true)
+((tracing_off)) && modes+=(false)
+for tracing in "${modes[@]}"; do
+  suffix=
+  [ "$tracing" = false ] && suffix=_untraced
+  note "ring, tracing $tracing: window 1 for ${seconds}s on $db"
+  run_session "$tracing" 1
+  cycle=$(calc "$ELAPSED * 1000 / $MESSAGES")
+  fig "ring_cycle_ms$suffix" "$cycle"
+  if [ "$tracing" = true ]; then
+    fig ratio "$(calc "$cycle / $kafka_avg")"
+    ring_cycle=$cycle
+  else
+    fig tracing_cost_window1_pct "$(calc "($ring_cycle - $cycle) * 100 / $cycle")"
+  fi
+  fig "window1_messages$suffix" "$MESSAGES"
+  hop_figures "window1$suffix"
+  cpu_figures "window1$suffix"
+
+  note "ring, tracing $tracing: window $window for ${seconds}s on $db"
+  run_session "$tracing" "$window"
+  rate=$(calc "$STORED / $ELAPSED")
+  fig "window_msgs_per_s$suffix" "$rate"
+  if [ "$tracing" = true ]; then
+    window_rate=$rate
+    fig window "$window"
+  else
+    fig tracing_cost_window_pct "$(calc "($rate - $window_rate) * 100 / $rate")"
+  fi
+  fig "window_messages$suffix" "$MESSAGES"
+  hop_figures "window$suffix"
+  cpu_figures "window$suffix"
+done
+
+# ----------------------------------------------------------------------------- Kafka's producer
+
+note "Kafka ProducerPerformance: $perf_records records of $record_size bytes, acks=all, unthrottled"
+kafka_tool ProducerPerformance --bootstrap-server 127.0.0.1:9092 --topic ringtrace.bench.perf \
+  --num-records "$perf_records" --record-size "$record_size" --throughput -1 --command-property acks=all \
+  >"$work/perf.out" 2>&1 || { cat "$work/perf.out" >&2; exit 1; }
+perf=$(tail -n 1 "$work/perf.out" | sed -n 's/.* records sent, \([0-9.]*\) records\/sec.*/\1/p')
+[ -n "$perf" ] || { note "cannot read ProducerPerformance's result:"; cat "$work/perf.out" >&2; exit 1; }
+fig kafka_producer_msgs_per_s "$(calc "$perf")"
+fig window_vs_kafka_producer "$(calc "$window_rate / $perf")"
+
+((BENCH_FAILED == 0)) || { note "FAILED: a session did not store every message it generated"; exit 1; }
