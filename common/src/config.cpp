@@ -113,6 +113,7 @@ const std::vector<Field>& fields() {
       RT_INT("ms3.request_timeout_ms", ms3.request_timeout_ms, 1, kMaxMs),
       RT_INT("ms3.retry_initial_ms", ms3.retry_initial_ms, 1, kMaxMs),
       RT_INT("ms3.retry_max_ms", ms3.retry_max_ms, 1, kMaxMs),
+      RT_INT("ms3.max_in_flight", ms3.max_in_flight, 1, 4096),
       Field{"ms3.group_instance_id", [](Config& c, const std::string& v, bool) { c.ms3.group_instance_id = v; }},
       RT_STR("kafka.brokers", kafka.brokers),
       RT_STR("kafka.topic", kafka.topic),

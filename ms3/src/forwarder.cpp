@@ -48,6 +48,7 @@ Forwarder::Forwarder(const common::Config& config, Counters& counters, common::t
       tracer_(tracer != nullptr && tracer->enabled() ? tracer : nullptr),
       topic_(config.kafka.topic),
       single_attempt_(config.kafka.delivery == common::Delivery::kAtMostOnce),
+      url_(config.ms3.store_url),
       poster_(common::parse_endpoint(config.ms3.store_url, "http", "ms3.store_url"),
               std::chrono::milliseconds(config.ms3.request_timeout_ms), cancel_, !single_attempt_),
       backoff_(std::chrono::milliseconds(config.ms3.retry_initial_ms),
@@ -67,82 +68,134 @@ bool Forwarder::wait(std::chrono::milliseconds delay) {
   return !wake_.wait_for(lock, delay, [this] { return stopping_.load(); });
 }
 
-ForwardOutcome Forwarder::forward(std::string_view payload, std::string_view traceparent) {
+/// A record on its way to MS1, with the spans of its hop.
+struct Forwarder::Pending {
+  std::size_t index = 0;    ///< position in the batch
+  RecordResult record;      ///< stamped body (kOk) or why not
+  common::tracing::Span consume;
+  common::tracing::Span post;
+  std::string traceparent;  ///< the POST span's context, sent as the request header
+  std::uint64_t attempts = 0;
+};
+
+std::optional<ForwardOutcome> Forwarder::settle(Pending& item, const PostResult& result) {
   namespace tracing = common::tracing;
-  auto record = process_record(payload, naming_, common::now_utc());
-  tracing::Span consume;
-  tracing::Span post;
-  if (tracer_ != nullptr) {
-    consume = tracer_->start_span("kafka consume", tracing::SpanKind::kConsumer, tracing::parse_traceparent(traceparent));
-    consume.set_attribute("messaging.system", std::string("kafka"));
-    consume.set_attribute("messaging.operation", std::string("process"));
-    consume.set_attribute("messaging.source.name", topic_);
-    consume.set_attribute("session_id", record.session_id);
-    consume.set_attribute("message.id", record.id);
-    if (record.outcome == RecordOutcome::kOk) {
-      post = tracer_->start_span("POST /store", tracing::SpanKind::kClient, consume.context());
-      post.set_attribute("http.request.method", std::string("POST"));
-      post.set_attribute("url.full", poster_.url());
-      post.set_attribute("session_id", record.session_id);
-      post.set_attribute("message.id", record.id);
-    }
+  if (!result.ec && counters_.post_latency != nullptr) {
+    counters_.post_latency->observe(std::chrono::duration<double>(result.elapsed).count());
   }
-  if (record.outcome != RecordOutcome::kOk) {
-    consume.set_status(tracing::StatusCode::kError, std::string(to_string(record.outcome)) + ": " + record.reason);
-    counters_.undecodable.fetch_add(1, std::memory_order_relaxed);
-    spdlog::warn("ms3: passing {} record ({} bytes): {}: {}", to_string(record.outcome), payload.size(),
-                 quote(record.reason), quote(payload));
-    return ForwardOutcome::kUndecodable;
+  const auto action = result.ec ? ResponseAction::kRetry : classify_response(result.status);
+  if (item.post.recording()) {
+    item.post.set_attribute("http.response.status_code", static_cast<std::int64_t>(result.status));
+    item.post.set_attribute("http.request.resend_count", static_cast<std::int64_t>(item.attempts - 1));
+  }
+  const auto& record = item.record;
+  if (action == ResponseAction::kCommit) {
+    counters_.forwarded.fetch_add(1, std::memory_order_relaxed);
+    if (item.attempts > 1) {
+      spdlog::info("ms3: session {} message {} stored after {} attempts", record.session_id, record.id, item.attempts);
+    }
+    return ForwardOutcome::kStored;
+  }
+  if (action == ResponseAction::kReject) {
+    counters_.rejected.fetch_add(1, std::memory_order_relaxed);
+    item.post.set_status(tracing::StatusCode::kError, "MS1 answered " + std::to_string(result.status));
+    spdlog::error("ms3: MS1 refused session {} message {} with {}: {}", record.session_id, record.id, result.status,
+                  quote(result.body));
+    return ForwardOutcome::kRejected;
+  }
+  if (single_attempt_) {
+    counters_.dropped.fetch_add(1, std::memory_order_relaxed);
+    const std::string why = result.ec ? result.ec.message() : "HTTP " + std::to_string(result.status);
+    item.post.set_status(tracing::StatusCode::kError, "dropped (at-most-once): " + why);
+    spdlog::warn("ms3: dropped session {} message {} (at-most-once, no retry): {}", record.session_id, record.id, why);
+    return ForwardOutcome::kDropped;
+  }
+  return std::nullopt;
+}
+
+std::vector<ForwardOutcome> Forwarder::forward(const std::vector<RecordView>& records) {
+  namespace tracing = common::tracing;
+  std::vector<ForwardOutcome> outcomes(records.size(), ForwardOutcome::kStopped);
+  std::vector<Pending> pending;
+  pending.reserve(records.size());
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const auto& view = records[i];
+    Pending item;
+    item.index = i;
+    item.record = process_record(view.payload, naming_, common::now_utc());
+    const auto& record = item.record;
+    if (tracer_ != nullptr) {
+      item.consume = tracer_->start_span("kafka consume", tracing::SpanKind::kConsumer,
+                                         tracing::parse_traceparent(view.traceparent));
+      item.consume.set_attribute("messaging.system", std::string("kafka"));
+      item.consume.set_attribute("messaging.operation", std::string("process"));
+      item.consume.set_attribute("messaging.source.name", topic_);
+      item.consume.set_attribute("session_id", record.session_id);
+      item.consume.set_attribute("message.id", record.id);
+      if (record.outcome == RecordOutcome::kOk) {
+        item.post = tracer_->start_span("POST /store", tracing::SpanKind::kClient, item.consume.context());
+        item.post.set_attribute("http.request.method", std::string("POST"));
+        item.post.set_attribute("url.full", url_);
+        item.post.set_attribute("session_id", record.session_id);
+        item.post.set_attribute("message.id", record.id);
+        item.traceparent = item.post.traceparent();
+      }
+    }
+    if (record.outcome != RecordOutcome::kOk) {
+      item.consume.set_status(tracing::StatusCode::kError,
+                              std::string(to_string(record.outcome)) + ": " + record.reason);
+      counters_.undecodable.fetch_add(1, std::memory_order_relaxed);
+      spdlog::warn("ms3: passing {} record ({} bytes): {}: {}", to_string(record.outcome), view.payload.size(),
+                   quote(record.reason), quote(view.payload));
+      outcomes[i] = ForwardOutcome::kUndecodable;
+      continue;
+    }
+    pending.push_back(std::move(item));
   }
 
-  for (std::uint64_t attempt = 1; single_attempt_ || !stopping_.load(); ++attempt) {
-    const auto started = std::chrono::steady_clock::now();
-    auto result = poster_.post(record.body, post.traceparent());  // a cancelled request comes back as an error: retry path, then stop
-    if (!result.ec && counters_.post_latency != nullptr) {
-      counters_.post_latency->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  std::vector<PostRequest> requests;
+  std::vector<Pending> again;
+  while (!pending.empty() && (single_attempt_ || !stopping_.load())) {
+    requests.clear();
+    for (auto& item : pending) {
+      ++item.attempts;
+      requests.push_back(PostRequest{item.record.body, item.traceparent});
     }
-    const auto action = result.ec ? ResponseAction::kRetry : classify_response(result.status);
-    if (post.recording()) {
-      post.set_attribute("http.response.status_code", static_cast<std::int64_t>(result.status));
-      post.set_attribute("http.request.resend_count", static_cast<std::int64_t>(attempt - 1));
-    }
-    if (action == ResponseAction::kCommit) {
-      backoff_.reset();
-      counters_.forwarded.fetch_add(1, std::memory_order_relaxed);
-      if (attempt > 1) {
-        spdlog::info("ms3: session {} message {} stored after {} attempts", record.session_id, record.id, attempt);
+    // A cancelled request comes back as an error: retry path, then stop.
+    const auto results = poster_.post_all(requests);
+    again.clear();
+    const PostResult* failed = nullptr;  // the first failure, for the log
+    for (std::size_t k = 0; k < pending.size(); ++k) {
+      if (const auto outcome = settle(pending[k], results[k])) {
+        outcomes[pending[k].index] = *outcome;
+      } else {
+        if (failed == nullptr) failed = &results[k];
+        again.push_back(std::move(pending[k]));
       }
-      return ForwardOutcome::kStored;
     }
-    if (action == ResponseAction::kReject) {
+    pending.swap(again);
+    if (pending.empty()) {
       backoff_.reset();
-      counters_.rejected.fetch_add(1, std::memory_order_relaxed);
-      post.set_status(tracing::StatusCode::kError, "MS1 answered " + std::to_string(result.status));
-      spdlog::error("ms3: MS1 refused session {} message {} with {}: {}", record.session_id, record.id,
-                    result.status, quote(result.body));
-      return ForwardOutcome::kRejected;
-    }
-    if (single_attempt_) {
-      counters_.dropped.fetch_add(1, std::memory_order_relaxed);
-      const std::string why = result.ec ? result.ec.message() : "HTTP " + std::to_string(result.status);
-      post.set_status(tracing::StatusCode::kError, "dropped (at-most-once): " + why);
-      spdlog::warn("ms3: dropped session {} message {} (at-most-once, no retry): {}", record.session_id, record.id, why);
-      return ForwardOutcome::kDropped;
+      break;
     }
     const auto delay = backoff_.next();
-    counters_.retries.fetch_add(1, std::memory_order_relaxed);
-    if (attempt <= 3 || attempt % kRetryLogEvery == 0) {
+    counters_.retries.fetch_add(pending.size(), std::memory_order_relaxed);
+    const auto& first = pending.front();
+    if (first.attempts <= 3 || first.attempts % kRetryLogEvery == 0) {
+      const auto& result = *failed;
       const std::string why = result.ec ? result.ec.message()
                                         : "HTTP " + std::to_string(result.status) + " " + quote(result.body);
-      spdlog::warn("ms3: POST of session {} message {} failed (attempt {}): {}; retrying in {} ms", record.session_id,
-                   record.id, attempt, why, delay.count());
+      spdlog::warn("ms3: POST of {} message(s) failed, first session {} message {} (attempt {}): {}; retrying in {} ms",
+                   pending.size(), first.record.session_id, first.record.id, first.attempts, why, delay.count());
     }
     if (!wait(delay)) break;
   }
-  spdlog::info("ms3: stopping with session {} message {} not stored; it stays uncommitted", record.session_id,
-               record.id);
-  post.set_status(tracing::StatusCode::kError, "stopped before MS1 took it");
-  return ForwardOutcome::kStopped;
+  if (!pending.empty()) {
+    spdlog::info("ms3: stopping with {} message(s) not stored, first session {} message {}; they stay uncommitted",
+                 pending.size(), pending.front().record.session_id, pending.front().record.id);
+    for (auto& item : pending) item.post.set_status(tracing::StatusCode::kError, "stopped before MS1 took it");
+  }
+  return outcomes;
 }
 
 }  // namespace ringtrace::ms3

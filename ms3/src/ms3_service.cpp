@@ -1,12 +1,31 @@
 #include "ringtrace/ms3/ms3_service.hpp"
 
 #include <algorithm>
+#include <string_view>
+
+#include <librdkafka/rdkafka.h>
 
 #include <boost/asio/ip/address.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 namespace ringtrace::ms3 {
+
+namespace {
+
+/// The last value of header `name`, pointing into `record` (the C++ API's Header would copy it).
+std::string_view last_header(RdKafka::Message& record, const char* name) {
+  rd_kafka_headers_t* headers = nullptr;
+  const void* value = nullptr;
+  std::size_t size = 0;
+  if (rd_kafka_message_headers(record.c_ptr(), &headers) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+      rd_kafka_header_get_last(headers, name, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR || value == nullptr) {
+    return {};
+  }
+  return {static_cast<const char*>(value), size};
+}
+
+}  // namespace
 
 Ms3Service::Ms3Service(const common::Config& config)
     : config_(config), tracer_(config.tracing, "ms3"), forwarder_(config, counters_, &tracer_),
@@ -64,35 +83,49 @@ Ms3Service::~Ms3Service() {
 
 void Ms3Service::run() {
   const bool commit_first = config_.kafka.delivery == common::Delivery::kAtMostOnce;
+  const auto max_batch = static_cast<std::size_t>(config_.ms3.max_in_flight);
+  std::vector<std::unique_ptr<RdKafka::Message>> batch;
+  std::vector<const RdKafka::Message*> done;
+  std::vector<RecordView> views;
   while (!forwarder_.stopping()) {
-    auto record = consumer_.consume(kConsumeTimeout);
     if (consumer_.failed()) {
       consumer_.recreate();
       continue;
     }
-    if (!record) continue;
-    counters_.consumed.fetch_add(1, std::memory_order_relaxed);
-    const std::string_view payload(static_cast<const char*>(record->payload()), record->len());
-    std::string traceparent;
-    if (tracer_.enabled() && record->headers() != nullptr) {
-      const auto header = record->headers()->get_last("traceparent");
-      if (header.err() == RdKafka::ERR_NO_ERROR && header.value() != nullptr) {
-        traceparent.assign(static_cast<const char*>(header.value()), header.value_size());
-      }
+    // Whatever librdkafka has fetched already, up to max_in_flight: one pipeline to MS1 and one
+    // commit for all of it. With one message in the ring this is a batch of one, sent at once.
+    batch.clear();
+    for (auto record = consumer_.consume(kConsumeTimeout); record; record = consumer_.consume({})) {
+      batch.push_back(std::move(record));
+      if (batch.size() >= max_batch || consumer_.failed()) break;
+    }
+    if (batch.empty()) continue;
+    counters_.consumed.fetch_add(batch.size(), std::memory_order_relaxed);
+    views.clear();
+    done.clear();
+    for (const auto& record : batch) {
+      RecordView view{{static_cast<const char*>(record->payload()), record->len()}, {}};
+      if (tracer_.enabled()) view.traceparent = last_header(*record, "traceparent");
+      views.push_back(view);
+      done.push_back(record.get());
     }
     if (commit_first) {
-      // At most once: the offset moves before the POST, so a crash after this point loses the
-      // record instead of sending it again; a record whose commit failed is not sent at all.
-      if (!consumer_.commit_sync(*record)) {
-        counters_.dropped.fetch_add(1, std::memory_order_relaxed);
+      // At most once: the offsets move before the POSTs, so a crash after this point loses the
+      // records instead of sending them again; records whose commit failed are not sent at all.
+      if (!consumer_.commit_sync(done)) {
+        counters_.dropped.fetch_add(batch.size(), std::memory_order_relaxed);
         continue;
       }
-      forwarder_.forward(payload, traceparent);
+      forwarder_.forward(views);
       continue;
     }
-    const auto outcome = forwarder_.forward(payload, traceparent);
-    if (outcome == ForwardOutcome::kStopped) break;
-    consumer_.commit(*record);
+    const auto outcomes = forwarder_.forward(views);
+    // Commit the records before the first one a stop left unsent; it and all after it are
+    // consumed again after a restart (those MS1 already took come back as duplicates).
+    const auto stopped = std::find(outcomes.begin(), outcomes.end(), ForwardOutcome::kStopped);
+    done.resize(static_cast<std::size_t>(stopped - outcomes.begin()));
+    consumer_.commit(done);
+    if (stopped != outcomes.end()) break;
   }
   consumer_.close();
   spdlog::info("ms3: stopped consuming");

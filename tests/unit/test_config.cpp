@@ -130,6 +130,7 @@ TEST(Config, BadValuesNameTheKey) {
   expect_error_naming([] { parse_config("kafka: {topic: ''}", {}); }, "kafka.topic");
   expect_error_naming([] { parse_config("ms2: {path: ws}", {}); }, "ms2.path");
   expect_error_naming([] { parse_config("ms3: {retry_initial_ms: 10, retry_max_ms: 5}", {}); }, "ms3.retry_max_ms");
+  expect_error_naming([] { parse_config("ms3: {max_in_flight: 0}", {}); }, "ms3.max_in_flight");
   expect_error_naming([] { parse_config("ms1: {reconnect_initial_ms: 10, reconnect_max_ms: 5}", {}); },
                       "ms1.reconnect_max_ms");
 }

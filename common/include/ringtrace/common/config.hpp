@@ -81,6 +81,7 @@ struct Ms3Config {
   int request_timeout_ms = 5000;  ///< per POST
   int retry_initial_ms = 50;      ///< first retry delay after a failed POST
   int retry_max_ms = 5000;        ///< retry backoff ceiling
+  int max_in_flight = 256;        ///< POSTs pipelined on the connection to MS1 at most; 1 = one at a time
   std::string group_instance_id;  ///< Kafka static membership: a restarted MS3 gets its partitions back at once; empty = dynamic
 };
 

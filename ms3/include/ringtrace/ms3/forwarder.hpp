@@ -1,11 +1,13 @@
 #pragma once
 /// @file
-/// MS3's per-record decision: stamp, POST to MS1, retry until MS1 answers for good.
+/// MS3's per-record decision: stamp, POST to MS1 (pipelined), retry until MS1 answers for good.
 
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <string_view>
+#include <vector>
 
 #include "ringtrace/common/backoff.hpp"
 #include "ringtrace/common/config.hpp"
@@ -27,19 +29,27 @@ enum class ForwardOutcome {
 /// Short name of an outcome, for logs.
 std::string_view to_string(ForwardOutcome outcome);
 
-/// Sends records to MS1 one at a time. At least once: retries the same record with backoff for as
-/// long as MS1 is down or busy, so nothing is skipped. At most once: one attempt, which a stop lets
-/// finish, because the record is already committed. forward() runs on one thread; stop() may come from any.
+/// A record as Kafka handed it over; the views must stay valid during forward().
+struct RecordView {
+  std::string_view payload;      ///< the record's value
+  std::string_view traceparent;  ///< its trace context header; empty = none
+};
+
+/// Sends records to MS1, a batch at a time, pipelined on one connection so MS1 can write them in
+/// one transaction. At least once: retries the records MS1 did not take, with backoff, for as long
+/// as MS1 is down or busy, so nothing is skipped. At most once: one attempt, which a stop lets
+/// finish, because the records are already committed. forward() runs on one thread; stop() may
+/// come from any.
 class Forwarder {
  public:
   /// Parses `ms3.store_url` (throws ConfigError) and keeps references to `counters` and, when
   /// given, `tracer` (both must outlive the forwarder).
   Forwarder(const common::Config& config, Counters& counters, common::tracing::Tracer* tracer = nullptr);
 
-  /// Stamps and POSTs `payload` until MS1 answers 2xx or a permanent 4xx, or stop() is called
-  /// (at most once: a single POST).
-  /// `traceparent` is the record's trace context header; the spans of this hop hang below it.
-  ForwardOutcome forward(std::string_view payload, std::string_view traceparent = {});
+  /// Stamps and POSTs each record until MS1 answers 2xx or a permanent 4xx, or stop() is called
+  /// (at most once: a single POST each). The spans of this hop hang below each record's
+  /// traceparent. Returns one outcome per record, in order.
+  std::vector<ForwardOutcome> forward(const std::vector<RecordView>& records);
 
   /// Makes a running forward() return kStopped soon (cancels the request in flight and the backoff wait).
   void stop();
@@ -50,12 +60,16 @@ class Forwarder {
  private:
   /// Waits `delay` unless stopped first; false when stopped.
   bool wait(std::chrono::milliseconds delay);
+  /// A record MS1 answered: counts it, marks its span; the outcome, or nullopt to try again.
+  struct Pending;
+  std::optional<ForwardOutcome> settle(Pending& item, const PostResult& result);
 
   common::Naming naming_;
   Counters& counters_;
   common::tracing::Tracer* tracer_;
   std::string topic_;
   bool single_attempt_;
+  std::string url_;  ///< ms3.store_url, for span attributes
   std::atomic<bool> stopping_{false};
   std::atomic<bool> cancel_{false};  ///< aborts the POST in flight; left alone when the record is committed already
   HttpPoster poster_;

@@ -1,11 +1,12 @@
 #pragma once
 /// @file
-/// MS3's HTTP client: one kept-alive connection to MS1, each request bounded in time.
+/// MS3's HTTP client: one kept-alive connection to MS1, requests pipelined on it, each bounded in time.
 
 #include <atomic>
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -21,6 +22,13 @@ struct PostResult {
   boost::beast::error_code ec;  ///< set when no response was read (refused, reset, timeout, cancelled)
   unsigned status = 0;          ///< HTTP status (valid when !ec)
   std::string body;             ///< response body, for logging refusals (valid when !ec)
+  std::chrono::steady_clock::duration elapsed{};  ///< from sending to this answer (valid when !ec)
+};
+
+/// One request of a pipeline; the views must stay valid for the call.
+struct PostRequest {
+  std::string_view body;         ///< JSON sent as application/json
+  std::string_view traceparent;  ///< W3C trace context header; empty = none
 };
 
 /// Synchronous interface over async Beast ops run on a private io_context, because blocking Beast
@@ -42,6 +50,12 @@ class HttpPoster {
   /// when `resend_on_stale`.
   PostResult post(std::string_view body, std::string_view traceparent = {});
 
+  /// HTTP/1.1 pipelining: writes every request at once, then reads the answers in order, so one
+  /// round trip (and one batch in MS1's database writer) serves them all. One result per request,
+  /// in order; a transport error fails the request it hit and every later one, which the server
+  /// may or may not have processed. Each answer gets `timeout` from the previous one.
+  std::vector<PostResult> post_all(const std::vector<PostRequest>& requests);
+
   /// Drops the connection (the next post reconnects).
   void close();
 
@@ -49,7 +63,10 @@ class HttpPoster {
   [[nodiscard]] std::string url() const { return "http://" + endpoint_.host + ":" + endpoint_.port + endpoint_.target; }
 
  private:
-  PostResult attempt(std::string_view body, std::string_view traceparent);
+  /// One try of the whole pipeline on the current (or a new) connection.
+  void attempt(const std::vector<PostRequest>& requests, std::vector<PostResult>& results);
+  /// Appends the HTTP/1.1 request for `request` to out_.
+  void serialize(const PostRequest& request);
   boost::beast::error_code connect(std::chrono::steady_clock::time_point deadline);
   void run_ops();
   /// True when the idle kept-alive connection was closed by the server (or has unexpected bytes).
@@ -63,6 +80,8 @@ class HttpPoster {
   boost::asio::ip::tcp::resolver resolver_;
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
+  std::string host_header_;  ///< "Host: …" line, built once
+  std::string out_;          ///< the serialized pipeline, reused so steady state allocates nothing
   bool connected_ = false;
 };
 

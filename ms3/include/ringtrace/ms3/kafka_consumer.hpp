@@ -46,12 +46,14 @@ class KafkaConsumer {
   /// How many times recreate() ran.
   [[nodiscard]] std::uint64_t recreated() const { return recreated_.load(std::memory_order_relaxed); }
 
-  /// Marks `record` done and commits offset+1 asynchronously; only call once MS1 took (or refused for good) it.
-  void commit(const RdKafka::Message& record);
+  /// Marks `records` done and commits, per partition, the offset after the last of them,
+  /// asynchronously; only call once MS1 took (or refused for good) every one of them.
+  void commit(const std::vector<const RdKafka::Message*>& records);
 
-  /// Commits offset+1 and waits for the broker's answer: at-most-once commits before processing,
-  /// and a record whose commit failed must not be processed. False (logged) when the commit failed.
-  bool commit_sync(const RdKafka::Message& record);
+  /// Commits the offsets after `records` and waits for the broker's answer: at-most-once commits
+  /// before processing, and records whose commit failed must not be processed. False (logged)
+  /// when the commit failed.
+  bool commit_sync(const std::vector<const RdKafka::Message*>& records);
   /// Commits every done record synchronously, then leaves the group; idempotent.
   void close();
 
@@ -62,6 +64,9 @@ class KafkaConsumer {
   [[nodiscard]] int assigned_partitions() const { return assigned_.load(std::memory_order_relaxed); }
 
  private:
+  /// Per partition, the offset after the last of `records`.
+  static std::map<std::pair<std::string, std::int32_t>, std::int64_t> next_offsets(
+      const std::vector<const RdKafka::Message*>& records);
   /// A subscribed librdkafka consumer built from config_; throws std::runtime_error on refusal.
   std::unique_ptr<RdKafka::KafkaConsumer> create();
 
