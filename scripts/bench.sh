@@ -21,7 +21,7 @@ source scripts/lib/ring.sh
 usage() {
   cat <<USAGE
 usage: scripts/bench.sh [--db postgresql|mariadb] [--seconds S] [--window N] [--kafka-records N]
-                        [--perf-records N] [--no-tracing-off] [--bin DIR]
+                        [--perf-records N] [--no-tracing-off] [--bin DIR] [--profile DIR]
   --db NAME          database of the ring (default postgresql)
   --seconds S        length of each measured session (default 10)
   --window N         messages in flight in the windowed session (default 256)
@@ -29,10 +29,12 @@ usage: scripts/bench.sh [--db postgresql|mariadb] [--seconds S] [--window N] [--
   --perf-records N   records ProducerPerformance sends (default 1000000)
   --no-tracing-off   skip the sessions with tracing off (no tracing_cost_* figures)
   --bin DIR          use the ms1/ms2/ms3 in DIR instead of building build-release/bin
+  --profile DIR      sample each process with \`perf record\` during the windowed sessions and
+                     write DIR/<tracing>-<process>.txt: its hottest functions (needs perf)
 USAGE
 }
 
-db=postgresql seconds=10 window=256 kafka_records=5000 perf_records=1000000 tracing_off=1 bin=
+db=postgresql seconds=10 window=256 kafka_records=5000 perf_records=1000000 tracing_off=1 bin='' profile=''
 while [ $# -gt 0 ]; do
   case $1 in
     --db)
@@ -44,6 +46,7 @@ while [ $# -gt 0 ]; do
     --perf-records) perf_records=$2; shift 2 ;;
     --no-tracing-off) tracing_off=0; shift ;;
     --bin) bin=$2; shift 2 ;;
+    --profile) profile=$(mkdir -p "$2" && cd "$2" && pwd); shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -149,7 +152,7 @@ cpu_snapshot() {
 # runs one session of $seconds, stops them. Sets SESSION, ELAPSED (s), MESSAGES, STORED and
 # CPU_<name> (seconds each process spent during the session).
 run_session() {
-  local out=$work/ring-$1-$2 line before after name b a
+  local out=$work/ring-$1-$2 line before after name b a pids
   export RINGTRACE__TRACING__ENABLED=$1 RINGTRACE__INTERACTION__WINDOW=$2
   export RINGTRACE__INTERACTION__DURATION_SECONDS=$seconds
   mkdir -p "$out"
@@ -162,12 +165,32 @@ run_session() {
   }
   wait_until 60 "MS1 to connect to MS2 and the database" healthy
   wait_until 60 "MS3 to join its consumer group" ms3_assigned "$out"
+  local samplers=()
+  if [ -n "$profile" ] && [ "$2" != 1 ]; then
+    # shellcheck disable=SC2046  # one PID per word
+    for name in ms1 ms2 ms3 kafka db jaeger; do
+      case $name in
+        ms1|ms2|ms3) pids=${RING_PID_OF[$name]} ;;
+        db) pids=$(infra_pids "$db_component") ;;
+        *) pids=$(infra_pids "$name") ;;
+      esac
+      perf record -q -F 499 -o "$work/$1-$name.perf" -p "$(tr ' ' ',' <<<"${pids% }")" >/dev/null 2>&1 &
+      samplers+=("$!:$1-$name")
+    done
+  fi
   before=$(cpu_snapshot)
   SESSION=$(curl -s --max-time 10 "$api/start" | sed -n 's/.*"session_id":\([0-9]*\).*/\1/p')
   [ -n "$SESSION" ] || { note "GET /start failed"; exit 1; }
   finished() { finish_line "$out/ms1.stdout" "$SESSION" >/dev/null; }
   wait_until $((seconds + 120)) "the finish line of session $SESSION" finished
   after=$(cpu_snapshot)
+  local sampler
+  for sampler in "${samplers[@]}"; do
+    kill -INT "${sampler%%:*}" 2>/dev/null || true
+    wait "${sampler%%:*}" 2>/dev/null || true
+    perf report -q -i "$work/${sampler#*:}.perf" --stdio --no-children --sort dso,symbol 2>/dev/null \
+      | grep -v '^$' | head -n 40 >"$profile/${sampler#*:}.txt" || true
+  done
   ring_stop || { note "a service did not stop cleanly:"; tail -n 5 "$out"/*.stderr >&2; exit 1; }
   line=$(finish_line "$out/ms1.stdout" "$SESSION")
   ELAPSED=$(field "$line" elapsed | tr -d s)

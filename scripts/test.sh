@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The project's test command: installs dependencies, builds with coverage instrumentation and
 # the API reference (Doxygen, warnings fail), starts the native infrastructure, runs every ctest
-# label (unit, deploy, integration, e2e with schemathesis, faults), prints line coverage of the
-# shared library and the services and fails below RINGTRACE_COVERAGE_MIN percent (86), then runs
-# every label but faults again on an AddressSanitizer + UBSan build (RINGTRACE_SKIP_ASAN=1 skips
-# that pass; the fault matrix runs once, about 7 minutes), the threaded MS1 units under
+# label (unit, deploy, integration, e2e with schemathesis, faults, bench: a short scripts/bench.sh
+# whose output is checked), prints line coverage of the shared library and the services and fails
+# below RINGTRACE_COVERAGE_MIN percent (86), then runs every label but faults and bench again on an
+# AddressSanitizer + UBSan build (RINGTRACE_SKIP_ASAN=1 skips that pass; the fault matrix runs
+# once, about 7 minutes), the threaded MS1 units under
 # ThreadSanitizer, and each fuzzer for RINGTRACE_FUZZ_SECONDS (30) seconds.
 # Under CI (CI=true) the infrastructure started here is stopped at the end; locally it is left
 # running for the next run (scripts/infra.sh down stops it).
@@ -66,7 +67,7 @@ fi
 if [ "${RINGTRACE_SKIP_ASAN:-}" != 1 ]; then
   build asan
   echo "== tests under AddressSanitizer + UBSan"
-  ctest --preset asan -j2 -LE faults || status=$?
+  ctest --preset asan -j2 -LE "faults|bench" || status=$?
 fi
 
 echo "== ThreadSanitizer (the database writer and the session controller)"

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs scripts/bench.sh briefly and checks its output: each required key once, with a number
+# (or true) as value. Usage: bench_smoke.sh --db postgresql|mariadb --bin DIR
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+"$repo/scripts/bench.sh" --seconds 2 --window 64 --kafka-records 300 --perf-records 20000 "$@" >"$out"
+
+failed=0
+fail() { echo "FAIL: $*" >&2; failed=1; }
+number='^-?[0-9]+(\.[0-9]+)?$'
+# value KEY: the value of KEY, which must appear exactly once.
+value() {
+  local n
+  n=$(grep -c "^$1=" "$out" || true)
+  [ "$n" = 1 ] || { fail "$1 printed $n times"; return 1; }
+  sed -n "s/^$1=//p" "$out"
+}
+need_number() {  # need_number KEY [MIN_EXCLUSIVE]
+  local v
+  v=$(value "$1") || return 0
+  [[ $v =~ $number ]] || { fail "$1=$v is not a number"; return 0; }
+  if [ $# -ge 2 ] && ! awk -v v="$v" -v m="$2" 'BEGIN { exit !(v > m) }'; then fail "$1=$v is not above $2"; fi
+  echo "ok: $1=$v"
+}
+
+grep -v -E '^[a-z0-9_]+=[^ ]+$' "$out" && fail "lines above are not key=value"
+for key in kafka_e2e_avg_ms ring_cycle_ms ratio window_msgs_per_s kafka_producer_msgs_per_s \
+           ring_cycle_ms_untraced window_msgs_per_s_untraced record_bytes; do
+  need_number "$key" 0
+done
+need_number tracing_cost_window1_pct
+need_number tracing_cost_window_pct
+for prefix in window1 window window1_untraced window_untraced; do
+  [ "$(value "${prefix}_all_stored")" = true ] || fail "${prefix}: not every generated message was stored"
+  for hop in ms1_to_ms2 ms2_to_ms3 ms3_to_ms1 stamped_cycle; do
+    need_number "${prefix}_${hop}_p50_ms" 0
+    need_number "${prefix}_${hop}_p99_ms" 0
+  done
+  for process in ms1 ms2 ms3 kafka db; do
+    need_number "${prefix}_cpu_${process}_s" 0
+  done
+done
+need_number window_cpu_jaeger_s 0   # traced: the collector worked
+# The ratio is the cycle over Kafka's round trip, as printed.
+awk -F= '{ v[$1] = $2 } END { r = v["ring_cycle_ms"] / v["kafka_e2e_avg_ms"]; d = r - v["ratio"]; if (d < 0) d = -d;
+  if (d > 0.002) { print "FAIL: ratio " v["ratio"] " is not ring_cycle_ms / kafka_e2e_avg_ms = " r > "/dev/stderr"; exit 1 } }' "$out" \
+  || failed=1
+exit $failed
