@@ -146,6 +146,15 @@ const std::vector<Field>& fields() {
       Field{"tracing.enabled",
             [](Config& c, const std::string& v, bool env) { c.tracing.enabled = parse_bool("tracing.enabled", v, env); }},
       RT_STR("tracing.endpoint", tracing.endpoint),
+      Field{"tracing.protocol",
+            [](Config& c, const std::string& v, bool env) {
+              auto protocol = parse_tracing_protocol(v);
+              if (!protocol) {
+                throw ConfigError(origin("tracing.protocol", env) +
+                                  ": expected 'http/protobuf' or 'http/json', got '" + v + "'");
+              }
+              c.tracing.protocol = *protocol;
+            }},
       RT_INT("tracing.queue_max", tracing.queue_max, 1, 10000000),
       RT_INT("tracing.batch_max", tracing.batch_max, 1, 100000),
       RT_INT("tracing.flush_interval_ms", tracing.flush_interval_ms, 1, kMaxMs),
@@ -187,6 +196,21 @@ std::string_view to_string(Delivery delivery) {
 std::optional<Delivery> parse_delivery(std::string_view text) {
   for (const auto d : {Delivery::kAtMostOnce, Delivery::kAtLeastOnce, Delivery::kExactlyOnce}) {
     if (text == to_string(d)) return d;
+  }
+  return std::nullopt;
+}
+
+std::string_view to_string(TracingProtocol protocol) {
+  switch (protocol) {
+    case TracingProtocol::kHttpProtobuf: return "http/protobuf";
+    case TracingProtocol::kHttpJson: return "http/json";
+  }
+  return "unknown";
+}
+
+std::optional<TracingProtocol> parse_tracing_protocol(std::string_view text) {
+  for (const auto p : {TracingProtocol::kHttpProtobuf, TracingProtocol::kHttpJson}) {
+    if (text == to_string(p)) return p;
   }
   return std::nullopt;
 }

@@ -1,6 +1,7 @@
 #include "ringtrace/common/otlp_exporter.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -40,14 +41,15 @@ class OtlpHttpClient {
   OtlpHttpClient(Endpoint endpoint, std::chrono::milliseconds timeout, const std::atomic<bool>& abort)
       : endpoint_(std::move(endpoint)), timeout_(timeout), abort_(abort) {}
 
-  /// POSTs `body` as application/json; reconnects once when a reused connection turned out closed.
-  PostResult post(std::string body) {
+  /// POSTs `body`; reconnects once when a reused connection turned out closed. `body` is
+  /// borrowed and handed back unchanged, its capacity kept for the next batch.
+  PostResult post(std::string_view content_type, std::string& body) {
     http::request<http::string_body> request{http::verb::post, endpoint_.target, 11};
     request.set(http::field::host, endpoint_.host + ":" + endpoint_.port);
     request.set(http::field::user_agent, "ringtrace-otlp");
-    request.set(http::field::content_type, "application/json");
+    request.set(http::field::content_type, content_type);
     request.keep_alive(true);
-    request.body() = std::move(body);
+    request.body().swap(body);
     request.prepare_payload();
 
     const bool reused = stream_.has_value();
@@ -55,6 +57,7 @@ class OtlpHttpClient {
     // A kept-alive connection the collector closed while idle fails on first use; that is not a
     // collector failure, so try once on a fresh connection (a timeout is not retried).
     if (result.ec && reused && result.ec != beast::error::timeout && !abort_.load()) result = attempt(request);
+    body.swap(request.body());
     return result;
   }
 
@@ -162,6 +165,7 @@ std::string describe(const detail::PostResult& result) {
 Exporter::Exporter(const TracingConfig& config, std::string service)
     : service_(std::move(service)),
       url_(config.endpoint),
+      protocol_(config.protocol),
       queue_max_(static_cast<std::size_t>(std::max(config.queue_max, 1))),
       batch_max_(static_cast<std::size_t>(std::max(config.batch_max, 1))),
       flush_interval_(std::max(config.flush_interval_ms, 1)),
@@ -214,8 +218,7 @@ TracerStats Exporter::stats() const {
 }
 
 void Exporter::run() {
-  std::vector<SpanData> batch;
-  batch.reserve(batch_max_);
+  batch_.reserve(batch_max_);
   std::unique_lock lock(mutex_);
   auto next_send = std::chrono::steady_clock::now() + flush_interval_;
   while (!stop_) {
@@ -229,19 +232,14 @@ void Exporter::run() {
     }
     // A full batch, a flush, or the interval is up: take what is there, up to batch_max.
     const std::size_t n = std::min(queue_.size(), batch_max_);
-    std::vector<std::unique_ptr<SpanData>> taken;
-    taken.reserve(n);
-    for (std::size_t i = 0; i < n; ++i) {
-      taken.push_back(std::move(queue_.front()));
-      queue_.pop_front();
-    }
+    const auto end = queue_.begin() + static_cast<std::ptrdiff_t>(n);
+    std::move(queue_.begin(), end, std::back_inserter(batch_));  // pointers only; spans stay put
+    queue_.erase(queue_.begin(), end);
     taken_ += n;
     lock.unlock();
 
-    batch.clear();
-    for (auto& span : taken) batch.push_back(std::move(*span));
-    taken.clear();
-    send(batch);
+    send(batch_);
+    batch_.clear();  // frees the spans, outside the lock
 
     lock.lock();
     handled_ += n;
@@ -254,8 +252,17 @@ void Exporter::run() {
   done_.notify_all();
 }
 
-void Exporter::send(std::vector<SpanData>& batch) {
-  const detail::PostResult result = client_->post(to_otlp_json(service_, batch));
+void Exporter::send(const std::vector<std::unique_ptr<SpanData>>& batch) {
+  body_.clear();
+  std::string_view content_type;
+  if (protocol_ == TracingProtocol::kHttpJson) {
+    append_otlp_json(body_, service_, batch);
+    content_type = "application/json";
+  } else {
+    append_otlp_protobuf(body_, service_, batch);
+    content_type = "application/x-protobuf";
+  }
+  const detail::PostResult result = client_->post(content_type, body_);
   const bool ok = !result.ec && result.status >= 200 && result.status < 300;
   if (ok) {
     exported_.fetch_add(batch.size(), std::memory_order_relaxed);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <ostream>
 #include <random>
 #include <type_traits>
 #include <utility>
@@ -15,6 +17,31 @@ namespace ringtrace::common::tracing {
 namespace {
 
 constexpr char kHexDigits[] = "0123456789abcdef";
+
+/// "000102…feff": both digits of each byte value, so formatting a byte is one two-byte copy.
+constexpr auto kHexPairs = [] {
+  std::array<char, 512> pairs{};
+  for (std::size_t i = 0; i < 256; ++i) {
+    pairs[2 * i] = kHexDigits[i >> 4];
+    pairs[2 * i + 1] = kHexDigits[i & 0x0f];
+  }
+  return pairs;
+}();
+
+/// Each character's value as a lowercase hex digit, or -1 (uppercase is rejected, as W3C requires).
+constexpr auto kHexValues = [] {
+  std::array<std::int8_t, 256> values{};
+  values.fill(-1);
+  for (int c = '0'; c <= '9'; ++c) values[static_cast<std::size_t>(c)] = static_cast<std::int8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) values[static_cast<std::size_t>(c)] = static_cast<std::int8_t>(c - 'a' + 10);
+  return values;
+}();
+
+/// Writes 2 * size lowercase hex digits at `out`; returns the end.
+char* write_hex(char* out, const std::uint8_t* bytes, std::size_t size) {
+  for (std::size_t i = 0; i < size; ++i, out += 2) std::memcpy(out, &kHexPairs[2 * std::size_t{bytes[i]}], 2);
+  return out;
+}
 
 /// One generator a thread: no lock, seeded once from the OS.
 std::mt19937_64& generator() {
@@ -45,12 +72,7 @@ bool all_zero(const std::array<std::uint8_t, N>& bytes) {
   return std::all_of(bytes.begin(), bytes.end(), [](std::uint8_t b) { return b == 0; });
 }
 
-/// Lowercase hex digit value, or -1 (uppercase is rejected, as W3C requires).
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
+int hex_value(char c) { return kHexValues[static_cast<unsigned char>(c)]; }
 
 /// Decodes exactly 2*N lowercase hex digits.
 template <std::size_t N>
@@ -59,7 +81,7 @@ bool parse_hex(std::string_view text, std::array<std::uint8_t, N>& out) {
   for (std::size_t i = 0; i < N; ++i) {
     const int hi = hex_value(text[2 * i]);
     const int lo = hex_value(text[2 * i + 1]);
-    if (hi < 0 || lo < 0) return false;
+    if ((hi | lo) < 0) return false;
     out[i] = static_cast<std::uint8_t>(hi * 16 + lo);
   }
   return true;
@@ -108,9 +130,11 @@ boost::json::object span_json(const SpanData& span) {
   boost::json::array attributes;
   attributes.reserve(span.attributes.size());
   for (const auto& attribute : span.attributes) {
-    attributes.push_back(boost::json::object{{"key", attribute.key}, {"value", attribute_value(attribute.value)}});
+    attributes.push_back(
+        boost::json::object{{"key", attribute.key.view()}, {"value", attribute_value(attribute.value)}});
   }
   out["attributes"] = std::move(attributes);
+  if (span.dropped_attributes != 0) out["droppedAttributesCount"] = span.dropped_attributes;
   boost::json::object status;
   status["code"] = static_cast<int>(span.status);
   if (!span.status_message.empty()) status["message"] = span.status_message;
@@ -124,23 +148,27 @@ bool SpanContext::valid() const { return !all_zero(trace_id) && !all_zero(span_i
 
 std::string to_hex(const std::uint8_t* bytes, std::size_t size) {
   std::string out(size * 2, '0');
-  for (std::size_t i = 0; i < size; ++i) {
-    out[2 * i] = kHexDigits[bytes[i] >> 4];
-    out[2 * i + 1] = kHexDigits[bytes[i] & 0x0f];
-  }
+  write_hex(out.data(), bytes, size);
   return out;
 }
 
-std::string format_traceparent(const SpanContext& context) {
-  std::string out;
-  out.reserve(55);
-  out += "00-";
-  out += to_hex(context.trace_id.data(), context.trace_id.size());
-  out += '-';
-  out += to_hex(context.span_id.data(), context.span_id.size());
-  out += context.sampled ? "-01" : "-00";
-  return out;
+// text_ is left for the body to fill, every byte of it.
+Traceparent::Traceparent(const SpanContext& context) : size_(kSize) {  // NOLINT(cppcoreguidelines-pro-type-member-init)
+  char* out = text_.data();
+  *out++ = '0';
+  *out++ = '0';
+  *out++ = '-';
+  out = write_hex(out, context.trace_id.data(), context.trace_id.size());
+  *out++ = '-';
+  out = write_hex(out, context.span_id.data(), context.span_id.size());
+  *out++ = '-';
+  *out++ = '0';
+  *out = context.sampled ? '1' : '0';
 }
+
+std::ostream& operator<<(std::ostream& out, const Traceparent& traceparent) { return out << traceparent.view(); }
+
+std::string format_traceparent(const SpanContext& context) { return std::string(Traceparent(context).view()); }
 
 std::optional<SpanContext> parse_traceparent(std::string_view header) {
   // 00-<32 hex>-<16 hex>-<2 hex>: 2 + 1 + 32 + 1 + 16 + 1 + 2.
@@ -158,10 +186,14 @@ std::optional<SpanContext> parse_traceparent(std::string_view header) {
   return context;
 }
 
-std::string to_otlp_json(std::string_view service, const std::vector<SpanData>& spans) {
+namespace {
+
+/// The JSON body for any range of spans; `get` maps an element to its SpanData.
+template <typename Range, typename Get>
+std::string otlp_json(std::string_view service, const Range& spans, Get get) {
   boost::json::array span_array;
-  span_array.reserve(spans.size());
-  for (const auto& span : spans) span_array.push_back(span_json(span));
+  span_array.reserve(std::size(spans));
+  for (const auto& span : spans) span_array.push_back(span_json(get(span)));
 
   boost::json::object resource{
       {"attributes",
@@ -173,6 +205,16 @@ std::string to_otlp_json(std::string_view service, const std::vector<SpanData>& 
                                      {"scopeSpans", boost::json::array{std::move(scope_spans)}}};
   boost::json::object root{{"resourceSpans", boost::json::array{std::move(resource_spans)}}};
   return boost::json::serialize(root);
+}
+
+}  // namespace
+
+std::string to_otlp_json(std::string_view service, const std::vector<SpanData>& spans) {
+  return otlp_json(service, spans, [](const SpanData& span) -> const SpanData& { return span; });
+}
+
+void append_otlp_json(std::string& out, std::string_view service, std::span<const std::unique_ptr<SpanData>> spans) {
+  out += otlp_json(service, spans, [](const std::unique_ptr<SpanData>& span) -> const SpanData& { return *span; });
 }
 
 // ---- Span -------------------------------------------------------------------------------------
@@ -192,10 +234,15 @@ Span::~Span() { end(); }
 
 SpanContext Span::context() const { return data_ ? data_->context : SpanContext{}; }
 
-std::string Span::traceparent() const { return data_ ? format_traceparent(data_->context) : std::string(); }
+Traceparent Span::traceparent() const { return data_ ? Traceparent(data_->context) : Traceparent(); }
 
-void Span::set_attribute(std::string key, AttributeValue value) {
-  if (data_) data_->attributes.push_back(Attribute{std::move(key), std::move(value)});
+void Span::set_attribute(AttributeKey key, AttributeValue value) {
+  if (!data_) return;
+  if (data_->attributes.size() < data_->attributes.capacity()) {
+    data_->attributes.push_back(Attribute{key, std::move(value)});
+  } else {
+    ++data_->dropped_attributes;
+  }
 }
 
 void Span::set_status(StatusCode code, std::string message) {

@@ -91,6 +91,26 @@ TEST(Config, Tracing) {
   expect_error_naming([] { parse_config("tracing: {enabled: maybe}", {}); }, "tracing.enabled");
 }
 
+TEST(Config, TracingProtocol) {
+  EXPECT_EQ(parse_config("", {}).tracing.protocol, TracingProtocol::kHttpProtobuf);
+  EXPECT_EQ(parse_config("tracing: {protocol: http/json}", {}).tracing.protocol, TracingProtocol::kHttpJson);
+  EXPECT_EQ(parse_config("tracing: {protocol: http/json}", {{"RINGTRACE__TRACING__PROTOCOL", "http/protobuf"}})
+                .tracing.protocol,
+            TracingProtocol::kHttpProtobuf);
+  for (const auto p : {TracingProtocol::kHttpProtobuf, TracingProtocol::kHttpJson}) {
+    EXPECT_EQ(parse_tracing_protocol(to_string(p)), p);
+  }
+  // grpc is another OTEL_EXPORTER_OTLP_PROTOCOL value, but not one this exporter speaks.
+  for (const char* bad : {"grpc", "protobuf", "json", "HTTP/JSON", ""}) {
+    expect_error_naming([bad] { parse_config(std::string("tracing: {protocol: '") + bad + "'}", {}); },
+                        "tracing.protocol");
+  }
+  expect_error_naming([] { parse_config("", {{"RINGTRACE__TRACING__PROTOCOL", "grpc"}}); },
+                      "RINGTRACE__TRACING__PROTOCOL");
+  EXPECT_EQ(load_config(RINGTRACE_SOURCE_DIR "/config/ringtrace.yaml", {}).tracing.protocol,
+            TracingProtocol::kHttpProtobuf);
+}
+
 TEST(Config, EnvironmentOverridesFile) {
   const auto c = parse_config("interaction: {duration_seconds: 20}\n",
                               {{"RINGTRACE__INTERACTION__DURATION_SECONDS", "3"},

@@ -33,6 +33,19 @@ std::string_view to_string(Delivery delivery);
 /// The inverse of to_string(Delivery); nullopt for anything else.
 std::optional<Delivery> parse_delivery(std::string_view text);
 
+/// How spans travel to the collector (`tracing.protocol`); the names are OpenTelemetry's
+/// OTEL_EXPORTER_OTLP_PROTOCOL values.
+enum class TracingProtocol {
+  kHttpProtobuf,  ///< `http/protobuf`: binary, far cheaper to encode here and to decode in Jaeger
+  kHttpJson,      ///< `http/json`: readable on the wire, for debugging a collector
+};
+
+/// `http/protobuf`, `http/json`: the configuration spelling.
+std::string_view to_string(TracingProtocol protocol);
+
+/// The inverse of to_string(TracingProtocol); nullopt for anything else.
+std::optional<TracingProtocol> parse_tracing_protocol(std::string_view text);
+
 /// Section `message`.
 struct MessageConfig {
   Naming naming = Naming::kService;  ///< message.naming
@@ -108,10 +121,11 @@ struct DatabaseConfig {
   int connect_timeout_s = 5;          ///< per connection attempt
 };
 
-/// Section `tracing`: spans to Jaeger over OTLP/HTTP JSON.
+/// Section `tracing`: spans to Jaeger over OTLP/HTTP.
 struct TracingConfig {
   bool enabled = true;                                        ///< false: no spans, no exporter thread
   std::string endpoint = "http://127.0.0.1:4318/v1/traces";   ///< OTLP/HTTP traces endpoint
+  TracingProtocol protocol = TracingProtocol::kHttpProtobuf;  ///< body encoding of each POST
   int queue_max = 8192;            ///< finished spans waiting for export; beyond this they are dropped
   int batch_max = 512;             ///< spans per POST at most
   int flush_interval_ms = 200;     ///< a partial batch is sent after this

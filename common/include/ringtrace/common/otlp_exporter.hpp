@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// The batching OTLP/HTTP JSON exporter behind Tracer: a bounded span queue drained by one thread.
+/// The batching OTLP/HTTP exporter behind Tracer: a bounded span queue drained by one thread.
 
 #include <atomic>
 #include <chrono>
@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "ringtrace/common/config.hpp"
 #include "ringtrace/common/tracing.hpp"
@@ -44,15 +45,18 @@ class Exporter {
 
  private:
   void run();
-  void send(std::vector<SpanData>& batch);
+  void send(const std::vector<std::unique_ptr<SpanData>>& batch);
 
   const std::string service_;
   const std::string url_;
+  const TracingProtocol protocol_;
   const std::size_t queue_max_;
   const std::size_t batch_max_;
   const std::chrono::milliseconds flush_interval_;
   const std::chrono::milliseconds timeout_;
   std::unique_ptr<detail::OtlpHttpClient> client_;  // used by the exporter thread only
+  std::vector<std::unique_ptr<SpanData>> batch_;    // exporter thread only: spans being sent
+  std::string body_;  // exporter thread only: reused, so a batch's body costs no allocation once grown
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;   // exporter thread: a full batch, a flush, or stop

@@ -1,18 +1,23 @@
 #pragma once
 /// @file
-/// Spans for Jaeger: W3C trace context, RAII spans, and a batching OTLP/HTTP JSON exporter.
-/// No OpenTelemetry C++ package exists in Debian bookworm, so this is the small subset we need.
+/// Spans for Jaeger: W3C trace context, RAII spans, and a batching OTLP/HTTP exporter (protobuf
+/// or JSON). No OpenTelemetry C++ package exists in Debian bookworm, so this is the small subset
+/// we need.
 
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <iosfwd>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
+
+#include <boost/container/static_vector.hpp>
 
 #include "ringtrace/common/config.hpp"
 #include "ringtrace/common/metrics.hpp"
@@ -36,6 +41,36 @@ struct SpanContext {
   friend bool operator==(const SpanContext&, const SpanContext&) = default;
 };
 
+/// A traceparent header value held inline. Every hop sends one, and as a std::string its 55
+/// characters would cost a heap allocation each time. Empty for a span that does not record.
+class Traceparent {
+ public:
+  /// Length of a version-00 traceparent.
+  static constexpr std::size_t kSize = 55;
+
+  /// The empty value ("").
+  Traceparent() : text_{} {}
+  /// `00-<32 hex trace id>-<16 hex span id>-<2 hex flags>` of `context`.
+  explicit Traceparent(const SpanContext& context);
+
+  /// The text; valid while this object lives (like std::string's conversion, do not keep it longer).
+  [[nodiscard]] std::string_view view() const { return {text_.data(), size_}; }
+  /// Implicit, so callers that took the std::string this used to be (string_view parameters,
+  /// assignment to a std::string) compile unchanged.
+  operator std::string_view() const { return view(); }  // NOLINT(google-explicit-constructor)
+  /// True for the value of a span that does not record.
+  [[nodiscard]] bool empty() const { return size_ == 0; }
+  /// Text equality, also against std::string and literals.
+  friend bool operator==(const Traceparent& a, std::string_view b) { return a.view() == b; }
+
+ private:
+  std::array<char, kSize> text_;  // the first size_ characters are the value
+  std::size_t size_ = 0;
+};
+
+/// Prints the text (for test failure messages).
+std::ostream& operator<<(std::ostream& out, const Traceparent& traceparent);
+
 /// `00-<32 hex trace id>-<16 hex span id>-<2 hex flags>`.
 std::string format_traceparent(const SpanContext& context);
 
@@ -45,7 +80,7 @@ std::optional<SpanContext> parse_traceparent(std::string_view header);
 /// Lowercase hex of `bytes`, as OTLP JSON and traceparent write ids.
 std::string to_hex(const std::uint8_t* bytes, std::size_t size);
 
-/// OTLP span kinds (the integers OTLP JSON uses).
+/// OTLP span kinds (the enum values of OTLP, in JSON and protobuf alike).
 enum class SpanKind { kInternal = 1, kServer = 2, kClient = 3, kProducer = 4, kConsumer = 5 };
 
 /// OTLP status codes.
@@ -54,11 +89,35 @@ enum class StatusCode { kUnset = 0, kOk = 1, kError = 2 };
 /// An attribute value: OTLP's stringValue, intValue, boolValue or doubleValue.
 using AttributeValue = std::variant<std::string, std::int64_t, bool, double>;
 
+/// An attribute key: a view of a string literal, so recording one copies nothing. Only compile-time
+/// strings convert (the constructor is consteval), which guarantees the text outlives the span on
+/// the exporter thread; every key OpenTelemetry's conventions define is such a constant anyway.
+class AttributeKey {
+ public:
+  /// From a string literal; a runtime string does not compile.
+  consteval AttributeKey(const char* key) : key_(key) {}  // NOLINT(google-explicit-constructor)
+  /// The key's text, of static storage duration.
+  [[nodiscard]] constexpr std::string_view view() const { return key_; }
+  /// Text equality.
+  friend constexpr bool operator==(AttributeKey a, AttributeKey b) { return a.key_ == b.key_; }
+
+ private:
+  std::string_view key_;
+};
+
 /// One key/value attribute.
 struct Attribute {
-  std::string key;       ///< e.g. "messaging.system"
+  AttributeKey key;      ///< e.g. "messaging.system"
   AttributeValue value;  ///< typed value
 };
+
+/// Attributes a span holds at most: twice what the busiest span of the ring sets. They live
+/// inside the span, so recording them allocates nothing; more are dropped and counted, as
+/// OpenTelemetry's attribute limits do.
+inline constexpr std::size_t kMaxAttributes = 12;
+
+/// A span's attributes, in insertion order.
+using AttributeList = boost::container::static_vector<Attribute, kMaxAttributes>;
 
 /// A finished span, as exported.
 struct SpanData {
@@ -68,13 +127,25 @@ struct SpanData {
   SpanKind kind = SpanKind::kInternal;  ///< role in the exchange (server, client, producer...)
   std::uint64_t start_unix_ns = 0;    ///< wall clock
   std::uint64_t end_unix_ns = 0;      ///< wall clock
-  std::vector<Attribute> attributes;  ///< in insertion order
+  AttributeList attributes;           ///< in insertion order
+  std::uint32_t dropped_attributes = 0;  ///< set beyond kMaxAttributes, hence not in `attributes`
   StatusCode status = StatusCode::kUnset;  ///< kError marks the span red in Jaeger
   std::string status_message;         ///< set with kError
 };
 
 /// The OTLP/HTTP JSON body for `spans` of `service` (resourceSpans → scopeSpans → spans).
 std::string to_otlp_json(std::string_view service, const std::vector<SpanData>& spans);
+
+/// Appends the OTLP/HTTP JSON body for `spans` (held as the exporter holds them) to `out`.
+void append_otlp_json(std::string& out, std::string_view service, std::span<const std::unique_ptr<SpanData>> spans);
+
+/// The OTLP/HTTP protobuf body, an ExportTraceServiceRequest, for `spans` of `service`.
+std::string to_otlp_protobuf(std::string_view service, const std::vector<SpanData>& spans);
+
+/// Appends the OTLP/HTTP protobuf body for `spans` to `out`. Encodes in one pass straight into
+/// `out`, so a buffer reused across batches makes a batch cost no allocation once it has grown.
+void append_otlp_protobuf(std::string& out, std::string_view service,
+                          std::span<const std::unique_ptr<SpanData>> spans);
 
 class Exporter;
 
@@ -107,10 +178,10 @@ class Span {
   /// Its context, to hand to children and to send along (invalid when not recording).
   [[nodiscard]] SpanContext context() const;
   /// Its traceparent header value ("" when not recording).
-  [[nodiscard]] std::string traceparent() const;
+  [[nodiscard]] Traceparent traceparent() const;
 
-  /// Adds an attribute (no-op when not recording).
-  void set_attribute(std::string key, AttributeValue value);
+  /// Adds an attribute (no-op when not recording); `key` must be a literal, see AttributeKey.
+  void set_attribute(AttributeKey key, AttributeValue value);
   /// Sets the status (no-op when not recording).
   void set_status(StatusCode code, std::string message = {});
   /// Ends the span now and queues it for export; later calls do nothing.
