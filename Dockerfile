@@ -1,7 +1,8 @@
 # ringtrace's container images, one per service, from one source tree:
 #
-#   docker build --target ms1 -t ringtrace/ringtrace-ms1 .      (likewise ms2, ms3)
+#   docker build --target ms1 -t ringtrace-ms1 .      (likewise ms2, ms3)
 #
+# It needs BuildKit (the default builder since Docker 23, through buildx) for its cache mount.
 # docker-compose.yml builds all three, scripts/publish-images.sh builds and pushes them.
 #
 # The build stage runs the project's own scripts/build.sh (release preset: Release, no tests),
@@ -20,7 +21,9 @@ WORKDIR /src
 COPY scripts/install-deps.sh scripts/install-deps.sh
 RUN scripts/install-deps.sh --build-only && rm -rf /var/lib/apt/lists/*
 COPY . .
-RUN scripts/build.sh release
+# ccache (CMakeLists.txt) keeps its directory in a BuildKit cache mount: a rebuild after a source
+# change recompiles only the files that changed, while the layer itself stays reproducible.
+RUN --mount=type=cache,id=ringtrace-ccache,target=/root/.cache/ringtrace/ccache scripts/build.sh release
 
 # ----------------------------------------------------------------------------------- runtime
 FROM debian:${DEBIAN_TAG} AS runtime

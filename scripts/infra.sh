@@ -22,6 +22,8 @@
 #                                            For fault-injection tests.
 #   scripts/infra.sh kafka-classpath         print the classpath glob of the cached Kafka
 #                                            jars (downloads them first if needed)
+#   scripts/infra.sh jaeger-binary           print the path of the cached Jaeger binary (builds it
+#                                            first if needed)
 #   scripts/infra.sh pids   component        print the PIDs of the running server, one per line
 #                                            (PostgreSQL: the postmaster and its children), so a
 #                                            benchmark can read the CPU time the server used
@@ -1114,6 +1116,11 @@ main() {
       ;;
     kafka-classpath)
       kafka_classpath
+      ;;
+    jaeger-binary)
+      INFO_FD=2
+      jaeger_build
+      printf '%s\n' "$JAEGER_BIN"
       ;;
     pids)
       (( $# == 1 )) || die "infra: pids needs exactly one component (${COMPONENTS[*]})"

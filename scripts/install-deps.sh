@@ -22,7 +22,7 @@ esac
 
 # GoogleTest is here too: it is a compile-time dependency of every preset that builds the tests.
 build_packages=(
-  build-essential cmake ninja-build pkg-config
+  build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   librdkafka-dev libpq-dev libmariadb-dev libspdlog-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev

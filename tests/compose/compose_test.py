@@ -1,0 +1,336 @@
+#!/usr/bin/env python3
+"""The container path run for real: the compose files on a Docker Engine, as a user runs them.
+
+usage: compose_test.py --variant postgresql|mariadb [--session-seconds N]
+       compose_test.py --publish REGISTRY_NAMESPACE
+
+Needs DOCKER_HOST (and DOCKER_CONFIG with the Compose plugin) pointing at an engine that has the
+images the compose files name; scripts/compose-test.sh provides both. Each variant runs as its own
+compose project (ringtrace-test-<variant>) on free loopback ports, so it never touches a user's
+`ringtrace` project or the native servers' ports:
+
+  up --wait (every health check), GET /start on the published port, the finish line in
+  `logs ms1`; rows = the finish line's messages, timestamps ordered (asked with `exec` on the
+  database container); Jaeger's query API holds traces across ms1, ms2, ms3 under one root;
+  MS3's process is killed mid-session and its restart policy brings it back with nothing lost;
+  `stop`, then the database alone: the rows are there; `down` (volumes kept), the database alone:
+  still there, and the logs volume holds ms1.log with the start and finish lines; `down -v`
+  removes the volumes.
+
+--publish runs scripts/publish-images.sh against a registry at REGISTRY_NAMESPACE's host, removes
+the local images, and runs a session from the images compose pulls back (docker-compose.images.yml).
+
+Prints one line per check and the figures (build, up to healthy, messages/s); exit 1 if any check failed.
+"""
+
+import argparse
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+CHECK_TRACES = os.path.join(REPO, "tests", "e2e", "check_traces.py")
+PASSWORD = "ringtrace"
+
+VARIANTS = {
+    "postgresql": {"files": ["docker-compose.yml"], "db": "postgres",
+                   "columns": ['"MC1_timestamp"', '"MC2_timestamp"', '"MC3_timestamp"', "end_timestamp"]},
+    "mariadb": {"files": ["docker-compose.yml", "docker-compose.mariadb.yml"], "db": "mariadb",
+                "columns": ["service1_timestamp", "service2_timestamp", "service3_timestamp", "end_timestamp"]},
+}
+PORT_VARIABLES = ("RINGTRACE_MS1_PORT", "RINGTRACE_MS2_ADMIN_PORT", "RINGTRACE_MS3_ADMIN_PORT",
+                  "RINGTRACE_JAEGER_UI_PORT", "RINGTRACE_POSTGRES_PORT", "RINGTRACE_MARIADB_PORT")
+FINISH = re.compile(r"interaction finished: session_id=(\d+) elapsed=([0-9.]+)s messages=(\d+) stored=(\d+) reason=(\w+)")
+
+failures = []
+
+
+def check(name, ok, detail=""):
+    print(f"{'ok  ' if ok else 'FAIL'} {name}" + (f" ({detail})" if detail else ""), flush=True)
+    if not ok:
+        failures.append(name)
+    return ok
+
+
+def figure(name, value):
+    print(f"figure: {name}: {value}", flush=True)
+
+
+def wait_for(deadline_s, probe, interval=0.5):
+    """Polls probe() until it returns something truthy or the deadline passes; returns the last result."""
+    end = time.monotonic() + deadline_s
+    while True:
+        result = probe()
+        if result or time.monotonic() >= end:
+            return result
+        time.sleep(interval)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url, timeout=10):
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+    except OSError as error:
+        return None, str(error)
+
+
+def docker(*args, check_rc=False, timeout=600, stdin=None):
+    result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, input=stdin)
+    if check_rc and result.returncode != 0:
+        raise RuntimeError(f"docker {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()[-2000:]}")
+    return result
+
+
+class Project:
+    """One compose project of one variant, on its own free loopback ports."""
+
+    def __init__(self, variant, name, extra_files=(), extra_env=None):
+        self.variant = variant
+        self.spec = VARIANTS[variant]
+        self.name = name
+        self.files = [os.path.join(REPO, f) for f in self.spec["files"]] + list(extra_files)
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("RINGTRACE_", "COMPOSE_"))}
+        self.env.update({var: str(free_port()) for var in PORT_VARIABLES})
+        self.env.update(extra_env or {})
+        self.env_file = tempfile.NamedTemporaryFile("w", suffix=".env")   # keeps a developer's .env out
+
+    def port(self, variable):
+        return int(self.env[variable])
+
+    def compose(self, *args, timeout=900, check_rc=False):
+        cmd = ["docker", "compose", "--project-name", self.name, "--env-file", self.env_file.name]
+        for f in self.files:
+            cmd += ["-f", f]
+        result = subprocess.run(cmd + list(args), capture_output=True, text=True, env=self.env,
+                                cwd=REPO, timeout=timeout)
+        if check_rc and result.returncode != 0:
+            raise RuntimeError(f"docker compose {' '.join(args)} failed ({result.returncode}):\n"
+                               f"{result.stderr.strip()[-3000:]}")
+        return result
+
+    def container(self, service):
+        return self.compose("ps", "--all", "-q", service).stdout.strip()
+
+    def sql(self, query):
+        """One value from the database container, through its own client (`exec`)."""
+        if self.spec["db"] == "postgres":
+            args = ["exec", "-T", "postgres", "psql", "-U", "ringtrace", "-d", "ringtrace", "-Atc", query]
+        else:
+            args = ["exec", "-T", "mariadb", "mariadb", "-u", "ringtrace", f"-p{PASSWORD}", "ringtrace",
+                    "-N", "-B", "-e", query]
+        result = self.compose(*args, timeout=60)
+        return result.stdout.strip() if result.returncode == 0 else f"error: {result.stderr.strip()}"
+
+    def volumes(self):
+        return set(docker("volume", "ls", "-q", "--filter", f"label=com.docker.compose.project={self.name}").stdout.split())
+
+    def diagnose(self):
+        print(self.compose("ps", "--all").stdout, file=sys.stderr)
+        print(self.compose("logs", "--no-color", "--tail", "40").stdout[-8000:], file=sys.stderr)
+
+
+def finish_line(project, session):
+    for line in project.compose("logs", "--no-color", "ms1").stdout.splitlines():
+        m = FINISH.search(line)
+        if m and m.group(1) == str(session):
+            return {"elapsed": float(m.group(2)), "messages": int(m.group(3)), "stored": int(m.group(4)),
+                    "reason": m.group(5), "line": m.group(0)}
+    return None
+
+
+def start_session(project):
+    status, body = http_get(f"http://127.0.0.1:{project.port('RINGTRACE_MS1_PORT')}/start")
+    session = None
+    if status == 200:
+        session = json.loads(body).get("session_id")
+    check("GET /start on the published port starts a session", session is not None, f"{status} {body.strip()[:120]}")
+    return session
+
+
+def stored_rows(project, session):
+    value = project.sql(f"SELECT count(*) FROM messages WHERE session_id = {session}")
+    return int(value) if value.isdigit() else -1
+
+
+def check_session(project, session, seconds, label):
+    """Waits for the session's finish line, then checks its rows and returns the finish line."""
+    done = wait_for(seconds + 60, lambda: finish_line(project, session))
+    if not check(f"{label}: finish line in `logs ms1`", done is not None):
+        return None
+    print(f"     {done['line']}")
+    check(f"{label}: every generated message stored", done["messages"] > 0 and done["stored"] == done["messages"],
+          f"messages={done['messages']} stored={done['stored']}")
+    rows = stored_rows(project, session)
+    check(f"{label}: rows in the database = messages", rows == done["messages"], f"{rows} rows")
+    c = project.spec["columns"]
+    ordered = project.sql(f"SELECT count(*) FROM messages WHERE session_id = {session} "
+                          f"AND {c[0]} <= {c[1]} AND {c[1]} <= {c[2]} AND {c[2]} <= {c[3]}")
+    check(f"{label}: four ordered timestamps on every row", ordered == str(done["messages"]), ordered)
+    ids = project.sql(f"SELECT concat(count(DISTINCT id), ',', min(id), ',', max(id)) FROM messages WHERE session_id = {session}")
+    check(f"{label}: ids 1..messages, no duplicate", ids == f"{done['messages']},1,{done['messages']}", ids)
+    return done
+
+
+def up(project, label, *services):
+    t0 = time.monotonic()
+    result = project.compose("up", "-d", "--wait", "--wait-timeout", "300", *services)
+    took = time.monotonic() - t0
+    ok = check(f"{label}: up --wait {' '.join(services) or '(all)'}: every health check passes", result.returncode == 0,
+               result.stderr.strip().splitlines()[-1] if result.returncode else f"{took:.1f} s")
+    if not ok:
+        project.diagnose()
+    return ok, took
+
+
+def run_variant(variant, seconds):
+    project = Project(variant, f"ringtrace-test-{variant}", extra_env={"RINGTRACE_DURATION_SECONDS": str(seconds)})
+    print(f"== {variant}: project {project.name}, MS1 on 127.0.0.1:{project.port('RINGTRACE_MS1_PORT')}, "
+          f"Jaeger on 127.0.0.1:{project.port('RINGTRACE_JAEGER_UI_PORT')}", flush=True)
+    project.compose("down", "-v", "--remove-orphans", timeout=300)
+
+    t0 = time.monotonic()
+    built = project.compose("build", timeout=3600)
+    if not check(f"{variant}: compose build (MS1, MS2, MS3 from the source tree)", built.returncode == 0,
+                 built.stderr.strip()[-2000:] if built.returncode else ""):
+        return
+    figure(f"{variant} image build", f"{time.monotonic() - t0:.1f} s")
+    ok, took = up(project, variant)
+    if not ok:
+        return
+    figure(f"{variant} up to healthy", f"{took:.1f} s")
+    db = project.spec["db"]
+
+    # -- one session of the configured length -------------------------------------------------
+    session = start_session(project)
+    if session is None:
+        project.diagnose()
+        return
+    first = check_session(project, session, seconds, f"{variant} session {session}")
+    if first:
+        figure(f"{variant} container session", f"{first['messages']} messages in {first['elapsed']:.3f} s = "
+               f"{first['messages'] / first['elapsed']:.0f} messages/s")
+        jaeger = f"http://127.0.0.1:{project.port('RINGTRACE_JAEGER_UI_PORT')}"
+
+        def traces():
+            r = subprocess.run([sys.executable, CHECK_TRACES, jaeger, str(session), "5"], capture_output=True, text=True)
+            return r.stdout.strip() if r.returncode == 0 else None
+        verdict = wait_for(30, traces, 1.0)
+        check(f"{variant}: Jaeger's query API on the published port: traces across ms1, ms2, ms3 under one root",
+              verdict is not None, verdict or "")
+
+    # -- MS3 crashes mid-session: its restart policy brings it back, nothing is lost -------------
+    session2 = start_session(project)
+    if session2 is not None:
+        ms3 = project.container("ms3")
+        restarts_before = int(docker("inspect", "-f", "{{.RestartCount}}", ms3).stdout.strip() or 0)
+        wait_for(15, lambda: stored_rows(project, session2) > 0, 0.2)
+        pid = docker("inspect", "-f", "{{.State.Pid}}", ms3).stdout.strip()
+        # A crash, not `docker kill`: the engine counts a kill as a manual stop, which restart
+        # policies do not undo. SIGKILL to the container's process from the host is what an
+        # out-of-memory kill or a segfault looks like to the engine.
+        killed = pid.isdigit() and int(pid) > 0 and subprocess.run(["kill", "-KILL", pid]).returncode == 0
+        killed_at = time.monotonic()
+        check(f"{variant}: MS3's process killed mid-session (SIGKILL, pid {pid})", killed)
+
+        def restarted():
+            state = docker("inspect", "-f", "{{.RestartCount}} {{.State.Running}} {{.State.Health.Status}}", ms3).stdout.split()
+            return state if len(state) == 3 and int(state[0]) > restarts_before and state[1:] == ["true", "healthy"] else None
+        state = wait_for(90, restarted, 0.2)
+        back_after = time.monotonic() - killed_at
+        check(f"{variant}: the restart policy brought MS3 back, healthy", state is not None,
+              f"restart count {state[0]}, healthy {back_after:.1f} s after the kill" if state
+              else docker("inspect", "-f", "{{json .State}}", ms3).stdout.strip()[:300])
+        status, body = http_get(f"http://127.0.0.1:{project.port('RINGTRACE_MS1_PORT')}/status")
+        check(f"{variant}: session {session2} was still running when MS3 came back", '"running"' in body, body.strip()[:120])
+        check_session(project, session2, seconds, f"{variant} session {session2} (MS3 crashed)")
+
+    # -- the data outlives the containers ------------------------------------------------------
+    total = project.sql("SELECT count(*) FROM messages")
+    check(f"{variant}: stop", project.compose("stop", timeout=300).returncode == 0)
+    if up(project, f"{variant} after stop", db)[0]:
+        check(f"{variant}: after stop, the database alone still holds every row", project.sql("SELECT count(*) FROM messages") == total, total)
+    check(f"{variant}: down (volumes kept)", project.compose("down", timeout=300).returncode == 0)
+    volumes = project.volumes()
+    logs_volume = f"{project.name}_logs"
+    log = docker("run", "--rm", "--network", "none", "-v", f"{logs_volume}:/logs:ro", "--entrypoint", "cat",
+                 f"debian:{debian_tag()}", "/logs/ms1.log")
+    check(f"{variant}: the logs volume holds ms1.log with the start and finish lines of session {session}",
+          f"interaction started: session_id={session} " in log.stdout and f"interaction finished: session_id={session} " in log.stdout,
+          log.stderr.strip()[:200])
+    if up(project, f"{variant} after down", db)[0]:
+        check(f"{variant}: after down, the database alone still holds every row", project.sql("SELECT count(*) FROM messages") == total, total)
+    check(f"{variant}: down -v", project.compose("down", "-v", timeout=300).returncode == 0)
+    left = project.volumes()
+    check(f"{variant}: down -v removed the volumes", bool(volumes) and not left, f"before {sorted(volumes)}, after {sorted(left)}")
+
+
+def debian_tag():
+    with open(os.path.join(REPO, "Dockerfile")) as f:
+        return re.search(r"^ARG DEBIAN_TAG=(\S+)", f.read(), re.M).group(1)
+
+
+def run_publish(namespace, seconds):
+    project = Project("postgresql", "ringtrace-test-published", [os.path.join(REPO, "docker-compose.images.yml")],
+                      {"RINGTRACE_IMAGE_NAMESPACE": namespace, "RINGTRACE_DURATION_SECONDS": str(seconds)})
+    print(f"== published images: {namespace}", flush=True)
+    project.compose("down", "-v", "--remove-orphans", timeout=300)
+    env = dict(os.environ, RINGTRACE_IMAGE_NAMESPACE=namespace)
+    published = subprocess.run(["bash", os.path.join(REPO, "scripts", "publish-images.sh")], capture_output=True,
+                               text=True, env=env, cwd=REPO, timeout=3600)
+    if not check(f"scripts/publish-images.sh pushes to {namespace}", published.returncode == 0,
+                 (published.stdout + published.stderr).strip()[-1500:]):
+        return
+    version = re.search(r"pushed \S+:\{([^,]+),latest\}", published.stdout)
+    images = [f"{namespace}/ringtrace-{s}" for s in ("ms1", "ms2", "ms3")]
+    refs = [f"{i}:{t}" for i in images for t in ("latest", version.group(1) if version else "latest")]
+    docker("rmi", "--force", *sorted(set(refs)), "ringtrace-ms1:local", "ringtrace-ms2:local", "ringtrace-ms3:local")
+    gone = all(docker("image", "inspect", r).returncode != 0 for r in refs)
+    check("the published images removed from the engine", gone)
+    ok, took = up(project, "published images")
+    if ok:
+        pulled = all(docker("image", "inspect", f"{i}:latest").returncode == 0 for i in images)
+        check("compose pulled the three images back from the registry", pulled)
+        session = start_session(project)
+        if session is not None:
+            check_session(project, session, seconds, f"published images session {session}")
+    project.compose("down", "-v", timeout=300)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variant", choices=sorted(VARIANTS))
+    parser.add_argument("--publish", metavar="REGISTRY_NAMESPACE")
+    parser.add_argument("--session-seconds", type=int, default=10)
+    args = parser.parse_args()
+    if not (args.variant or args.publish):
+        parser.error("--variant or --publish")
+    try:
+        if args.variant:
+            run_variant(args.variant, args.session_seconds)
+        if args.publish:
+            run_publish(args.publish, min(args.session_seconds, 5))
+    except (RuntimeError, subprocess.TimeoutExpired) as error:
+        check("no command failed or hung", False, str(error))
+    if failures:
+        print(f"{len(failures)} check(s) failed: {'; '.join(failures)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
