@@ -8,6 +8,9 @@
 #                              postgres, mariadb), each tagged exactly as the compose files name it
 #   scripts/engine.sh down     stop the engine this script started, by the PID in its pid file
 #   scripts/engine.sh status   one line
+#   scripts/engine.sh compose-path
+#                              the Compose v2 binary (built first if needed); it also runs
+#                              standalone, and `config` needs no engine (the deploy checks use it)
 #   scripts/engine.sh env      the exports that point `docker` and `docker compose` at it:
 #                              eval "$(scripts/engine.sh env)"
 #
@@ -46,7 +49,9 @@ GO_CACHE=$CACHE_DIR/go
 # The base of the Dockerfile and of every stand-in: Debian bookworm, as the official slim image.
 DEBIAN_TAG=$(sed -n 's/^ARG DEBIAN_TAG=//p' "$REPO_DIR/Dockerfile" | head -n1)
 
-info() { printf 'engine: %s\n' "$*"; }
+# Informational output goes to stdout, except for commands whose stdout is data: INFO_FD=2.
+INFO_FD=1
+info() { printf 'engine: %s\n' "$*" >&"$INFO_FD"; }
 die() { printf 'engine: %s\n' "$*" >&2; exit 1; }
 now_s() { date +%s; }
 
@@ -273,6 +278,11 @@ case ${1:-} in
     else
       info "not running"
     fi
+    ;;
+  compose-path)
+    INFO_FD=2
+    ensure_plugins
+    printf '%s\n' "$CACHE_DIR/compose-$COMPOSE_VERSION/docker-compose"
     ;;
   env)
     printf 'export DOCKER_HOST=%q\nexport DOCKER_CONFIG=%q\n' "unix://$SOCKET" "$CONFIG_DIR"

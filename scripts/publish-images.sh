@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
-# Builds the three service images from the Dockerfile and pushes them to Docker Hub, so that
-# docker-compose.yml can run the published images instead of building them:
+# Builds the three service images from the Dockerfile and pushes them to Docker Hub or another
+# registry, so that docker-compose.images.yml can run the published images instead of building them:
 #
 #   <namespace>/ringtrace-ms1, <namespace>/ringtrace-ms2, <namespace>/ringtrace-ms3
 #   each tagged <version> and latest
 #
-# Usage: RINGTRACE_IMAGE_NAMESPACE=<Docker Hub user or organisation> scripts/publish-images.sh [--dry-run]
+# Usage: RINGTRACE_IMAGE_NAMESPACE=<namespace> scripts/publish-images.sh [--dry-run]
 #
-#   RINGTRACE_IMAGE_NAMESPACE  required; the same variable docker-compose.yml reads
+#   RINGTRACE_IMAGE_NAMESPACE  required; the same variable docker-compose.images.yml reads: a
+#                              Docker Hub user or organisation ("example-org"), or a registry
+#                              host[:port] and path ("registry.example.com:5000/ringtrace")
 #   RINGTRACE_VERSION          default: the VERSION in CMakeLists.txt's project()
 #   DOCKERHUB_USERNAME, DOCKERHUB_TOKEN
-#                              if both are set, logs in with them first (for CI); otherwise an
-#                              earlier `docker login` must have stored a Docker Hub login
+#                              for Docker Hub: if both are set, logs in with them first (for CI);
+#                              otherwise an earlier `docker login` must have stored a Docker Hub
+#                              login. Another registry's login is that registry's business: a push
+#                              it refuses fails with its answer.
 #   --dry-run                  print the commands instead of running them (needs no Docker)
 #
 # Refuses, with one line on stderr and a non-zero exit, before building anything when Docker or
-# its engine is missing, when the namespace is unset or invalid, or when there is no login.
+# its engine is missing, when the namespace is unset or invalid, or when Docker Hub has no login.
+# The Dockerfile needs BuildKit (DOCKER_BUILDKIT=1 is set for Docker 20.10's CLI).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -34,10 +39,22 @@ for arg in "$@"; do
 done
 
 namespace=${RINGTRACE_IMAGE_NAMESPACE:-}
-[ -n "$namespace" ] || die "RINGTRACE_IMAGE_NAMESPACE is not set (your Docker Hub user or organisation)"
-# Docker Hub namespaces: lower-case letters and digits, separators inside only.
-[[ $namespace =~ ^[a-z0-9]+([._-][a-z0-9]+)*$ ]] ||
-  die "RINGTRACE_IMAGE_NAMESPACE '$namespace' is not a valid Docker Hub namespace"
+[ -n "$namespace" ] || die "RINGTRACE_IMAGE_NAMESPACE is not set (your Docker Hub user or organisation, or registry/path)"
+# A path component of an image name: lower-case letters and digits, separators inside only.
+component='[a-z0-9]+([._-][a-z0-9]+)*'
+if [[ $namespace == */* ]]; then
+  # registry[:port]/path...: the first part names a registry when it has a dot or a port, or is
+  # localhost (the rule docker itself applies); anything else would be a Docker Hub path.
+  registry=${namespace%%/*}
+  [[ $registry =~ ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]+)?$ && ($registry == *[.:]* || $registry == localhost) ]] ||
+    die "RINGTRACE_IMAGE_NAMESPACE '$namespace': '$registry' is not a registry host[:port]"
+  [[ ${namespace#*/} =~ ^$component(/$component)*$ ]] ||
+    die "RINGTRACE_IMAGE_NAMESPACE '$namespace' is not a valid registry path"
+else
+  registry=docker.io
+  [[ $namespace =~ ^$component$ ]] ||
+    die "RINGTRACE_IMAGE_NAMESPACE '$namespace' is not a valid Docker Hub namespace"
+fi
 
 version=${RINGTRACE_VERSION:-$(sed -nE 's/^project\([A-Za-z0-9_]+ +VERSION +([0-9][0-9A-Za-z.+-]*).*/\1/p' CMakeLists.txt)}
 [ -n "$version" ] || die "no VERSION in CMakeLists.txt's project(); set RINGTRACE_VERSION"
@@ -64,6 +81,8 @@ run() {
 if ! $dry_run; then
   command -v docker >/dev/null 2>&1 || die "docker is not installed (no 'docker' command on PATH)"
   docker info >/dev/null 2>&1 || die "the Docker engine is not reachable ('docker info' failed): start it or set DOCKER_HOST"
+fi
+if ! $dry_run && [ "$registry" = docker.io ]; then
   if [ -n "${DOCKERHUB_USERNAME:-}" ] && [ -n "${DOCKERHUB_TOKEN:-}" ]; then
     printf '%s' "$DOCKERHUB_TOKEN" | docker login --username "$DOCKERHUB_USERNAME" --password-stdin >/dev/null 2>&1 ||
       die "docker login as '$DOCKERHUB_USERNAME' with DOCKERHUB_TOKEN failed"
@@ -75,6 +94,9 @@ if ! $dry_run; then
   if ! { [ -f "$config" ] && grep -qE '"(https://index\.docker\.io/v1/|index\.docker\.io|docker\.io)"' "$config"; }; then
     die "not logged in to Docker Hub: run 'docker login' (or set DOCKERHUB_USERNAME and DOCKERHUB_TOKEN)"
   fi
+fi
+if ! $dry_run; then
+  export DOCKER_BUILDKIT=1
   log=$(mktemp)
   trap 'rm -f "$log"' EXIT
 fi

@@ -2,18 +2,24 @@
 # The project's test command: installs dependencies, builds with coverage instrumentation and
 # the API reference (Doxygen, warnings fail), starts the native infrastructure, runs every ctest
 # label (unit, deploy, integration, e2e with schemathesis, faults, bench: a short scripts/bench.sh
-# whose output is checked), prints line coverage of the shared library and the services and fails
-# below RINGTRACE_COVERAGE_MIN percent (86), then runs every label but faults and bench again on an
+# whose output is checked), then the container path (label compose: scripts/compose-test.sh, both
+# compose variants on our own Docker Engine and a registry round trip), prints line coverage of
+# the shared library and the services and fails
+# below RINGTRACE_COVERAGE_MIN percent (86), then runs every label but faults, bench and compose again on an
 # AddressSanitizer + UBSan build (RINGTRACE_SKIP_ASAN=1 skips that pass; the fault matrix runs
 # once, about 7 minutes), the threaded MS1 units under
 # ThreadSanitizer, and each fuzzer for RINGTRACE_FUZZ_SECONDS (30) seconds.
 # Under CI (CI=true) the infrastructure started here is stopped at the end; locally it is left
-# running for the next run (scripts/infra.sh down stops it).
+# running for the next run (scripts/infra.sh down stops it). The Docker Engine of the container
+# test is always stopped at its end.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
 scripts/install-deps.sh
+# The Compose v2 CLI, built once from the Go module proxy: the deploy checks resolve the compose
+# files with it, the container test runs them.
+scripts/engine.sh compose-path >/dev/null
 
 # build PRESET: configures and builds quietly; on failure shows the compiler's output.
 build() {
@@ -48,7 +54,10 @@ fi
 find build-coverage -name '*.gcda' -delete
 echo "== tests"
 status=0
-ctest --preset coverage -j2 || status=$?
+ctest --preset coverage -j2 -LE compose || status=$?
+
+echo "== containers (scripts/compose-test.sh --variant all)"
+ctest --preset coverage -L compose || status=$?
 
 echo "== coverage"
 coverage_min=${RINGTRACE_COVERAGE_MIN:-86}
@@ -67,7 +76,7 @@ fi
 if [ "${RINGTRACE_SKIP_ASAN:-}" != 1 ]; then
   build asan
   echo "== tests under AddressSanitizer + UBSan"
-  ctest --preset asan -j2 -LE "faults|bench" || status=$?
+  ctest --preset asan -j2 -LE "faults|bench|compose" || status=$?
 fi
 
 echo "== ThreadSanitizer (the database writer and the session controller)"

@@ -10,7 +10,10 @@
   compose_checks.py unknown-env MS1 MS2 MS3 a RINGTRACE__ variable naming no key stops every service
   compose_checks.py static VARIANT          health checks, depends_on, pinned images, no ZooKeeper,
                                             and the variant's database, naming and addresses
-  compose_checks.py images-match-publish    compose's image names are the ones publish-images.sh pushes
+  compose_checks.py images-match-publish    by default the services are built, never pulled; with
+                                            docker-compose.images.yml compose runs exactly the
+                                            images publish-images.sh pushes, and only from the
+                                            namespace the user names
 
 VARIANT is postgresql (docker-compose.yml) or mariadb (plus docker-compose.mariadb.yml).
 """
@@ -27,6 +30,7 @@ import deploy_common as dc  # noqa: E402
 from deploy_common import REPO, SERVICES, VARIANTS, Problems
 
 # The ports the services listen on when the compose file does not move them (config/ringtrace.yaml).
+IMAGES_OVERRIDE = os.path.join(REPO, "docker-compose.images.yml")
 DEFAULT_PORTS = {"ms1": 8080, "ms2": 8091, "ms3": 8092}  # ms1's API; ms2's and ms3's admin port
 
 
@@ -189,8 +193,9 @@ def check_static(variant):
         problems.expect(healthcheck_ok(svc), f"{name}: no health check")
         tag = image_tag(image)
         if name in SERVICES:
-            problems.expect(re.fullmatch(rf"[a-z0-9._-]+/ringtrace-{name}:[A-Za-z0-9_.-]+", image or ""),
-                            f"{name}: image {image!r} is not <namespace>/ringtrace-{name}:<version>")
+            # A local name and `build`: a plain `up` never pulls someone else's image.
+            problems.expect(image == f"ringtrace-{name}:local", f"{name}: image {image!r} is not ringtrace-{name}:local")
+            problems.expect(svc.get("pull_policy") == "build", f"{name}: pull_policy is {svc.get('pull_policy')!r}, not build")
             build = svc.get("build") or {}
             problems.expect(build.get("target") == name, f"{name}: build target is {build.get('target')!r}")
             problems.expect(os.path.realpath(str(build.get("context", ""))) == os.path.realpath(REPO),
@@ -254,24 +259,41 @@ def check_static(variant):
 
 
 def check_images_match_publish():
-    """With the same namespace and version, compose runs exactly the images publish-images.sh pushes."""
-    settings = {"RINGTRACE_IMAGE_NAMESPACE": "example-org", "RINGTRACE_VERSION": "9.8.7"}
-    model = dc.resolve(dc.compose_files("postgresql"), settings)
-    env = dc.compose_env(settings)
-    result = subprocess.run(["bash", os.path.join(REPO, "scripts", "publish-images.sh"), "--dry-run"],
-                            capture_output=True, text=True, env=env, cwd=REPO)
-    if result.returncode != 0:
-        dc.die(f"publish-images.sh --dry-run failed: {result.stderr}")
-    pushed = {line.split()[-1] for line in result.stdout.splitlines() if line.startswith("docker push ")}
+    """By default compose builds the services even when a namespace is set; with the images override
+    and the same namespace and version it runs exactly the images publish-images.sh pushes."""
     problems = Problems("images-match-publish")
+    for namespace in ("example-org", "registry.example.com:5000/ringtrace"):
+        settings = {"RINGTRACE_IMAGE_NAMESPACE": namespace, "RINGTRACE_VERSION": "9.8.7"}
+        for variant in VARIANTS:
+            plain = dc.resolve(dc.compose_files(variant), settings)
+            for name in SERVICES:
+                svc = plain["services"][name]
+                problems.expect(svc.get("pull_policy") == "build" and "build" in svc and namespace not in svc["image"],
+                                f"{variant}: {name} without the images override runs {svc['image']} "
+                                f"(pull_policy {svc.get('pull_policy')!r})")
+            model = dc.resolve(dc.compose_files(variant) + [IMAGES_OVERRIDE], settings)
+            env = dc.compose_env(settings)
+            result = subprocess.run(["bash", os.path.join(REPO, "scripts", "publish-images.sh"), "--dry-run"],
+                                    capture_output=True, text=True, env=env, cwd=REPO)
+            if result.returncode != 0:
+                dc.die(f"publish-images.sh --dry-run failed for {namespace}: {result.stderr}")
+            pushed = {line.split()[-1] for line in result.stdout.splitlines() if line.startswith("docker push ")}
+            for name in SERVICES:
+                svc = model["services"][name]
+                image = svc["image"]
+                problems.expect(image == f"{namespace}/ringtrace-{name}:9.8.7", f"{variant}: {name}: compose runs {image}")
+                problems.expect(image in pushed, f"{name}: publish-images.sh does not push {image} (it pushes {sorted(pushed)})")
+                problems.expect("build" not in svc and svc.get("pull_policy") == "always",
+                                f"{variant}: {name} with the images override may build or skip the pull "
+                                f"(build {'build' in svc}, pull_policy {svc.get('pull_policy')!r})")
+    latest = dc.resolve(dc.compose_files("postgresql") + [IMAGES_OVERRIDE], {"RINGTRACE_IMAGE_NAMESPACE": "example-org"})
     for name in SERVICES:
-        image = model["services"][name]["image"]
-        problems.expect(image == f"example-org/ringtrace-{name}:9.8.7", f"{name}: compose runs {image}")
-        problems.expect(image in pushed, f"{name}: publish-images.sh does not push {image} (it pushes {sorted(pushed)})")
-    unset = dc.resolve(dc.compose_files("postgresql"))
-    for name in SERVICES:
-        problems.expect(unset["services"][name]["image"].endswith(f"/ringtrace-{name}:latest"),
-                        f"{name}: without RINGTRACE_VERSION compose should run the latest tag")
+        problems.expect(latest["services"][name]["image"] == f"example-org/ringtrace-{name}:latest",
+                        f"{name}: without RINGTRACE_VERSION the images override should run the latest tag")
+    # No default publisher: without a namespace the override refuses, naming the variable.
+    result = dc.run_compose(dc.compose_files("postgresql") + [IMAGES_OVERRIDE], ["config", "-q"])
+    problems.expect(result.returncode != 0 and "RINGTRACE_IMAGE_NAMESPACE" in result.stderr,
+                    f"the images override without RINGTRACE_IMAGE_NAMESPACE: exit {result.returncode}, {result.stderr.strip()!r}")
     problems.finish()
 
 

@@ -5,8 +5,8 @@ statically: `docker-compose config` resolves and validates the compose files (it
 engine), and everything else is read from the resolved result.
 """
 
+import functools
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -76,10 +76,15 @@ def compose_files(variant):
     return [os.path.join(REPO, f) for f in VARIANTS[variant]["files"]]
 
 
+@functools.lru_cache(maxsize=None)
 def compose_command():
-    exe = shutil.which("docker-compose")
-    if not exe:
-        die("docker-compose not found on PATH (scripts/install-deps.sh installs Debian's docker-compose)")
+    """The Compose v2 CLI users have (`docker compose`), as the standalone binary of the plugin
+    scripts/engine.sh builds and caches: `config` needs no engine."""
+    result = subprocess.run(["bash", os.path.join(REPO, "scripts", "engine.sh"), "compose-path"],
+                            capture_output=True, text=True)
+    exe = result.stdout.strip()
+    if result.returncode != 0 or not os.access(exe, os.X_OK):
+        die(f"no Compose v2 CLI: scripts/engine.sh compose-path failed: {result.stderr.strip()}")
     return exe
 
 

@@ -8,6 +8,8 @@ builds, tags and pushes, and when it refuses, is checked without an engine or a 
   publish_images_test.py no-namespace    refuses: RINGTRACE_IMAGE_NAMESPACE unset or invalid
   publish_images_test.py no-login        refuses: no Docker Hub login in the client config
   publish_images_test.py publishes       builds ms1 ms2 ms3 tagged <version> and latest, pushes both
+  publish_images_test.py other-registry  a registry/path namespace publishes there without a
+                                         Docker Hub login; malformed registries are refused
   publish_images_test.py token-login     logs in with DOCKERHUB_USERNAME/DOCKERHUB_TOKEN (token on stdin)
   publish_images_test.py build-fails     a failed build pushes nothing
   publish_images_test.py dry-run         --dry-run prints the commands and needs no docker
@@ -143,6 +145,14 @@ def test_no_namespace(problems):
                        "namespace empty")
         expect_refusal(problems, box.run(RINGTRACE_IMAGE_NAMESPACE="Not Valid"), box,
                        "not a valid Docker Hub namespace", "namespace invalid")
+        # Docker would read "org/team" as a Docker Hub path: only a host with a dot or a port,
+        # or localhost, names another registry.
+        expect_refusal(problems, box.run(RINGTRACE_IMAGE_NAMESPACE="org/team"), box,
+                       "is not a registry host[:port]", "two-part namespace without a registry")
+        expect_refusal(problems, box.run(RINGTRACE_IMAGE_NAMESPACE="registry.example.com/Upper"), box,
+                       "not a valid registry path", "registry path with upper case")
+        expect_refusal(problems, box.run(RINGTRACE_IMAGE_NAMESPACE="registry.example.com:5000/"), box,
+                       "not a valid registry path", "registry without a path")
     finally:
         box.close()
 
@@ -197,6 +207,18 @@ def test_publishes(problems):
         box.close()
 
 
+def test_other_registry(problems):
+    for namespace in ("127.0.0.1:5000/ringtrace", "registry.example.com/team/ringtrace", "localhost/rt"):
+        box = Sandbox(logged_in=False)
+        try:
+            result = box.run(RINGTRACE_IMAGE_NAMESPACE=namespace)
+            expect_published(problems, box, result, namespace, project_version())
+            logins = [c for c in box.calls() if c["args"][:1] == ["login"]]
+            problems.expect(not logins, f"{namespace}: logged in to Docker Hub although it publishes elsewhere")
+        finally:
+            box.close()
+
+
 def test_token_login(problems):
     box = Sandbox(logged_in=False)
     try:
@@ -248,6 +270,7 @@ TESTS = {
     "no-namespace": test_no_namespace,
     "no-login": test_no_login,
     "publishes": test_publishes,
+    "other-registry": test_other_registry,
     "token-login": test_token_login,
     "build-fails": test_build_fails,
     "dry-run": test_dry_run,
