@@ -42,6 +42,7 @@ seconds=${RINGTRACE_COMPOSE_SESSION_SECONDS:-10}
 
 registry_pid=""
 registry_dir=""
+# shellcheck disable=SC2317  # run by the EXIT trap
 cleanup() {
   if [[ -n $registry_pid ]]; then
     kill -TERM "$registry_pid" 2>/dev/null || true
@@ -96,5 +97,8 @@ EOF
     --session-seconds "$seconds" || status=1
 fi
 
+# Each rebuild leaves the previous images of ms1..ms3 untagged: drop them so the data root does
+# not grow run after run (only this engine's dangling images; layers still in use stay).
+docker image prune --force >/dev/null || true
 echo "compose-test: $( ((status)) && echo FAILED || echo passed) in $((SECONDS - t0)) s"
 exit $status

@@ -309,6 +309,8 @@ def run_publish(namespace, seconds):
         if session is not None:
             check_session(project, session, seconds, f"published images session {session}")
     project.compose("down", "-v", timeout=300)
+    # The pulled copies are the registry's, not ours to keep: the next run builds its own again.
+    docker("rmi", "--force", *sorted(set(refs)))
 
 
 def main():

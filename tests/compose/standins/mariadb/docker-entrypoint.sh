@@ -22,8 +22,7 @@ if [[ ! -d $datadir/mysql ]]; then
   done
   root_password=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
   health_password=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
-  sql() { mariadb --socket=/run/mysqld/init.sock -uroot "$@"; }
-  sql <<SQL
+  mariadb --socket=/run/mysqld/init.sock -uroot <<SQL
 CREATE DATABASE IF NOT EXISTS \`${MARIADB_DATABASE:-}\`;
 CREATE USER '${MARIADB_USER}'@'%' IDENTIFIED BY '${MARIADB_PASSWORD}';
 GRANT ALL ON \`${MARIADB_DATABASE:-}\`.* TO '${MARIADB_USER}'@'%';
