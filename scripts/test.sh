@@ -57,7 +57,12 @@ status=0
 ctest --preset coverage -j2 -LE compose || status=$?
 
 echo "== containers (scripts/compose-test.sh --variant all)"
-ctest --preset coverage -L compose || status=$?
+compose_log=build-coverage/compose-test.log
+ctest --preset coverage -L compose -V >"$compose_log" 2>&1 || status=$?
+# Each check's verdict and the figures (build, up to healthy, messages/s); the rest is in the log.
+grep -E '^[0-9]+: (ok  |FAIL|figure|==|compose-test|engine|[0-9]+ check)' "$compose_log" | sed 's/^[0-9]*: //' || true
+grep -E 'tests passed|tests failed' "$compose_log" || true
+echo "container test log: $compose_log"
 
 echo "== coverage"
 coverage_min=${RINGTRACE_COVERAGE_MIN:-86}
