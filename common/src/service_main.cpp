@@ -1,8 +1,15 @@
 #include "ringtrace/common/service_main.hpp"
 
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
 
 #include "ringtrace/common/logging.hpp"
 
@@ -41,6 +48,34 @@ int run_service(std::string_view service, int argc, char** argv, const std::func
     spdlog::critical("{}: {}", name, e.what());
     return kExitFailure;
   }
+}
+
+int run_service(std::string_view service, int argc, char** argv, const ServiceFactory& make) {
+  const std::string name(service);
+  return run_service(service, argc, argv, [&](const Config& config) {
+    auto instance = make(config);
+    // The signal thread lives only as long as the service: it is joined before the service goes.
+    boost::asio::io_context signal_ioc(1);
+    auto work = boost::asio::make_work_guard(signal_ioc);
+    boost::asio::signal_set signals(signal_ioc, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+      if (ec) return;
+      spdlog::info("{}: signal {} received, shutting down", name, signal);
+      instance->stop();
+    });
+    std::thread signal_thread([&] { signal_ioc.run(); });
+    struct Joiner {
+      boost::asio::io_context& ioc;
+      std::thread& thread;
+      ~Joiner() {
+        ioc.stop();
+        thread.join();
+      }
+    } joiner{signal_ioc, signal_thread};
+    instance->start();
+    instance->run();
+    return 0;
+  });
 }
 
 }  // namespace ringtrace::common

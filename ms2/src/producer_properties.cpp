@@ -6,7 +6,7 @@ Properties producer_properties(const common::KafkaConfig& config) {
   Properties props = {
       {"bootstrap.servers", config.brokers},
       {"client.id", "ringtrace-ms2"},
-      // Latency (INFRA.md): send at once instead of waiting 5 ms to batch, no Nagle delay.
+      // Latency (docs/performance.md): send at once instead of waiting 5 ms to batch, no Nagle delay.
       {"linger.ms", "0"},
       {"socket.nagle.disable", "true"},
   };

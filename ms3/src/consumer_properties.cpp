@@ -13,7 +13,7 @@ Properties consumer_properties(const common::KafkaConfig& config, const std::str
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
       {"auto.offset.reset", "earliest"},
-      // Latency (INFRA.md): answer fetches within 10 ms instead of 500, recover fast, no Nagle delay.
+      // Latency (docs/performance.md): answer fetches within 10 ms instead of 500, recover fast, no Nagle delay.
       {"fetch.wait.max.ms", "10"},
       {"fetch.error.backoff.ms", "10"},
       {"socket.nagle.disable", "true"},
