@@ -6,156 +6,16 @@
 #include <utility>
 #include <vector>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/error.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
 #include <spdlog/spdlog.h>
 
 #include "ringtrace/common/endpoint.hpp"
+#include "ringtrace/common/http_client.hpp"
 
 namespace ringtrace::common::tracing {
 
-namespace detail {
-
-namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace http = boost::beast::http;
-using tcp = net::ip::tcp;
-
-/// What one POST came to: a transport error, or the HTTP status the collector answered.
-struct PostResult {
-  boost::system::error_code ec;  ///< set when no response arrived
-  unsigned status = 0;           ///< HTTP status when `ec` is clear
-};
-
-/// One kept-alive HTTP/1.1 connection to the collector, driven synchronously from the exporter
-/// thread: each POST runs Beast async ops on a private io_context with run_for, under a deadline.
-class OtlpHttpClient {
- public:
-  OtlpHttpClient(Endpoint endpoint, std::chrono::milliseconds timeout, const std::atomic<bool>& abort)
-      : endpoint_(std::move(endpoint)), timeout_(timeout), abort_(abort) {}
-
-  /// POSTs `body`; reconnects once when a reused connection turned out closed. `body` is
-  /// borrowed and handed back unchanged, its capacity kept for the next batch.
-  PostResult post(std::string_view content_type, std::string& body) {
-    http::request<http::string_body> request{http::verb::post, endpoint_.target, 11};
-    request.set(http::field::host, endpoint_.host + ":" + endpoint_.port);
-    request.set(http::field::user_agent, "ringtrace-otlp");
-    request.set(http::field::content_type, content_type);
-    request.keep_alive(true);
-    request.body().swap(body);
-    request.prepare_payload();
-
-    const bool reused = stream_.has_value();
-    PostResult result = attempt(request);
-    // A kept-alive connection the collector closed while idle fails on first use; that is not a
-    // collector failure, so try once on a fresh connection (a timeout is not retried).
-    if (result.ec && reused && result.ec != beast::error::timeout && !abort_.load()) result = attempt(request);
-    body.swap(request.body());
-    return result;
-  }
-
- private:
-  static constexpr std::size_t kBodyLimit = 64 * 1024;  // OTLP answers are tiny
-  static constexpr auto kSlice = std::chrono::milliseconds(20);  // how often abort_ is checked
-
-  PostResult attempt(const http::request<http::string_body>& request) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout_;
-    PostResult result;
-    bool done = false;
-    std::optional<http::response_parser<http::string_body>> parser;
-    parser.emplace();
-    parser->body_limit(kBodyLimit);
-
-    auto finish = [&](boost::system::error_code ec) {
-      if (!result.ec) result.ec = ec;  // keep a timeout noted below over the abort it causes
-      done = true;
-    };
-    auto on_read = [&](beast::error_code ec, std::size_t) {
-      if (ec) return finish(ec);
-      result.status = parser->get().result_int();
-      keep_ = parser->get().keep_alive();
-      finish({});
-    };
-    auto on_write = [&](beast::error_code ec, std::size_t) {
-      if (ec) return finish(ec);
-      stream_->expires_at(deadline);
-      http::async_read(*stream_, buffer_, *parser, on_read);
-    };
-    auto do_write = [&] {
-      stream_->expires_at(deadline);
-      http::async_write(*stream_, request, on_write);
-    };
-    auto on_connect = [&](beast::error_code ec, const tcp::endpoint&) {
-      if (ec) return finish(ec);
-      do_write();
-    };
-    auto on_resolve = [&](beast::error_code ec, const tcp::resolver::results_type& results) {
-      if (ec) return finish(ec);
-      stream_->expires_at(deadline);
-      stream_->async_connect(results, on_connect);
-    };
-
-    ioc_.restart();
-    if (stream_) {
-      do_write();
-    } else {
-      stream_.emplace(ioc_);
-      buffer_.clear();
-      resolver_.async_resolve(endpoint_.host, endpoint_.port, on_resolve);
-    }
-    // Every operation above refers to locals, so run until the chain has ended, whatever happens.
-    bool cancelled = false;
-    while (!done) {
-      // The stream's timer ends connect/write/read at `deadline`; this also bounds the resolve.
-      if (!cancelled && (abort_.load() || std::chrono::steady_clock::now() >= deadline + kSlice)) {
-        resolver_.cancel();
-        beast::error_code ignored;
-        stream_->socket().close(ignored);
-        cancelled = true;
-        if (!abort_.load()) result.ec = beast::error::timeout;
-      }
-      ioc_.run_for(kSlice);
-      if (ioc_.stopped() && !done) {  // out of work without completing: cannot happen, but never spin
-        finish(net::error::operation_aborted);
-      }
-    }
-    if (result.ec || !keep_) close();
-    return result;
-  }
-
-  void close() {
-    if (stream_) {
-      beast::error_code ignored;
-      stream_->socket().shutdown(tcp::socket::shutdown_both, ignored);
-      stream_->socket().close(ignored);
-    }
-    stream_.reset();
-    buffer_.clear();
-    keep_ = true;
-  }
-
-  const Endpoint endpoint_;
-  const std::chrono::milliseconds timeout_;
-  const std::atomic<bool>& abort_;
-  net::io_context ioc_{1};
-  tcp::resolver resolver_{ioc_};
-  std::optional<beast::tcp_stream> stream_;  // engaged while a connection is kept
-  beast::flat_buffer buffer_;
-  bool keep_ = true;  // the last response allowed keep-alive
-};
-
-}  // namespace detail
-
 namespace {
 
-std::string describe(const detail::PostResult& result) {
+std::string describe(const PostResult& result) {
   if (result.ec) return result.ec.message();
   return "HTTP " + std::to_string(result.status);
 }
@@ -170,8 +30,8 @@ Exporter::Exporter(const TracingConfig& config, std::string service)
       batch_max_(static_cast<std::size_t>(std::max(config.batch_max, 1))),
       flush_interval_(std::max(config.flush_interval_ms, 1)),
       timeout_(std::max(config.timeout_ms, 1)),
-      client_(std::make_unique<detail::OtlpHttpClient>(parse_endpoint(config.endpoint, "http", "tracing.endpoint"),
-                                                       timeout_, abort_)),
+      client_(std::make_unique<HttpClient>(parse_endpoint(config.endpoint, "http", "tracing.endpoint"),
+                                           HttpClientOptions{timeout_, "ringtrace-otlp", "tracing", true}, abort_)),
       thread_([this] { run(); }) {}
 
 Exporter::~Exporter() {
@@ -262,7 +122,7 @@ void Exporter::send(const std::vector<std::unique_ptr<SpanData>>& batch) {
     append_otlp_protobuf(body_, service_, batch);
     content_type = "application/x-protobuf";
   }
-  const detail::PostResult result = client_->post(content_type, body_);
+  const PostResult result = client_->post(PostRequest{body_, content_type, {}});
   const bool ok = !result.ec && result.status >= 200 && result.status < 300;
   if (ok) {
     exported_.fetch_add(batch.size(), std::memory_order_relaxed);

@@ -1,10 +1,10 @@
 #include "ringtrace/ms3/forwarder.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include <spdlog/spdlog.h>
 
-#include "ringtrace/common/endpoint.hpp"
 #include "ringtrace/common/timestamp.hpp"
 #include "ringtrace/ms3/record_processor.hpp"
 #include "ringtrace/ms3/response_classifier.hpp"
@@ -42,15 +42,20 @@ std::string_view to_string(ForwardOutcome outcome) {
   return "unknown";
 }
 
-Forwarder::Forwarder(const common::Config& config, Counters& counters, common::tracing::Tracer* tracer)
+std::size_t committable(const std::vector<ForwardOutcome>& outcomes) {
+  const auto stopped = std::find(outcomes.begin(), outcomes.end(), ForwardOutcome::kStopped);
+  return static_cast<std::size_t>(stopped - outcomes.begin());
+}
+
+Forwarder::Forwarder(const common::Config& config, Counters& counters, StoreClient& store,
+                     common::tracing::Tracer* tracer)
     : naming_(config.message.naming),
       counters_(counters),
       tracer_(tracer != nullptr && tracer->enabled() ? tracer : nullptr),
       topic_(config.kafka.topic),
       single_attempt_(config.kafka.delivery == common::Delivery::kAtMostOnce),
       url_(config.ms3.store_url),
-      poster_(common::parse_endpoint(config.ms3.store_url, "http", "ms3.store_url"),
-              std::chrono::milliseconds(config.ms3.request_timeout_ms), cancel_, !single_attempt_),
+      store_(store),
       backoff_(std::chrono::milliseconds(config.ms3.retry_initial_ms),
                std::chrono::milliseconds(config.ms3.retry_max_ms)) {}
 
@@ -58,7 +63,7 @@ void Forwarder::stop() {
   {
     std::lock_guard lock(mutex_);
     stopping_.store(true);
-    if (!single_attempt_) cancel_.store(true);
+    if (!single_attempt_) store_.cancel();
   }
   wake_.notify_all();
 }
@@ -78,7 +83,7 @@ struct Forwarder::Pending {
   std::uint64_t attempts = 0;
 };
 
-std::optional<ForwardOutcome> Forwarder::settle(Pending& item, const PostResult& result) {
+std::optional<ForwardOutcome> Forwarder::settle(Pending& item, const StoreResult& result) {
   namespace tracing = common::tracing;
   if (!result.ec && counters_.post_latency != nullptr) {
     counters_.post_latency->observe(std::chrono::duration<double>(result.elapsed).count());
@@ -153,18 +158,18 @@ std::vector<ForwardOutcome> Forwarder::forward(const std::vector<RecordView>& re
     pending.push_back(std::move(item));
   }
 
-  std::vector<PostRequest> requests;
+  std::vector<StoreRequest> requests;
   std::vector<Pending> again;
   while (!pending.empty() && (single_attempt_ || !stopping_.load())) {
     requests.clear();
     for (auto& item : pending) {
       ++item.attempts;
-      requests.push_back(PostRequest{item.record.body, item.traceparent});
+      requests.push_back(StoreRequest{item.record.body, item.traceparent});
     }
     // A cancelled request comes back as an error: retry path, then stop.
-    const auto results = poster_.post_all(requests);
+    const auto results = store_.store(requests);
     again.clear();
-    const PostResult* failed = nullptr;  // the first failure, for the log
+    const StoreResult* failed = nullptr;  // the first failure, for the log
     for (std::size_t k = 0; k < pending.size(); ++k) {
       if (const auto outcome = settle(pending[k], results[k])) {
         outcomes[pending[k].index] = *outcome;

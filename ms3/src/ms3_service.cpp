@@ -3,32 +3,19 @@
 #include <algorithm>
 #include <string_view>
 
-#include <librdkafka/rdkafka.h>
-
 #include <boost/asio/ip/address.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "ringtrace/ms3/kafka_record.hpp"
+
 namespace ringtrace::ms3 {
 
-namespace {
-
-/// The last value of header `name`, pointing into `record` (the C++ API's Header would copy it).
-std::string_view last_header(RdKafka::Message& record, const char* name) {
-  rd_kafka_headers_t* headers = nullptr;
-  const void* value = nullptr;
-  std::size_t size = 0;
-  if (rd_kafka_message_headers(record.c_ptr(), &headers) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-      rd_kafka_header_get_last(headers, name, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR || value == nullptr) {
-    return {};
-  }
-  return {static_cast<const char*>(value), size};
-}
-
-}  // namespace
-
 Ms3Service::Ms3Service(const common::Config& config)
-    : config_(config), tracer_(config.tracing, "ms3"), forwarder_(config, counters_, &tracer_),
+    : config_(config),
+      tracer_(config.tracing, "ms3"),
+      store_(config),
+      forwarder_(config, counters_, store_, &tracer_),
       consumer_(config.kafka, config.ms3.group_instance_id) {
   register_metrics();
   spdlog::info("ms3: forwarding to {}", config.ms3.store_url);
@@ -57,11 +44,11 @@ void Ms3Service::register_metrics() {
   common::tracing::register_metrics(tracer_, r);
 }
 
-void Ms3Service::serve_admin(boost::asio::io_context& ioc) {
-  if (config_.ms3.admin_port == 0) return;
+void Ms3Service::start() {
+  if (config_.ms3.admin_port == 0 || admin_) return;
   const boost::asio::ip::tcp::endpoint bind{boost::asio::ip::make_address(config_.ms3.listen_address),
                                             config_.ms3.admin_port};
-  admin_ = std::make_unique<common::AdminServer>(ioc, bind, metrics_, [this] {
+  admin_ = std::make_unique<common::AdminServer>(admin_ioc_, bind, metrics_, [this] {
     // Ready once the group gave us partitions: before that nothing would be consumed.
     const int partitions = consumer_.assigned_partitions();
     const bool ok = partitions > 0 && !forwarder_.stopping();
@@ -71,11 +58,18 @@ void Ms3Service::serve_admin(boost::asio::io_context& ioc) {
                         std::max(partitions, 0))};
   });
   spdlog::info("ms3: admin (/metrics, /healthz) on http://{}:{}", config_.ms3.listen_address, admin_port());
+  admin_thread_ = std::thread([this] { admin_ioc_.run(); });
+}
+
+void Ms3Service::stop_admin() {
+  admin_ioc_.stop();
+  if (admin_thread_.joinable()) admin_thread_.join();
 }
 
 std::uint16_t Ms3Service::admin_port() const { return admin_ ? admin_->local_endpoint().port() : 0; }
 
 Ms3Service::~Ms3Service() {
+  stop_admin();  // its health check reads the consumer and the forwarder, which go next
   spdlog::info("ms3: consumed={} forwarded={} retries={} rejected={} undecodable={} dropped={}",
                counters_.consumed.load(), counters_.forwarded.load(), counters_.retries.load(),
                counters_.rejected.load(), counters_.undecodable.load(), counters_.dropped.load());
@@ -104,9 +98,7 @@ void Ms3Service::run() {
     views.clear();
     done.clear();
     for (const auto& record : batch) {
-      RecordView view{{static_cast<const char*>(record->payload()), record->len()}, {}};
-      if (tracer_.enabled()) view.traceparent = last_header(*record, "traceparent");
-      views.push_back(view);
+      views.push_back(record_view(*record, tracer_.enabled()));
       done.push_back(record.get());
     }
     if (commit_first) {
@@ -120,12 +112,9 @@ void Ms3Service::run() {
       continue;
     }
     const auto outcomes = forwarder_.forward(views);
-    // Commit the records before the first one a stop left unsent; it and all after it are
-    // consumed again after a restart (those MS1 already took come back as duplicates).
-    const auto stopped = std::find(outcomes.begin(), outcomes.end(), ForwardOutcome::kStopped);
-    done.resize(static_cast<std::size_t>(stopped - outcomes.begin()));
+    done.resize(committable(outcomes));
     consumer_.commit(done);
-    if (stopped != outcomes.end()) break;
+    if (done.size() != outcomes.size()) break;
   }
   consumer_.close();
   spdlog::info("ms3: stopped consuming");

@@ -1,13 +1,14 @@
 // Spans reach the real Jaeger (scripts/infra.sh up: OTLP/HTTP on 127.0.0.1:4318, query API on
-// 127.0.0.1:16686) with their parent links, kinds, attributes of every type and status intact, in
-// both encodings the exporter speaks. Jaeger batches before it stores, so the test polls the
-// query API with a deadline.
+// 127.0.0.1:16686; RINGTRACE__TRACING__ENDPOINT names another OTLP endpoint, whose host then
+// serves the query API on 16686) with their parent links, kinds, attributes of every type and
+// status intact, in both encodings the exporter speaks. Jaeger batches before it stores, so the
+// test polls the query API with a deadline.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <string>
-#include <thread>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -18,22 +19,34 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include "ringtrace/common/endpoint.hpp"
 #include "ringtrace/common/tracing.hpp"
+#include "ringtrace/test/wait.hpp"
 
 using namespace ringtrace::common;
 namespace http = boost::beast::http;
 
 namespace {
 
-/// GET http://127.0.0.1:16686<target>; "" when Jaeger does not answer.
+/// Jaeger's OTLP/HTTP traces endpoint, as the services' configuration names it.
+std::string otlp_endpoint() {
+  const char* env = std::getenv("RINGTRACE__TRACING__ENDPOINT");
+  return env != nullptr && *env != '\0' ? env : "http://127.0.0.1:4318/v1/traces";
+}
+
+/// The host of Jaeger's query API: the OTLP endpoint's.
+std::string query_host() { return parse_endpoint(otlp_endpoint(), "http", "RINGTRACE__TRACING__ENDPOINT").host; }
+
+/// GET http://<query host>:16686<target>; "" when Jaeger does not answer.
 std::string jaeger_get(const std::string& target) {
   try {
     boost::asio::io_context ioc;
     boost::asio::ip::tcp::socket socket(ioc);
     boost::asio::ip::tcp::resolver resolver(ioc);
-    boost::asio::connect(socket, resolver.resolve("127.0.0.1", "16686"));
+    const auto host = query_host();
+    boost::asio::connect(socket, resolver.resolve(host, "16686"));
     http::request<http::empty_body> request{http::verb::get, target, 11};
-    request.set(http::field::host, "127.0.0.1");
+    request.set(http::field::host, host);
     http::write(socket, request);
     boost::beast::flat_buffer buffer;
     http::response<http::string_body> response;
@@ -58,6 +71,7 @@ void check_spans_arrive(TracingProtocol protocol) {
   const std::string service = "ringtrace-it-" + std::to_string(::getpid()) +
                               (protocol == TracingProtocol::kHttpJson ? "-json" : "-protobuf");
   TracingConfig config;
+  config.endpoint = otlp_endpoint();
   config.flush_interval_ms = 50;
   config.protocol = protocol;
   std::string trace_id;
@@ -81,18 +95,19 @@ void check_spans_arrive(TracingProtocol protocol) {
   }
 
   boost::json::value trace;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (std::chrono::steady_clock::now() < deadline) {
-    const auto body = jaeger_get("/api/traces/" + trace_id);
-    boost::system::error_code ec;
-    auto parsed = boost::json::parse(body, ec);
-    if (!ec && parsed.is_object() && parsed.as_object().contains("data") && !parsed.at("data").as_array().empty() &&
-        parsed.at("data").at(0).at("spans").as_array().size() == 2) {
-      trace = parsed.at("data").at(0);
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
+  ringtrace::test::eventually(
+      [&] {
+        const auto body = jaeger_get("/api/traces/" + trace_id);
+        boost::system::error_code ec;
+        auto parsed = boost::json::parse(body, ec);
+        if (ec || !parsed.is_object() || !parsed.as_object().contains("data") || parsed.at("data").as_array().empty() ||
+            parsed.at("data").at(0).at("spans").as_array().size() != 2) {
+          return false;
+        }
+        trace = parsed.at("data").at(0);
+        return true;
+      },
+      std::chrono::seconds(30), std::chrono::milliseconds(200));
   ASSERT_TRUE(trace.is_object()) << "trace " << trace_id << " never showed up in Jaeger";
   int roots = 0;
   for (const auto& span : trace.at("spans").as_array()) {

@@ -26,7 +26,8 @@
 #include "ringtrace/ms2/ms2_service.hpp"
 #include "ringtrace/ms2/topic_admin.hpp"
 #include "ringtrace/ms3/ms3_service.hpp"
-#include "store_server.hpp"
+#include "ringtrace/test/fake_http_server.hpp"
+#include "ringtrace/test/wait.hpp"
 
 namespace ringtrace {
 namespace {
@@ -34,7 +35,7 @@ namespace {
 using namespace std::chrono_literals;
 using common::Hop;
 using common::Naming;
-using test::StoreServer;
+using StoreServer = test::FakeHttpServer;  // the fake MS1 /store
 
 /// Upper bound for anything that needs the broker (group join, delivery): generous, never slept.
 constexpr auto kDeadline = 30s;
@@ -182,7 +183,7 @@ TEST_F(KafkaRing, ProducerToForwarderDeliversStampedMessagesInOrder) {
   for (int id = 1; id <= 3; ++id) produce_from_ms1(5, id);
 
   Ms3Runner ms3(config_);
-  ASSERT_TRUE(store.wait_until([](const StoreServer& s) { return s.stored().size() >= 3; }, kDeadline))
+  ASSERT_TRUE(test::eventually([&] { return store.stored().size() >= 3; }, kDeadline))
       << "stored " << store.stored().size();
 
   const auto requests = store.requests();
@@ -216,13 +217,13 @@ TEST_F(KafkaRing, CommitsOnlyAfterSuccess) {
   produce_from_ms1(6, 1);
 
   Ms3Runner ms3(config_);
-  ASSERT_TRUE(store.wait_until([](const StoreServer& s) { return s.requests().size() >= 3; }, kDeadline));
+  ASSERT_TRUE(test::eventually([&] { return store.requests().size() >= 3; }, kDeadline));
   EXPECT_EQ(committed_offset(), RdKafka::Topic::OFFSET_INVALID) << "committed before MS1 accepted";
   EXPECT_GE(ms3.counters().retries.load(), 2u);
   EXPECT_EQ(ms3.counters().forwarded.load(), 0u);
 
   store.hold(false);
-  ASSERT_TRUE(store.wait_until([](const StoreServer& s) { return s.stored().size() == 1; }, kDeadline));
+  ASSERT_TRUE(test::eventually([&] { return store.stored().size() == 1; }, kDeadline));
   EXPECT_TRUE(eventually([&] { return committed_offset() == 1; })) << committed_offset();
   const auto requests = store.requests();
   for (const auto& r : requests) {
@@ -244,7 +245,7 @@ TEST_F(KafkaRing, WaitsForMs1AndSkipsNothing) {
   EXPECT_EQ(committed_offset(), RdKafka::Topic::OFFSET_INVALID);
 
   StoreServer store(port);
-  ASSERT_TRUE(store.wait_until([](const StoreServer& s) { return s.stored().size() >= 2; }, kDeadline));
+  ASSERT_TRUE(test::eventually([&] { return store.stored().size() >= 2; }, kDeadline));
   const auto stored = store.stored();
   ASSERT_EQ(stored.size(), 2u);
   for (std::size_t i = 0; i < stored.size(); ++i) {
@@ -263,7 +264,7 @@ TEST_F(KafkaRing, UndecodableRecordIsPassed) {
   produce_from_ms1(8, 1);
 
   Ms3Runner ms3(config_);
-  ASSERT_TRUE(store.wait_until([](const StoreServer& s) { return s.stored().size() >= 1; }, kDeadline));
+  ASSERT_TRUE(test::eventually([&] { return store.stored().size() >= 1; }, kDeadline));
   EXPECT_EQ(store.requests().size(), 1u) << "the undecodable record must not be POSTed";
   auto decoded = common::decode(store.stored().front(), Naming::kService);
   ASSERT_TRUE(decoded) << decoded.error;
@@ -289,7 +290,7 @@ TEST_F(KafkaRing, AtMostOnceCommitsFirstAndTriesOnce) {
 
   store.hold(false);
   produce_from_ms1(9, 2);
-  ASSERT_TRUE(store.wait_until([](const StoreServer& s) { return s.stored().size() == 1; }, kDeadline));
+  ASSERT_TRUE(test::eventually([&] { return store.stored().size() == 1; }, kDeadline));
   auto decoded = common::decode(store.stored().front(), Naming::kService);
   ASSERT_TRUE(decoded) << decoded.error;
   EXPECT_EQ(decoded.message->id, 2);
@@ -306,11 +307,11 @@ TEST_F(KafkaRing, StaticMemberResumesFromItsCommittedOffset) {
   produce_from_ms1(10, 1);
   {
     Ms3Runner ms3(config_);
-    ASSERT_TRUE(store.wait_until([](const StoreServer& s) { return s.stored().size() == 1; }, kDeadline));
+    ASSERT_TRUE(test::eventually([&] { return store.stored().size() == 1; }, kDeadline));
   }
   produce_from_ms1(10, 2);
   Ms3Runner again(config_);
-  ASSERT_TRUE(store.wait_until([](const StoreServer& s) { return s.stored().size() == 2; }, kDeadline));
+  ASSERT_TRUE(test::eventually([&] { return store.stored().size() == 2; }, kDeadline));
   auto decoded = common::decode(store.stored().back(), Naming::kService);
   ASSERT_TRUE(decoded) << decoded.error;
   EXPECT_EQ(decoded.message->id, 2) << "#1 was committed, so it is not read again";

@@ -17,12 +17,11 @@
 #include "ringtrace/common/config.hpp"
 #include "ringtrace/common/tracing.hpp"
 
-namespace ringtrace::common::tracing {
+namespace ringtrace::common {
+class HttpClient;  // Beast stays out of this header
+}  // namespace ringtrace::common
 
-namespace detail {
-/// Kept-alive HTTP/1.1 POSTer on a private io_context (Beast stays out of this header).
-class OtlpHttpClient;
-}  // namespace detail
+namespace ringtrace::common::tracing {
 
 /// Queues finished spans (never blocking the caller beyond a short mutex hold) and POSTs them in
 /// batches of at most batch_max from one background thread. Best-effort: a full queue drops the
@@ -54,7 +53,7 @@ class Exporter {
   const std::size_t batch_max_;
   const std::chrono::milliseconds flush_interval_;
   const std::chrono::milliseconds timeout_;
-  std::unique_ptr<detail::OtlpHttpClient> client_;  // used by the exporter thread only
+  std::unique_ptr<HttpClient> client_;  // used by the exporter thread only
   std::vector<std::unique_ptr<SpanData>> batch_;    // exporter thread only: spans being sent
   std::string body_;  // exporter thread only: reused, so a batch's body costs no allocation once grown
 

@@ -13,7 +13,8 @@
 #include "ringtrace/common/config.hpp"
 #include "ringtrace/common/tracing.hpp"
 #include "ringtrace/ms3/counters.hpp"
-#include "ringtrace/ms3/http_poster.hpp"
+#include "ringtrace/ms3/record_processor.hpp"
+#include "ringtrace/ms3/store_client.hpp"
 
 namespace ringtrace::ms3 {
 
@@ -29,22 +30,21 @@ enum class ForwardOutcome {
 /// Short name of an outcome, for logs.
 std::string_view to_string(ForwardOutcome outcome);
 
-/// A record as Kafka handed it over; the views must stay valid during forward().
-struct RecordView {
-  std::string_view payload;      ///< the record's value
-  std::string_view traceparent;  ///< its trace context header; empty = none
-};
+/// At least once, how many leading records of a forwarded batch may be committed: those before
+/// the first one a stop left unsent. It and all after it are consumed again after a restart
+/// (those MS1 already took come back as duplicates).
+std::size_t committable(const std::vector<ForwardOutcome>& outcomes);
 
-/// Sends records to MS1, a batch at a time, pipelined on one connection so MS1 can write them in
-/// one transaction. At least once: retries the records MS1 did not take, with backoff, for as long
+/// Sends records to MS1 through a StoreClient, a batch at a time (pipelined on one connection by
+/// the HTTP client, so MS1 can write them in one transaction). At least once: retries the records MS1 did not take, with backoff, for as long
 /// as MS1 is down or busy, so nothing is skipped. At most once: one attempt, which a stop lets
 /// finish, because the records are already committed. forward() runs on one thread; stop() may
 /// come from any.
 class Forwarder {
  public:
-  /// Parses `ms3.store_url` (throws ConfigError) and keeps references to `counters` and, when
-  /// given, `tracer` (both must outlive the forwarder).
-  Forwarder(const common::Config& config, Counters& counters, common::tracing::Tracer* tracer = nullptr);
+  /// Keeps references to `counters`, `store` and, when given, `tracer` (all must outlive the forwarder).
+  Forwarder(const common::Config& config, Counters& counters, StoreClient& store,
+            common::tracing::Tracer* tracer = nullptr);
 
   /// Stamps and POSTs each record until MS1 answers 2xx or a permanent 4xx, or stop() is called
   /// (at most once: a single POST each). The spans of this hop hang below each record's
@@ -62,7 +62,7 @@ class Forwarder {
   bool wait(std::chrono::milliseconds delay);
   /// A record MS1 answered: counts it, marks its span; the outcome, or nullopt to try again.
   struct Pending;
-  std::optional<ForwardOutcome> settle(Pending& item, const PostResult& result);
+  std::optional<ForwardOutcome> settle(Pending& item, const StoreResult& result);
 
   common::Naming naming_;
   Counters& counters_;
@@ -71,8 +71,7 @@ class Forwarder {
   bool single_attempt_;
   std::string url_;  ///< ms3.store_url, for span attributes
   std::atomic<bool> stopping_{false};
-  std::atomic<bool> cancel_{false};  ///< aborts the POST in flight; left alone when the record is committed already
-  HttpPoster poster_;
+  StoreClient& store_;  ///< cancelled by stop(), except at most once, where the record is committed already
   common::Backoff backoff_;
   std::mutex mutex_;
   std::condition_variable wake_;

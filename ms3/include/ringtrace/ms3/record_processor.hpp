@@ -21,6 +21,13 @@ enum class RecordOutcome {
 /// Short name of an outcome, for logs.
 std::string_view to_string(RecordOutcome outcome);
 
+/// A record as Kafka handed it over, apart from librdkafka's types; the views must stay valid
+/// while it is processed.
+struct RecordView {
+  std::string_view payload;      ///< the record's value
+  std::string_view traceparent;  ///< its trace context header; empty = none
+};
+
 /// A processed record: the body to POST, or why there is none.
 struct RecordResult {
   RecordOutcome outcome = RecordOutcome::kOk;  ///< what to do with it

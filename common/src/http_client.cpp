@@ -1,4 +1,4 @@
-#include "ringtrace/ms3/http_poster.hpp"
+#include "ringtrace/common/http_client.hpp"
 
 #include <sys/socket.h>
 
@@ -7,12 +7,16 @@
 #include <charconv>
 #include <functional>
 #include <optional>
+#include <utility>
 
 #include <boost/asio/error.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <spdlog/spdlog.h>
 
-namespace ringtrace::ms3 {
+namespace ringtrace::common {
 
 namespace beast = boost::beast;
 namespace http = boost::beast::http;
@@ -21,7 +25,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-/// How often a running request looks at the abort flag.
+/// How often a running request looks at the abort flag and the resolve deadline.
 constexpr std::chrono::milliseconds kAbortCheck{20};
 
 /// Errors meaning a kept-alive connection was closed by the server while idle: worth one immediate retry.
@@ -30,20 +34,23 @@ bool is_stale_connection(const beast::error_code& ec) {
          ec == net::error::broken_pipe || ec == net::error::connection_aborted;
 }
 
+/// A header value must never carry a line break (or anything else outside visible ASCII), whatever it came from.
+bool header_safe(std::string_view value) {
+  return std::all_of(value.begin(), value.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
 }  // namespace
 
-HttpPoster::HttpPoster(common::Endpoint endpoint, std::chrono::milliseconds timeout, const std::atomic<bool>& abort,
-                       bool resend_on_stale)
+HttpClient::HttpClient(Endpoint endpoint, HttpClientOptions options, const std::atomic<bool>& abort)
     : endpoint_(std::move(endpoint)),
-      timeout_(timeout),
+      options_(std::move(options)),
       abort_(abort),
-      resend_on_stale_(resend_on_stale),
       resolver_(ioc_),
       stream_(ioc_),
-      host_header_("Host: " + endpoint_.host + ":" + endpoint_.port +
-                   "\r\nUser-Agent: ringtrace-ms3\r\nContent-Type: application/json\r\n") {}
+      fixed_headers_("Host: " + endpoint_.host + ":" + endpoint_.port + "\r\nUser-Agent: " + options_.user_agent +
+                     "\r\n") {}
 
-bool HttpPoster::peer_closed() {
+bool HttpClient::peer_closed() {
   // One non-blocking peek, a single syscall per batch: an idle connection has nothing to read,
   // so anything else (EOF, reset, stray bytes) ends it.
   char byte = 0;
@@ -51,33 +58,35 @@ bool HttpPoster::peer_closed() {
   return !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
 }
 
-void HttpPoster::serialize(const PostRequest& request) {
-  out_ += "POST ";
-  out_ += endpoint_.target;
-  out_ += " HTTP/1.1\r\n";
-  out_ += host_header_;
-  // Our own spans' context, but a header must never carry a line break whatever it came from.
-  const bool header_safe = std::all_of(request.traceparent.begin(), request.traceparent.end(),
-                                       [](char c) { return c > 0x20 && c < 0x7f; });
-  if (!request.traceparent.empty() && header_safe) {
-    out_ += "traceparent: ";
-    out_ += request.traceparent;
-    out_ += "\r\n";
+void HttpClient::serialize_head(const PostRequest& request) {
+  heads_ += "POST ";
+  heads_ += endpoint_.target;
+  heads_ += " HTTP/1.1\r\n";
+  heads_ += fixed_headers_;
+  if (header_safe(request.content_type)) {
+    heads_ += "Content-Type: ";
+    heads_ += request.content_type;
+    heads_ += "\r\n";
+  }
+  if (!request.traceparent.empty() && header_safe(request.traceparent)) {
+    heads_ += "traceparent: ";
+    heads_ += request.traceparent;
+    heads_ += "\r\n";
   }
   char length[24];
   const auto end = std::to_chars(std::begin(length), std::end(length), request.body.size()).ptr;
-  out_ += "Content-Length: ";
-  out_.append(length, end);
-  out_ += "\r\n\r\n";
-  out_ += request.body;
+  heads_ += "Content-Length: ";
+  heads_.append(length, end);
+  heads_ += "\r\n\r\n";
 }
 
-void HttpPoster::run_ops() {
+void HttpClient::run_ops(Clock::time_point deadline) {
   ioc_.restart();
   bool cancelled = false;
   while (!ioc_.stopped()) {
     ioc_.run_for(kAbortCheck);
-    if (!cancelled && abort_.load(std::memory_order_relaxed)) {
+    // The stream's own timer ends connect, write and read; this also bounds the resolve.
+    if (!cancelled && (abort_.load(std::memory_order_relaxed) || Clock::now() - kAbortCheck >= deadline)) {
       cancelled = true;
       resolver_.cancel();
       stream_.cancel();
@@ -85,7 +94,7 @@ void HttpPoster::run_ops() {
   }
 }
 
-beast::error_code HttpPoster::connect(Clock::time_point deadline) {
+beast::error_code HttpClient::connect(Clock::time_point deadline) {
   beast::error_code result;
   net::ip::tcp::resolver::results_type endpoints;
   resolver_.async_resolve(endpoint_.host, endpoint_.port,
@@ -93,11 +102,12 @@ beast::error_code HttpPoster::connect(Clock::time_point deadline) {
                             result = ec;
                             endpoints = std::move(found);
                           });
-  run_ops();
+  run_ops(deadline);
+  if (result == net::error::operation_aborted && !abort_.load()) return beast::error::timeout;
   if (result) return result;
   stream_.expires_at(deadline);
   stream_.async_connect(endpoints, [&](const beast::error_code& ec, const net::ip::tcp::endpoint&) { result = ec; });
-  run_ops();
+  run_ops(Clock::time_point::max());
   if (result) return result;
   stream_.socket().set_option(net::ip::tcp::no_delay(true), result);
   connected_ = !result;
@@ -105,29 +115,43 @@ beast::error_code HttpPoster::connect(Clock::time_point deadline) {
   return result;
 }
 
-void HttpPoster::attempt(const std::vector<PostRequest>& requests, std::vector<PostResult>& results) {
+void HttpClient::attempt(const std::vector<PostRequest>& requests, std::vector<PostResult>& results) {
   results.assign(requests.size(), PostResult{});
   const auto fail_from = [&](std::size_t first, const beast::error_code& ec) {
     for (std::size_t i = first; i < results.size(); ++i) results[i].ec = ec;
   };
   const auto sent = Clock::now();
+  const auto first_deadline = sent + options_.timeout;
   if (!connected_) {
-    if (auto ec = connect(sent + timeout_)) {
+    if (auto ec = connect(first_deadline)) {
       fail_from(0, ec);
       close();
       return;
     }
   }
-  out_.clear();
-  for (const auto& request : requests) serialize(request);
+  // Heads first (the string may grow), then one gather list over heads and the callers' bodies,
+  // so a large body is never copied.
+  heads_.clear();
+  head_ends_.clear();
+  for (const auto& request : requests) {
+    serialize_head(request);
+    head_ends_.push_back(heads_.size());
+  }
+  buffers_.clear();
+  std::size_t begin = 0;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    buffers_.emplace_back(heads_.data() + begin, head_ends_[i] - begin);
+    if (!requests[i].body.empty()) buffers_.emplace_back(requests[i].body.data(), requests[i].body.size());
+    begin = head_ends_[i];
+  }
 
   // Full duplex: answers are read while the rest of the pipeline is still being written, so a
   // server that answers early never waits on a client that is not reading yet.
   beast::error_code write_ec;
   bool must_close = false;
   std::size_t answered = 0;
-  stream_.expires_after(timeout_);
-  net::async_write(stream_, net::buffer(out_), [&](const beast::error_code& ec, std::size_t) {
+  stream_.expires_at(first_deadline);
+  net::async_write(stream_, buffers_, [&](const beast::error_code& ec, std::size_t) {
     if (!ec) return;
     write_ec = ec;
     stream_.cancel();  // the read of an answer that can no longer come
@@ -136,7 +160,7 @@ void HttpPoster::attempt(const std::vector<PostRequest>& requests, std::vector<P
   std::function<void()> read_next = [&] {
     parser.emplace();
     parser->body_limit(kMaxResponseBytes);
-    stream_.expires_after(timeout_);
+    if (answered > 0) stream_.expires_after(options_.timeout);
     http::async_read(stream_, buffer_, *parser, [&](const beast::error_code& ec, std::size_t) {
       if (ec) {
         fail_from(answered, write_ec && ec == net::error::operation_aborted ? write_ec : ec);
@@ -158,29 +182,28 @@ void HttpPoster::attempt(const std::vector<PostRequest>& requests, std::vector<P
     });
   };
   read_next();
-  run_ops();
+  run_ops(Clock::time_point::max());
   if (must_close || write_ec) close();
 }
 
-PostResult HttpPoster::post(std::string_view body, std::string_view traceparent) {
-  return std::move(post_all({PostRequest{body, traceparent}}).front());
-}
+PostResult HttpClient::post(const PostRequest& request) { return std::move(post_all({request}).front()); }
 
-std::vector<PostResult> HttpPoster::post_all(const std::vector<PostRequest>& requests) {
+std::vector<PostResult> HttpClient::post_all(const std::vector<PostRequest>& requests) {
   std::vector<PostResult> results;
   if (requests.empty()) return results;
-  if (connected_ && peer_closed()) close();  // MS1 dropped the idle connection: reconnect before sending
+  if (connected_ && peer_closed()) close();  // the server dropped the idle connection: reconnect before sending
   const bool reused = connected_;
   attempt(requests, results);
-  if (reused && resend_on_stale_ && results.front().ec && is_stale_connection(results.front().ec) && !abort_.load()) {
-    spdlog::debug("ms3: kept-alive connection to {}:{} was closed ({}); reconnecting", endpoint_.host, endpoint_.port,
-                  results.front().ec.message());
+  if (reused && options_.resend_on_stale && results.front().ec && is_stale_connection(results.front().ec) &&
+      !abort_.load()) {
+    spdlog::debug("{}: kept-alive connection to {}:{} was closed ({}); reconnecting", options_.log_name,
+                  endpoint_.host, endpoint_.port, results.front().ec.message());
     attempt(requests, results);
   }
   return results;
 }
 
-void HttpPoster::close() {
+void HttpClient::close() {
   beast::error_code ignored;
   stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
   stream_.close();
@@ -188,4 +211,4 @@ void HttpPoster::close() {
   connected_ = false;
 }
 
-}  // namespace ringtrace::ms3
+}  // namespace ringtrace::common

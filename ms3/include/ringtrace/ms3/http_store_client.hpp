@@ -1,0 +1,37 @@
+#pragma once
+/// @file
+/// MS1's POST /store over the common HTTP client: one kept-alive connection, records pipelined on it.
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "ringtrace/common/config.hpp"
+#include "ringtrace/common/http_client.hpp"
+#include "ringtrace/ms3/store_client.hpp"
+
+namespace ringtrace::ms3 {
+
+/// The StoreClient MS3 runs with: each POST bounded by `ms3.request_timeout_ms`; a request whose
+/// kept-alive connection closed under it is sent again at least once, never at most once
+/// (MS1 may have stored it, and the record is committed already).
+class HttpStoreClient final : public StoreClient {
+ public:
+  /// Parses `ms3.store_url` (throws ConfigError naming it).
+  explicit HttpStoreClient(const common::Config& config);
+
+  /// POSTs the records as application/json, pipelined, answers in order.
+  std::vector<StoreResult> store(const std::vector<StoreRequest>& records) override;
+  /// Cancels the POST in flight within a few milliseconds; thread-safe.
+  void cancel() override { abort_.store(true); }
+
+  /// Where it posts, as a URL.
+  [[nodiscard]] std::string url() const { return client_.url(); }
+
+ private:
+  std::atomic<bool> abort_{false};  ///< before client_, which reads it
+  common::HttpClient client_;
+  std::vector<common::PostRequest> requests_;  ///< reused, so steady state allocates nothing
+};
+
+}  // namespace ringtrace::ms3

@@ -1,0 +1,21 @@
+#include "ringtrace/ms3/http_store_client.hpp"
+
+#include <chrono>
+
+#include "ringtrace/common/endpoint.hpp"
+
+namespace ringtrace::ms3 {
+
+HttpStoreClient::HttpStoreClient(const common::Config& config)
+    : client_(common::parse_endpoint(config.ms3.store_url, "http", "ms3.store_url"),
+              common::HttpClientOptions{std::chrono::milliseconds(config.ms3.request_timeout_ms), "ringtrace-ms3",
+                                        "ms3", config.kafka.delivery != common::Delivery::kAtMostOnce},
+              abort_) {}
+
+std::vector<StoreResult> HttpStoreClient::store(const std::vector<StoreRequest>& records) {
+  requests_.clear();
+  for (const auto& record : records) requests_.push_back({record.body, "application/json", record.traceparent});
+  return client_.post_all(requests_);
+}
+
+}  // namespace ringtrace::ms3

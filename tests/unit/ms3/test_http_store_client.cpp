@@ -1,0 +1,109 @@
+/// @file
+/// MS3's store client over HTTP against the fake MS1 /store: what it sends, its delivery policy,
+/// cancellation and its configuration errors.
+
+#include "ringtrace/ms3/http_store_client.hpp"
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "ringtrace/common/config.hpp"
+#include "ringtrace/test/fake_http_server.hpp"
+
+namespace ringtrace::ms3 {
+namespace {
+
+using namespace std::chrono_literals;
+using test::AfterAnswer;
+using test::FakeHttpServer;
+using test::FakeResponse;
+using test::ReceivedRequest;
+
+common::Config config_for(const std::string& url, common::Delivery delivery = common::Delivery::kAtLeastOnce) {
+  common::Config config;
+  config.ms3.store_url = url;
+  config.ms3.request_timeout_ms = 2000;
+  config.kafka.delivery = delivery;
+  return config;
+}
+
+/// The second request on the first connection is read and never answered; later connections answer all.
+void hang_up_on_the_second_request(FakeHttpServer& server) {
+  server.set_responder([](const ReceivedRequest& request) {
+    FakeResponse response;
+    if (request.connection == 0 && request.index == 1) response.after = AfterAnswer::kHangUp;
+    return response;
+  });
+}
+
+TEST(HttpStoreClient, PostsEachRecordAsJsonWithItsTraceparent) {
+  FakeHttpServer server;
+  HttpStoreClient client(config_for(server.url("/store")));
+  const std::string traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  const auto results = client.store({{R"({"id":1})", traceparent}, {R"({"id":2})", {}}});
+  ASSERT_EQ(results.size(), 2u);
+  for (const auto& result : results) {
+    ASSERT_FALSE(result.ec) << result.ec.message();
+    EXPECT_EQ(result.status, 200u);
+  }
+  const auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].method, "POST");
+  EXPECT_EQ(requests[0].target, "/store");
+  EXPECT_EQ(requests[0].content_type, "application/json");
+  EXPECT_EQ(requests[0].traceparent, traceparent);
+  EXPECT_EQ(requests[0].body, R"({"id":1})");
+  EXPECT_EQ(requests[1].traceparent, "");
+  EXPECT_EQ(requests[1].body, R"({"id":2})");
+  EXPECT_EQ(server.connections(), 1u) << "one pipeline on one connection";
+  EXPECT_NE(server.received().find("User-Agent: ringtrace-ms3\r\n"), std::string::npos);
+  EXPECT_EQ(client.url(), server.url("/store"));
+}
+
+TEST(HttpStoreClient, AtLeastOnceResendsARecordWhoseConnectionClosedUnderIt) {
+  FakeHttpServer server;
+  hang_up_on_the_second_request(server);
+  HttpStoreClient client(config_for(server.url("/store")));
+  ASSERT_EQ(client.store({{"{}", {}}}).front().status, 200u);
+  const auto second = client.store({{"{}", {}}}).front();
+  ASSERT_FALSE(second.ec) << second.ec.message();
+  EXPECT_EQ(server.requests().size(), 3u);
+}
+
+TEST(HttpStoreClient, AtMostOnceNeverSendsARecordTwice) {
+  FakeHttpServer server;
+  hang_up_on_the_second_request(server);
+  HttpStoreClient client(config_for(server.url("/store"), common::Delivery::kAtMostOnce));
+  ASSERT_EQ(client.store({{"{}", {}}}).front().status, 200u);
+  EXPECT_TRUE(client.store({{"{}", {}}}).front().ec) << "MS1 may have stored it: report, do not resend";
+  EXPECT_EQ(server.requests().size(), 2u);
+}
+
+TEST(HttpStoreClient, CancelCutsAStoreShort) {
+  test::SilentServer silent;
+  auto config = config_for(silent.url("/store"));
+  config.ms3.request_timeout_ms = 10000;
+  HttpStoreClient client(config);
+  client.cancel();
+  const auto started = std::chrono::steady_clock::now();
+  const auto results = client.store({{"{}", {}}, {"{}", {}}});
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 1s);
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_TRUE(results[0].ec);
+  EXPECT_TRUE(results[1].ec);
+}
+
+TEST(HttpStoreClient, RefusesAStoreUrlThatIsNotHttp) {
+  try {
+    HttpStoreClient client(config_for("ws://127.0.0.1:1/store"));
+    FAIL() << "accepted a ws:// store_url";
+  } catch (const common::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("ms3.store_url"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace ringtrace::ms3
