@@ -17,6 +17,8 @@
 
 #include "ringtrace/common/message.hpp"
 #include "ringtrace/common/timestamp.hpp"
+#include "ringtrace/common/tracing.hpp"
+#include "ringtrace/test/fake_http_server.hpp"
 #include "ringtrace/test/wait.hpp"
 
 namespace ringtrace::ms3 {
@@ -60,6 +62,10 @@ class FakeStoreClient final : public StoreClient {
     return batches_;
   }
   bool cancelled() const { return cancelled_.load(); }
+  std::vector<std::string> traceparents() const {
+    std::lock_guard lock(mutex_);
+    return traceparents_;
+  }
 
   static StoreResult status(unsigned code, std::string body = "{}") {
     StoreResult result;
@@ -236,6 +242,35 @@ TEST_F(ForwarderTest, AfterAStopNothingIsSent) {
   forwarder().stop();
   EXPECT_EQ(forward({record(1)}), std::vector{ForwardOutcome::kStopped});
   EXPECT_EQ(store_.calls(), 0);
+}
+
+TEST_F(ForwarderTest, PostsBelowTheRecordsTraceAndExportsTheHopsSpans) {
+  test::FakeHttpServer collector;
+  config_.tracing.enabled = true;
+  config_.tracing.endpoint = collector.url("/v1/traces");
+  config_.tracing.protocol = common::TracingProtocol::kHttpJson;
+  common::tracing::Tracer tracer(config_.tracing, "ms3");
+  Forwarder forwarder(config_, counters_, store_, &tracer);
+  store_.answer([](int attempt, const std::string&) {
+    return attempt == 1 ? FakeStoreClient::status(503) : FakeStoreClient::status(201);
+  });
+  const std::string trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+  const std::string parent = "00-" + trace + "-00f067aa0ba902b7-01";
+  const auto good = record(1);
+  const auto outcomes = forwarder.forward({{good, parent}, {"garbage", parent}});
+  EXPECT_EQ(outcomes, (std::vector{ForwardOutcome::kStored, ForwardOutcome::kUndecodable}));
+  const auto sent = store_.traceparents();
+  ASSERT_EQ(sent.size(), 2u) << "one record, two attempts";
+  EXPECT_EQ(sent[0], sent[1]) << "a retry is the same POST span";
+  EXPECT_EQ(sent[0].substr(0, 36), "00-" + trace + "-") << "the POST hangs below the record's trace";
+  EXPECT_NE(sent[0], parent);
+  tracer.flush();
+  std::string exported;
+  for (const auto& post : collector.requests()) exported += post.body;
+  EXPECT_NE(exported.find("\"kafka consume\""), std::string::npos) << exported;
+  EXPECT_NE(exported.find("\"POST /store\""), std::string::npos) << exported;
+  EXPECT_NE(exported.find("http.request.resend_count"), std::string::npos) << exported;
+  EXPECT_NE(exported.find("undecodable"), std::string::npos) << "the passed record's span says why";
 }
 
 TEST(Committable, CountsTheRecordsBeforeTheFirstStopped) {
