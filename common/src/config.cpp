@@ -129,7 +129,8 @@ const std::vector<Field>& fields() {
       RT_INT("ms1.reconnect_initial_ms", ms1.reconnect_initial_ms, 1, kMaxMs, "first WebSocket reconnect delay"),
       RT_INT("ms1.reconnect_max_ms", ms1.reconnect_max_ms, 1, kMaxMs,
              "WebSocket reconnect backoff ceiling; at least `ms1.reconnect_initial_ms`"),
-      RT_STR("ms2.listen_address", ms2.listen_address, "bind address of MS2's WebSocket server and admin port, an IP address"),
+      RT_STR("ms2.listen_address", ms2.listen_address,
+             "bind address of MS2's WebSocket server and admin port, an IP address"),
       RT_INT("ms2.port", ms2.port, 1, 65535, "port of MS2's WebSocket server"),
       Field{"ms2.path", "string starting with /", "the WebSocket upgrade path",
             [](Config& c, const std::string& v, bool env) {

@@ -138,7 +138,8 @@ TEST(ConfigurationDoc, DocumentsNoKeyTheCodeLacks) {
   const auto documented = documented_keys(read(kRoot / "docs/configuration.md"));
   EXPECT_GE(documented.size(), 30u) << "the table under '## Every key' was not found";
   for (const auto& [key, cells] : documented) {
-    const bool known = std::any_of(reference.begin(), reference.end(), [&](const ConfigEntry& e) { return e.key == key; });
+    const bool known =
+        std::any_of(reference.begin(), reference.end(), [&](const ConfigEntry& e) { return e.key == key; });
     EXPECT_TRUE(known) << key << " is documented but no such key exists";
   }
 }
@@ -149,7 +150,9 @@ TEST(ConfigurationDoc, TheShippedFileListsEveryKeyAtItsDefault) {
   const auto defaults = ringtrace::common::parse_config("", {});
   std::set<std::string> listed;
   for (const auto& section : YAML::LoadFile(path.string())) {
-    for (const auto& entry : section.second) listed.insert(section.first.as<std::string>() + "." + entry.first.as<std::string>());
+    for (const auto& entry : section.second) {
+      listed.insert(section.first.as<std::string>() + "." + entry.first.as<std::string>());
+    }
   }
   for (const auto& entry : config_reference()) {
     EXPECT_EQ(listed.count(entry.key), 1u) << "config/ringtrace.yaml lacks " << entry.key;

@@ -275,7 +275,8 @@ TEST(ConfigReference, DefaultsAreWhatParsingStartsFrom) {
     const auto dot = entry.key.find('.');
     std::string quoted;
     for (const char ch : entry.default_value) quoted += ch == '\'' ? std::string("''") : std::string(1, ch);
-    const auto c = parse_config(entry.key.substr(0, dot) + ":\n  " + entry.key.substr(dot + 1) + ": '" + quoted + "'\n", {});
+    const auto yaml = entry.key.substr(0, dot) + ":\n  " + entry.key.substr(dot + 1) + ": '" + quoted + "'\n";
+    const auto c = parse_config(yaml, {});
     for (const auto& key : config_keys()) EXPECT_EQ(config_value(c, key), config_value(defaults, key)) << entry.key;
   }
   EXPECT_EQ(config_value(Config{}, "database.port"), "0");  // resolved to the driver's port when loaded
