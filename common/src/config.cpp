@@ -53,74 +53,116 @@ std::string parse_nonempty(const std::string& key, const std::string& text, bool
   return text;
 }
 
-/// One accepted key: how to store a textual value into the config.
+std::string integer_type(long long min, long long max) {
+  return "integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]";
+}
+
+/// One accepted key: how to read its value from text and write it back, and what to tell readers.
 struct Field {
   std::string key;
+  std::string type;
+  std::string description;
   std::function<void(Config&, const std::string&, bool)> set;
+  std::function<std::string(const Config&)> get;
 };
 
-#define RT_INT(KEY, MEMBER, MIN, MAX)                                                        \
-  Field {                                                                                    \
-    KEY, [](Config& c, const std::string& v, bool env) {                                     \
-      c.MEMBER = parse_int<decltype(c.MEMBER)>(KEY, v, env, MIN, MAX);                       \
-    }                                                                                        \
+#define RT_INT(KEY, MEMBER, MIN, MAX, DESCRIPTION)                                                  \
+  Field {                                                                                         \
+    KEY, integer_type(MIN, MAX), DESCRIPTION,                                                     \
+        [](Config& c, const std::string& v, bool env) {                                           \
+          c.MEMBER = parse_int<decltype(c.MEMBER)>(KEY, v, env, MIN, MAX);                        \
+        },                                                                                        \
+        [](const Config& c) { return std::to_string(c.MEMBER); }                                  \
   }
-#define RT_STR(KEY, MEMBER) \
-  Field { KEY, [](Config& c, const std::string& v, bool env) { c.MEMBER = parse_nonempty(KEY, v, env); } }
+#define RT_STR(KEY, MEMBER, DESCRIPTION)                                                            \
+  Field {                                                                                         \
+    KEY, "string", DESCRIPTION,                                                                   \
+        [](Config& c, const std::string& v, bool env) { c.MEMBER = parse_nonempty(KEY, v, env); }, \
+        [](const Config& c) { return c.MEMBER; }                                                  \
+  }
+#define RT_TEXT(KEY, MEMBER, DESCRIPTION)                                                           \
+  Field {                                                                                         \
+    KEY, "string, may be empty", DESCRIPTION,                                                     \
+        [](Config& c, const std::string& v, bool) { c.MEMBER = v; },                              \
+        [](const Config& c) { return c.MEMBER; }                                                  \
+  }
 
+/// Every key, in the order of config/ringtrace.yaml. The defaults are Config's member
+/// initializers: parsing starts from them, and config_reference() reads them back through `get`.
 const std::vector<Field>& fields() {
   constexpr long long kMaxMs = 24LL * 3600 * 1000;
   static const std::vector<Field> table = {
-      Field{"message.naming",
+      Field{"message.naming", "one of: service, mc",
+            "timestamp names: `service` (`service1_timestamp`…) or `mc` (`MC1_timestamp`…), in JSON and database",
             [](Config& c, const std::string& v, bool env) {
               auto naming = parse_naming(v);
               if (!naming) throw ConfigError(origin("message.naming", env) + ": expected 'service' or 'mc', got '" + v + "'");
               c.message.naming = *naming;
-            }},
-      RT_INT("interaction.duration_seconds", interaction.duration_seconds, 1, 7 * 24 * 3600),
-      RT_INT("interaction.window", interaction.window, 1, 65536),
-      RT_INT("interaction.drain_timeout_ms", interaction.drain_timeout_ms, 0, kMaxMs),
-      RT_INT("interaction.progress_interval_ms", interaction.progress_interval_ms, 0, kMaxMs),
-      RT_INT("interaction.resend_timeout_ms", interaction.resend_timeout_ms, 0, kMaxMs),
-      Field{"logging.level",
+            },
+            [](const Config& c) { return std::string(to_string(c.message.naming)); }},
+      RT_INT("interaction.duration_seconds", interaction.duration_seconds, 1, 7 * 24 * 3600,
+             "session length: how long a session generates messages"),
+      RT_INT("interaction.window", interaction.window, 1, 65536,
+             "messages in flight at once; 1 = strictly one at a time"),
+      RT_INT("interaction.drain_timeout_ms", interaction.drain_timeout_ms, 0, kMaxMs,
+             "wait for in-flight messages after generation stops"),
+      RT_INT("interaction.progress_interval_ms", interaction.progress_interval_ms, 0, kMaxMs,
+             "progress line on stdout while a session runs; 0 = off"),
+      RT_INT("interaction.resend_timeout_ms", interaction.resend_timeout_ms, 0, kMaxMs,
+             "a message not back after this is resent (at most once: given up and counted lost); 0 = never"),
+      Field{"logging.level", "one of: trace, debug, info, warn, error, off", "how much each service logs",
             [](Config& c, const std::string& v, bool env) {
               static const std::vector<std::string> levels = {"trace", "debug", "info", "warn", "error", "off"};
               if (std::find(levels.begin(), levels.end(), v) == levels.end()) {
                 throw ConfigError(origin("logging.level", env) + ": expected trace, debug, info, warn, error or off, got '" + v + "'");
               }
               c.logging.level = v;
-            }},
-      RT_STR("logging.directory", logging.directory),
-      RT_STR("ms1.listen_address", ms1.listen_address),
-      RT_INT("ms1.port", ms1.port, 1, 65535),
-      RT_STR("ms1.ms2_url", ms1.ms2_url),
-      RT_INT("ms1.max_body_bytes", ms1.max_body_bytes, 64, 64LL * 1024 * 1024),
-      RT_INT("ms1.request_timeout_ms", ms1.request_timeout_ms, 1, kMaxMs),
-      RT_INT("ms1.reconnect_initial_ms", ms1.reconnect_initial_ms, 1, kMaxMs),
-      RT_INT("ms1.reconnect_max_ms", ms1.reconnect_max_ms, 1, kMaxMs),
-      RT_STR("ms2.listen_address", ms2.listen_address),
-      RT_INT("ms2.port", ms2.port, 1, 65535),
-      Field{"ms2.path",
+            },
+            [](const Config& c) { return c.logging.level; }},
+      RT_STR("logging.directory", logging.directory, "each service writes `<directory>/<service>.log`"),
+      RT_STR("ms1.listen_address", ms1.listen_address, "bind address of MS1's HTTP API, an IP address"),
+      RT_INT("ms1.port", ms1.port, 1, 65535, "port of MS1's HTTP API"),
+      RT_STR("ms1.ms2_url", ms1.ms2_url, "MS2's WebSocket (`ws://host:port/path`), where MS1 sends the messages"),
+      RT_INT("ms1.max_body_bytes", ms1.max_body_bytes, 64, 64LL * 1024 * 1024, "larger request bodies get 413"),
+      RT_INT("ms1.request_timeout_ms", ms1.request_timeout_ms, 1, kMaxMs,
+             "a request must arrive within this; idle or slow clients are dropped"),
+      RT_INT("ms1.reconnect_initial_ms", ms1.reconnect_initial_ms, 1, kMaxMs, "first WebSocket reconnect delay"),
+      RT_INT("ms1.reconnect_max_ms", ms1.reconnect_max_ms, 1, kMaxMs,
+             "WebSocket reconnect backoff ceiling; at least `ms1.reconnect_initial_ms`"),
+      RT_STR("ms2.listen_address", ms2.listen_address,
+             "bind address of MS2's WebSocket server and admin port, an IP address"),
+      RT_INT("ms2.port", ms2.port, 1, 65535, "port of MS2's WebSocket server"),
+      Field{"ms2.path", "string starting with /", "the WebSocket upgrade path",
             [](Config& c, const std::string& v, bool env) {
               if (v.empty() || v.front() != '/') throw ConfigError(origin("ms2.path", env) + ": must start with '/'");
               c.ms2.path = v;
-            }},
-      RT_INT("ms2.max_frame_bytes", ms2.max_frame_bytes, 64, 64LL * 1024 * 1024),
-      RT_INT("ms2.admin_port", ms2.admin_port, 0, 65535),
-      RT_STR("ms3.listen_address", ms3.listen_address),
-      RT_INT("ms3.admin_port", ms3.admin_port, 0, 65535),
-      RT_STR("ms3.store_url", ms3.store_url),
-      RT_INT("ms3.request_timeout_ms", ms3.request_timeout_ms, 1, kMaxMs),
-      RT_INT("ms3.retry_initial_ms", ms3.retry_initial_ms, 1, kMaxMs),
-      RT_INT("ms3.retry_max_ms", ms3.retry_max_ms, 1, kMaxMs),
-      RT_INT("ms3.max_in_flight", ms3.max_in_flight, 1, 4096),
-      Field{"ms3.group_instance_id", [](Config& c, const std::string& v, bool) { c.ms3.group_instance_id = v; }},
-      RT_STR("kafka.brokers", kafka.brokers),
-      RT_STR("kafka.topic", kafka.topic),
-      RT_INT("kafka.partitions", kafka.partitions, 1, 10000),
-      RT_STR("kafka.group_id", kafka.group_id),
-      RT_INT("kafka.startup_timeout_ms", kafka.startup_timeout_ms, 0, kMaxMs),
-      Field{"kafka.delivery",
+            },
+            [](const Config& c) { return c.ms2.path; }},
+      RT_INT("ms2.max_frame_bytes", ms2.max_frame_bytes, 64, 64LL * 1024 * 1024,
+             "larger frames close the connection (1009)"),
+      RT_INT("ms2.admin_port", ms2.admin_port, 0, 65535, "`/metrics` and `/healthz` on `ms2.listen_address`; 0 = off"),
+      RT_STR("ms3.listen_address", ms3.listen_address, "bind address of MS3's admin port, an IP address"),
+      RT_INT("ms3.admin_port", ms3.admin_port, 0, 65535, "MS3's `/metrics` and `/healthz`; 0 = off"),
+      RT_STR("ms3.store_url", ms3.store_url, "where MS3 posts the messages (`http://host:port/path`)"),
+      RT_INT("ms3.request_timeout_ms", ms3.request_timeout_ms, 1, kMaxMs, "per POST"),
+      RT_INT("ms3.retry_initial_ms", ms3.retry_initial_ms, 1, kMaxMs,
+             "first retry delay when MS1 is down or answers 5xx"),
+      RT_INT("ms3.retry_max_ms", ms3.retry_max_ms, 1, kMaxMs,
+             "retry backoff ceiling; at least `ms3.retry_initial_ms`"),
+      RT_INT("ms3.max_in_flight", ms3.max_in_flight, 1, 4096,
+             "POST /store requests pipelined on the kept-alive connection to MS1 at most: whatever Kafka has "
+             "fetched goes out in one round trip, MS1 writes it in one transaction, and one offset commit covers "
+             "it; 1 sends one at a time"),
+      RT_TEXT("ms3.group_instance_id", ms3.group_instance_id,
+              "Kafka static membership: a restarted MS3 takes its partitions back at once; empty = dynamic"),
+      RT_STR("kafka.brokers", kafka.brokers, "bootstrap servers"),
+      RT_STR("kafka.topic", kafka.topic, "the topic; created by MS2 if absent"),
+      RT_INT("kafka.partitions", kafka.partitions, 1, 10000, "partitions of the topic MS2 creates"),
+      RT_STR("kafka.group_id", kafka.group_id, "MS3's consumer group"),
+      RT_INT("kafka.startup_timeout_ms", kafka.startup_timeout_ms, 0, kMaxMs,
+             "how long MS2 waits for the broker at startup"),
+      Field{"kafka.delivery", "one of: at-most-once, at-least-once, exactly-once",
+            "the guarantee MS1, MS2 and MS3 give together",
             [](Config& c, const std::string& v, bool env) {
               auto delivery = parse_delivery(v);
               if (!delivery) {
@@ -128,25 +170,31 @@ const std::vector<Field>& fields() {
                                   ": expected 'at-most-once', 'at-least-once' or 'exactly-once', got '" + v + "'");
               }
               c.kafka.delivery = *delivery;
-            }},
-      RT_INT("kafka.session_timeout_ms", kafka.session_timeout_ms, 1000, 3600 * 1000),
-      Field{"database.driver",
+            },
+            [](const Config& c) { return std::string(to_string(c.kafka.delivery)); }},
+      RT_INT("kafka.session_timeout_ms", kafka.session_timeout_ms, 1000, 3600 * 1000,
+             "a consumer silent this long loses its partitions"),
+      Field{"database.driver", "one of: postgresql, mariadb", "the database MS1 writes to",
             [](Config& c, const std::string& v, bool env) {
               if (v != "postgresql" && v != "mariadb") {
                 throw ConfigError(origin("database.driver", env) + ": expected 'postgresql' or 'mariadb', got '" + v + "'");
               }
               c.database.driver = v;
-            }},
-      RT_STR("database.host", database.host),
-      RT_INT("database.port", database.port, 0, 65535),
-      RT_STR("database.name", database.name),
-      RT_STR("database.user", database.user),
-      Field{"database.password", [](Config& c, const std::string& v, bool) { c.database.password = v; }},
-      RT_INT("database.batch_max", database.batch_max, 1, 100000),
-      Field{"tracing.enabled",
-            [](Config& c, const std::string& v, bool env) { c.tracing.enabled = parse_bool("tracing.enabled", v, env); }},
-      RT_STR("tracing.endpoint", tracing.endpoint),
-      Field{"tracing.protocol",
+            },
+            [](const Config& c) { return c.database.driver; }},
+      RT_STR("database.host", database.host, "database server address"),
+      RT_INT("database.port", database.port, 0, 65535, "database server port; 0 means the driver's (5432 or 3306)"),
+      RT_STR("database.name", database.name, "database name"),
+      RT_STR("database.user", database.user, "login"),
+      RT_TEXT("database.password", database.password, "password"),
+      RT_INT("database.batch_max", database.batch_max, 1, 100000, "rows per transaction at most"),
+      RT_INT("database.connect_timeout_s", database.connect_timeout_s, 1, 3600, "per connection attempt"),
+      Field{"tracing.enabled", "boolean", "spans to Jaeger; false costs nothing: no spans, no exporter thread",
+            [](Config& c, const std::string& v, bool env) { c.tracing.enabled = parse_bool("tracing.enabled", v, env); },
+            [](const Config& c) { return std::string(c.tracing.enabled ? "true" : "false"); }},
+      RT_STR("tracing.endpoint", tracing.endpoint, "OTLP/HTTP traces endpoint (`http://host:port/path`)"),
+      Field{"tracing.protocol", "one of: http/protobuf, http/json",
+            "body of each POST; http/json is readable, but ~6x the exporting CPU here and more work in Jaeger",
             [](Config& c, const std::string& v, bool env) {
               auto protocol = parse_tracing_protocol(v);
               if (!protocol) {
@@ -154,27 +202,33 @@ const std::vector<Field>& fields() {
                                   ": expected 'http/protobuf' or 'http/json', got '" + v + "'");
               }
               c.tracing.protocol = *protocol;
-            }},
-      RT_INT("tracing.queue_max", tracing.queue_max, 1, 10000000),
-      RT_INT("tracing.batch_max", tracing.batch_max, 1, 100000),
-      RT_INT("tracing.flush_interval_ms", tracing.flush_interval_ms, 1, kMaxMs),
-      RT_INT("tracing.timeout_ms", tracing.timeout_ms, 1, kMaxMs),
-      RT_INT("database.connect_timeout_s", database.connect_timeout_s, 1, 3600),
+            },
+            [](const Config& c) { return std::string(to_string(c.tracing.protocol)); }},
+      RT_INT("tracing.queue_max", tracing.queue_max, 1, 10000000,
+             "finished spans waiting for export at most; beyond this they are dropped and counted"),
+      RT_INT("tracing.batch_max", tracing.batch_max, 1, 100000, "spans per POST at most"),
+      RT_INT("tracing.flush_interval_ms", tracing.flush_interval_ms, 1, kMaxMs, "a partial batch is sent after this"),
+      RT_INT("tracing.timeout_ms", tracing.timeout_ms, 1, kMaxMs, "per POST"),
   };
   return table;
 }
 
 #undef RT_INT
 #undef RT_STR
+#undef RT_TEXT
 
-void apply(Config& config, const std::string& key, const std::string& value, bool from_env) {
+const Field& field(const std::string& key, bool from_env) {
   const auto& table = fields();
   const auto it = std::find_if(table.begin(), table.end(), [&](const Field& f) { return f.key == key; });
   if (it == table.end()) {
     throw ConfigError(from_env ? env_name(key) + ": no such configuration key '" + key + "'"
                                : "unknown configuration key '" + key + "'");
   }
-  it->set(config, value, from_env);
+  return *it;
+}
+
+void apply(Config& config, const std::string& key, const std::string& value, bool from_env) {
+  field(key, from_env).set(config, value, from_env);
 }
 
 std::string lower(std::string text) {
@@ -232,6 +286,15 @@ std::vector<std::string> config_keys() {
   for (const auto& f : fields()) keys.push_back(f.key);
   return keys;
 }
+
+std::vector<ConfigEntry> config_reference() {
+  const Config defaults;
+  std::vector<ConfigEntry> entries;
+  for (const auto& f : fields()) entries.push_back({f.key, f.type, f.get(defaults), f.description});
+  return entries;
+}
+
+std::string config_value(const Config& config, const std::string& key) { return field(key, false).get(config); }
 
 Environment process_environment() {
   Environment env;

@@ -1,4 +1,6 @@
+#include <cstdio>
 #include <fstream>
+#include <sstream>
 #include <gtest/gtest.h>
 
 #include "ringtrace/common/config.hpp"
@@ -252,4 +254,74 @@ TEST(Config, UrlsAndBindAddressesAreCheckedAtLoad) {
   EXPECT_NE(message_of({{"RINGTRACE__TRACING__ENDPOINT", "jaeger:4318"}}).find("tracing.endpoint"), std::string::npos);
   EXPECT_NE(message_of({{"RINGTRACE__MS2__LISTEN_ADDRESS", "ms2"}}).find("ms2.listen_address"), std::string::npos);
   EXPECT_EQ(message_of({{"RINGTRACE__MS1__LISTEN_ADDRESS", "::"}}), "accepted");
+}
+
+TEST(ConfigReference, CoversEveryKeyInOrder) {
+  const auto reference = config_reference();
+  const auto keys = config_keys();
+  ASSERT_EQ(reference.size(), keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    EXPECT_EQ(reference[i].key, keys[i]);
+    EXPECT_FALSE(reference[i].type.empty()) << keys[i];
+    EXPECT_FALSE(reference[i].description.empty()) << keys[i];
+  }
+  EXPECT_THROW(config_value(Config{}, "interaction.nonsense"), ConfigError);
+}
+
+TEST(ConfigReference, DefaultsAreWhatParsingStartsFrom) {
+  const auto defaults = parse_config("", {});
+  for (const auto& entry : config_reference()) {
+    // Written out in a file, the documented default must load and change nothing.
+    const auto dot = entry.key.find('.');
+    std::string quoted;
+    for (const char ch : entry.default_value) quoted += ch == '\'' ? std::string("''") : std::string(1, ch);
+    const auto yaml = entry.key.substr(0, dot) + ":\n  " + entry.key.substr(dot + 1) + ": '" + quoted + "'\n";
+    const auto c = parse_config(yaml, {});
+    for (const auto& key : config_keys()) EXPECT_EQ(config_value(c, key), config_value(defaults, key)) << entry.key;
+  }
+  EXPECT_EQ(config_value(Config{}, "database.port"), "0");  // resolved to the driver's port when loaded
+  EXPECT_EQ(config_value(defaults, "database.port"), "5432");
+  EXPECT_EQ(config_value(defaults, "kafka.delivery"), "at-least-once");
+  EXPECT_EQ(config_value(defaults, "tracing.enabled"), "true");
+}
+
+TEST(ConfigReference, TypesSayWhatTheLoaderAccepts) {
+  for (const auto& entry : config_reference()) {
+    const auto name = env_name(entry.key);
+    const auto error = [&](const std::string& value) -> std::string {
+      try {
+        parse_config("", {{name, value}});
+        return "";
+      } catch (const ConfigError& e) {
+        return e.what();
+      }
+    };
+    if (entry.type.rfind("one of: ", 0) == 0) {
+      std::istringstream choices(entry.type.substr(8));
+      for (std::string choice; std::getline(choices, choice, ',');) {
+        choice.erase(0, choice.find_first_not_of(' '));
+        EXPECT_EQ(error(choice), "") << entry.key << " = " << choice;
+      }
+      EXPECT_NE(error("none-of-these"), "") << entry.key;
+    } else if (entry.type.rfind("integer in [", 0) == 0) {
+      long long min = 0, max = 0;
+      ASSERT_EQ(std::sscanf(entry.type.c_str(), "integer in [%lld, %lld]", &min, &max), 2) << entry.type;
+      for (const auto ok : {min, max}) {
+        EXPECT_EQ(error(std::to_string(ok)).find("out of range"), std::string::npos) << entry.key << " = " << ok;
+      }
+      for (const auto bad : {min - 1, max + 1}) {
+        EXPECT_NE(error(std::to_string(bad)).find("out of range"), std::string::npos) << entry.key << " = " << bad;
+      }
+    } else if (entry.type == "boolean") {
+      EXPECT_EQ(error("false"), "") << entry.key;
+      EXPECT_NE(error("maybe"), "") << entry.key;
+    } else if (entry.type == "string") {
+      EXPECT_NE(error("").find("must not be empty"), std::string::npos) << entry.key;
+    } else if (entry.type == "string, may be empty") {
+      EXPECT_EQ(error(""), "") << entry.key;
+    } else {
+      EXPECT_EQ(entry.type, "string starting with /") << entry.key;
+      EXPECT_NE(error("ws").find("must start with '/'"), std::string::npos) << entry.key;
+    }
+  }
 }

@@ -1,6 +1,8 @@
 #pragma once
 /// @file
 /// One YAML configuration for all three services, overridable per key from the environment.
+/// The member initializers below are the built-in defaults, written nowhere else: parsing starts
+/// from them, config_reference() reads them back, and a test holds docs/configuration.md to that.
 
 #include <cstdint>
 #include <map>
@@ -153,6 +155,20 @@ Environment process_environment();
 
 /// Every configuration key as `section.key`, the set the loader accepts.
 std::vector<std::string> config_keys();
+
+/// One row of the configuration reference, as docs/configuration.md's table must show it.
+struct ConfigEntry {
+  std::string key;            ///< `section.key`, as in the YAML file
+  std::string type;           ///< what the loader accepts: an integer range, a string, a boolean or a choice
+  std::string default_value;  ///< the built-in value, spelled as in the YAML file
+  std::string description;    ///< one line for the reader of the reference
+};
+
+/// Every key with its type, built-in default and meaning, so documentation is checked, not trusted.
+std::vector<ConfigEntry> config_reference();
+
+/// `key`'s value in `config`, spelled as in the YAML file; throws ConfigError for an unknown key.
+std::string config_value(const Config& config, const std::string& key);
 
 /// The environment variable that overrides `key` (`interaction.window` → `RINGTRACE__INTERACTION__WINDOW`).
 std::string env_name(const std::string& key);
