@@ -28,8 +28,9 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
-#include "message_store.hpp"
-#include "store_writer.hpp"
+#include "ringtrace/ms1/message_store.hpp"
+#include "ringtrace/ms1/store_writer.hpp"
+#include "ringtrace/test/wait.hpp"
 
 namespace ringtrace::ms1 {
 
@@ -63,16 +64,7 @@ using Outcomes = std::vector<StoreOutcome>;
 /// How a scripted call fails.
 enum class Fault { kUnavailable, kRefused };
 
-/// Polls `pred` until it holds or the deadline passes; returns its last value.
-template <typename Pred>
-bool eventually(Pred pred) {
-  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() >= deadline) return pred();
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
+using ringtrace::test::eventually;
 
 common::Message message(std::int64_t id, std::int64_t session = 1) {
   common::Message m;
