@@ -18,6 +18,7 @@
 #include "ringtrace/common/message.hpp"
 #include "ringtrace/common/metrics.hpp"
 #include "ringtrace/common/tracing.hpp"
+#include "fake_database.hpp"
 #include "ringtrace/ms1/health_api.hpp"
 #include "ringtrace/ms1/http_api.hpp"
 #include "ringtrace/ms1/message_store.hpp"
@@ -44,54 +45,6 @@ class FakeLink : public Ms2Link {
 
   bool up = true;                   ///< connected() and whether send() succeeds
   std::vector<std::string> frames;  ///< every frame sent, in order
-};
-
-/// What the fake database holds; shared with the writer thread, hence the lock.
-struct FakeDb {
-  std::mutex mutex;
-  bool down = false;                                 ///< every call throws StoreUnavailable
-  std::set<std::int64_t> refused;                    ///< message ids the database refuses
-  std::set<std::pair<std::int64_t, std::int64_t>> rows;  ///< (session, id) stored
-  std::int64_t next_session = 1;                     ///< the sequence begin_session() draws from
-  std::vector<SessionSummary> finished;              ///< finish_session() calls
-};
-
-/// A MessageStore over a FakeDb.
-class FakeStore : public MessageStore {
- public:
-  explicit FakeStore(FakeDb& db) : db_(db) {}
-  void connect() override { check(); }
-  std::int64_t begin_session(const SessionSettings&, common::Timestamp) override {
-    std::lock_guard lock(db_.mutex);
-    check_locked();
-    return db_.next_session++;
-  }
-  std::vector<bool> store(std::span<const common::Message> messages) override {
-    std::lock_guard lock(db_.mutex);
-    check_locked();
-    for (const auto& m : messages) {
-      if (db_.refused.count(m.id) != 0) throw StoreError("refused");
-    }
-    std::vector<bool> inserted;
-    for (const auto& m : messages) inserted.push_back(db_.rows.emplace(m.session_id, m.id).second);
-    return inserted;
-  }
-  void finish_session(const SessionSummary& summary) override {
-    std::lock_guard lock(db_.mutex);
-    check_locked();
-    db_.finished.push_back(summary);
-  }
-  std::vector<std::int64_t> close_interrupted_sessions() override { return {}; }
-
- private:
-  void check() {
-    std::lock_guard lock(db_.mutex);
-    check_locked();
-  }
-  void check_locked() const {
-    if (db_.down) throw StoreUnavailable("database down");
-  }
-  FakeDb& db_;
 };
 
 /// The configuration the fixtures start from: tracing on (exported nowhere), quick retries.
@@ -189,7 +142,7 @@ class FakeMs1 {
   /// The metrics page as text.
   [[nodiscard]] std::string metrics_text() const { return registry_.render(); }
 
-  FakeDb db;
+  std::shared_ptr<FakeDatabase> db = std::make_shared<FakeDatabase>();  ///< what the writer writes to
   FakeLink link;
 
  private:

@@ -28,10 +28,8 @@ TEST_P(HttpApiTest, StartNeedsMs2AndTheDatabase) {
   EXPECT_EQ(response.result(), http::status::service_unavailable);
   EXPECT_EQ(body_of(response).at("error").as_string(), "MS2 is not reachable at ws://127.0.0.1:8081/ws (reconnecting)");
   ms1().link.up = true;
-  {
-    std::lock_guard lock(ms1().db.mutex);
-    ms1().db.down = true;
-  }
+  ms1().db->set_down(true);
+  ms1().db->fail_next("begin", Fault::kUnavailable);
   // The writer notices on its next job; the start it refuses leaves the session idle.
   response = ms1().call(http::verb::get, "/start");
   EXPECT_EQ(response.result(), http::status::service_unavailable);
@@ -91,11 +89,8 @@ TEST_P(HttpApiTest, ASessionRunsStoresAndStops) {
   body = body_of(ms1().call(http::verb::get, "/status"));
   EXPECT_EQ(body.at("state").as_string(), "idle");
   EXPECT_EQ(body.at("last_session").as_object().at("session_id").as_int64(), id);
-  {
-    std::lock_guard lock(ms1().db.mutex);
-    ASSERT_EQ(ms1().db.finished.size(), 1u);
-    EXPECT_EQ(ms1().db.rows.size(), 2u);
-  }
+  EXPECT_EQ(ms1().db->log().back(), "finish " + std::to_string(id));
+  EXPECT_EQ(ms1().db->rows().size(), 2u);
   const auto metrics = ms1().metrics_text();
   EXPECT_NE(metrics.find("ringtrace_messages_sent_total 2"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("ringtrace_sessions_finished_total 1"), std::string::npos);
@@ -192,9 +187,10 @@ TEST_P(HttpApiTest, ProgressLinesAndTheDurationEndASession) {
   EXPECT_EQ(ms1().call(http::verb::post, "/store", ms1().returned(1)).result(), http::status::ok);
   ASSERT_TRUE(ms1().run_until([&] { return ms1().runner.last_summary().has_value(); }));
   const auto out = ::testing::internal::GetCapturedStdout();
-  EXPECT_NE(out.find("interaction started: session_id=1 duration=1s window=1"), std::string::npos) << out;
-  EXPECT_NE(out.find("interaction progress: session_id=1 elapsed="), std::string::npos) << out;
-  EXPECT_NE(out.find("interaction finished: session_id=1 elapsed="), std::string::npos) << out;
+  const auto id = std::to_string(ms1().runner.last_summary()->session_id);
+  EXPECT_NE(out.find("interaction started: session_id=" + id + " duration=1s window=1"), std::string::npos) << out;
+  EXPECT_NE(out.find("interaction progress: session_id=" + id + " elapsed="), std::string::npos) << out;
+  EXPECT_NE(out.find("interaction finished: session_id=" + id + " elapsed="), std::string::npos) << out;
   EXPECT_NE(out.find("reason=duration"), std::string::npos) << out;
   EXPECT_GE(ms1().runner.last_summary()->resent, 1);
 }
@@ -207,18 +203,13 @@ TEST_P(HttpApiTest, DrainTimeoutWithTheDatabaseDownRecordsOnceItIsBack) {
   start();
   std::optional<common::HttpResponse> stopped;
   ms1().send(http::verb::get, "/stop", stopped);
-  {
-    std::lock_guard lock(ms1().db.mutex);
-    ms1().db.down = true;
-  }
+  ms1().db->set_down(true);
+  ms1().db->fail_next("finish", Fault::kUnavailable);
   ASSERT_TRUE(ms1().run_until([&] {
     return body_of(ms1().call(http::verb::get, "/status")).at("state").as_string() == "finishing" &&
            !body_of(ms1().call(http::verb::get, "/healthz")).at("database_connected").as_bool();
   }));
-  {
-    std::lock_guard lock(ms1().db.mutex);
-    ms1().db.down = false;
-  }
+  ms1().db->set_down(false);
   ASSERT_TRUE(ms1().run_until([&] { return stopped.has_value(); }));
   const auto body = body_of(*stopped);
   EXPECT_EQ(body.at("lost").as_int64(), 1);

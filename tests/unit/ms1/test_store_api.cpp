@@ -40,23 +40,19 @@ TEST_P(HttpApiTest, BadStoreBodiesAreRefused) {
 
 TEST_P(HttpApiTest, DatabaseOutcomesMapTo422And503) {
   start();
-  {
-    std::lock_guard lock(ms1().db.mutex);
-    ms1().db.refused.insert(1);
-  }
+  ms1().db->set_down(true);
+  ms1().db->fail_next("store", Fault::kUnavailable);
   auto response = ms1().call(http::verb::post, "/store", ms1().returned(0));
-  EXPECT_EQ(response.result(), http::status::unprocessable_entity);
-  EXPECT_EQ(body_of(response).at("error").as_string(), "the database refused the message");
-  {
-    std::lock_guard lock(ms1().db.mutex);
-    ms1().db.refused.clear();
-    ms1().db.down = true;
-  }
-  response = ms1().call(http::verb::post, "/store", ms1().returned(0));
   EXPECT_EQ(response.result(), http::status::service_unavailable);
   EXPECT_EQ(response[http::field::retry_after], "1");
   EXPECT_EQ(body_of(response).at("error").as_string(), "database unavailable, retry later");
   EXPECT_NE(ms1().metrics_text().find("ringtrace_store_requests_total{outcome=\"unavailable\"} 1"), std::string::npos);
+  ms1().db->set_down(false);
+  ASSERT_TRUE(ms1().connected()) << "reconnects by itself";
+  ms1().db->refuse_row(1);
+  response = ms1().call(http::verb::post, "/store", ms1().returned(0));
+  EXPECT_EQ(response.result(), http::status::unprocessable_entity);
+  EXPECT_EQ(body_of(response).at("error").as_string(), "the database refused the message");
 }
 
 }  // namespace

@@ -151,16 +151,16 @@ TEST_F(StoreWriterTest, StopRunsWhatIsQueuedAndIsIdempotent) {
   // Until stop() has closed the queue, a probe is accepted (and must be stored too); the first
   // refused one shows that what remains queued is now run under stop().
   std::int64_t probe = 100;
-  bool refused = false;
-  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
-  while (!refused && std::chrono::steady_clock::now() < deadline) {
-    ++probe;
-    refused = on_loop([&] {
-      const auto before = writer.queue_depth();
-      writer.store(message(probe), record({1, probe}));
-      return writer.queue_depth() == before;
-    });
-  }
+  const bool refused = eventually(
+      [&] {
+        ++probe;
+        return on_loop([&] {
+          const auto before = writer.queue_depth();
+          writer.store(message(probe), record({1, probe}));
+          return writer.queue_depth() == before;
+        });
+      },
+      kDeadline, std::chrono::milliseconds(0));
   EXPECT_TRUE(refused) << "stop() never stopped accepting jobs";
   EXPECT_GE(writer.queue_depth(), 5u) << "jobs queued before stop() are still there";
   db_->release();
