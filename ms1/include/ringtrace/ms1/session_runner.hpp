@@ -85,7 +85,7 @@ class SessionRunner final : public SessionPort, public WsLinkListener {
   const Ms1Metrics& m_;
   Ms2Link* link_ = nullptr;
   SessionSettings settings_;
-  SessionController controller_{*this};  ///< holds the cycle spans: goes before the tracer
+  SessionController controller_{*this};  ///< holds the cycle spans, so the runner must go before the tracer
   boost::asio::steady_timer duration_timer_;
   boost::asio::steady_timer drain_timer_;
   boost::asio::steady_timer progress_timer_;
