@@ -9,16 +9,17 @@
 
 #include <boost/asio/io_context.hpp>
 
-#include "store_fixture.hpp"
-#include "store_writer.hpp"
+#include "ringtrace/ms1/store_writer.hpp"
+#include "ringtrace/test/database.hpp"
+#include "ringtrace/test/wait.hpp"
 
 using namespace ringtrace;
 using namespace ringtrace::ms1;
 using common::Hop;
 using common::Message;
 using common::Naming;
-using test_support::Backend;
-using test_support::Inspector;
+using test::Backend;
+using test::Inspector;
 
 namespace {
 
@@ -34,12 +35,13 @@ Message message(std::int64_t session, std::int64_t id) {
 /// Runs the loop until `done()` or the deadline.
 template <typename Pred>
 bool run_until(boost::asio::io_context& ioc, Pred done, std::chrono::seconds limit = std::chrono::seconds(20)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done() && std::chrono::steady_clock::now() < deadline) {
-    ioc.restart();
-    ioc.run_for(std::chrono::milliseconds(10));
-  }
-  return done();
+  return test::eventually(
+      [&] {
+        ioc.restart();
+        ioc.run_for(std::chrono::milliseconds(10));
+        return done();
+      },
+      limit, std::chrono::milliseconds(0));
 }
 
 std::string param_name(const std::string& driver, Naming naming) {

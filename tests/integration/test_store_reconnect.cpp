@@ -7,12 +7,13 @@
 
 #include <boost/asio/io_context.hpp>
 
-#include "store_fixture.hpp"
-#include "store_writer.hpp"
+#include "ringtrace/ms1/store_writer.hpp"
+#include "ringtrace/test/database.hpp"
+#include "ringtrace/test/wait.hpp"
 
 using namespace ringtrace;
 using namespace ringtrace::ms1;
-using test_support::Backend;
+using test::Backend;
 
 namespace {
 
@@ -30,11 +31,13 @@ StoreOutcome store_one(boost::asio::io_context& ioc, StoreWriter& writer, std::i
   for (auto& stamp : m.stamps) stamp = common::now_utc();
   std::optional<StoreOutcome> outcome;
   writer.store(m, [&](StoreOutcome o) { outcome = o; });
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (!outcome && std::chrono::steady_clock::now() < deadline) {
-    ioc.restart();
-    ioc.run_for(std::chrono::milliseconds(10));
-  }
+  test::eventually(
+      [&] {
+        ioc.restart();
+        ioc.run_for(std::chrono::milliseconds(10));
+        return outcome.has_value();
+      },
+      std::chrono::seconds(30), std::chrono::milliseconds(0));
   return outcome.value_or(StoreOutcome::kOverloaded);
 }
 
@@ -58,7 +61,7 @@ TEST_P(StoreReconnectTest, WriterReconnectsAfterTheServerRestarts) {
   // The old connection is dead; the writer notices on this write, reconnects once and retries.
   EXPECT_EQ(store_one(ioc, writer, kSession, base + 1), StoreOutcome::kStored);
   EXPECT_TRUE(writer.connected());
-  test_support::Inspector db(backend);
+  test::Inspector db(backend);
   EXPECT_EQ(db.scalar("SELECT count(*) FROM messages WHERE session_id=" + std::to_string(kSession) +
                       " AND id IN (" + std::to_string(base) + "," + std::to_string(base + 1) + ")"),
             "2");

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "router.hpp"
+#include "ringtrace/ms1/router.hpp"
 
 using namespace ringtrace::ms1;
 

@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "session_controller.hpp"
+#include "ringtrace/ms1/session_controller.hpp"
 
 using namespace ringtrace;
 using namespace ringtrace::ms1;
@@ -14,13 +14,17 @@ namespace {
 /// Records what the controller asks of its transport; the link can be taken down.
 class FakePort : public SessionPort {
  public:
-  bool send(const Message& message, bool resend) override {
+  bool send(const Message& message, bool resend, common::tracing::Span&) override {
     if (!link_up) return false;
     sent.push_back(message);
     if (resend) ++resends;
     return true;
   }
-  void finished(const SessionSummary& summary) override { summaries.push_back(summary); }
+  /// Records at once, as a database that never fails would.
+  void finished(const SessionSummary& summary) override {
+    summaries.push_back(summary);
+    if (controller != nullptr) controller->recorded();
+  }
 
   /// What MS2, Kafka and MS3 would do: the message comes back stamped.
   Message returned(const Message& m) const {
@@ -31,6 +35,7 @@ class FakePort : public SessionPort {
     return back;
   }
 
+  SessionController* controller = nullptr;  ///< told recorded() from finished() when set
   bool link_up = true;
   int resends = 0;
   std::vector<Message> sent;
@@ -44,6 +49,7 @@ const auto t0 = SteadyClock::time_point{} + std::chrono::hours(1);
 TEST(SessionController, WindowOneSendsOneAtATime) {
   FakePort port;
   SessionController c(port);
+  port.controller = &c;
   ASSERT_TRUE(c.start(7, {10, 1}, t0));
   ASSERT_EQ(port.sent.size(), 1u);
   EXPECT_EQ(port.sent[0].id, 1);
@@ -66,6 +72,7 @@ TEST(SessionController, WindowOneSendsOneAtATime) {
 TEST(SessionController, WindowKeepsNInFlight) {
   FakePort port;
   SessionController c(port);
+  port.controller = &c;
   ASSERT_TRUE(c.start(1, {10, 4}, t0));
   ASSERT_EQ(port.sent.size(), 4u);
   // Out-of-order return of #3 refills one slot with #5.
@@ -78,6 +85,7 @@ TEST(SessionController, WindowKeepsNInFlight) {
 TEST(SessionController, DuplicatesAndForeignMessagesAreNotCounted) {
   FakePort port;
   SessionController c(port);
+  port.controller = &c;
   ASSERT_TRUE(c.start(3, {10, 1}, t0));
   const auto first = port.sent[0];
   EXPECT_TRUE(c.on_stored(port.returned(first), t0));
@@ -95,6 +103,7 @@ TEST(SessionController, DuplicatesAndForeignMessagesAreNotCounted) {
 TEST(SessionController, StopWithNothingInFlightFinishesAtOnce) {
   FakePort port;
   SessionController c(port);
+  port.controller = &c;
   port.link_up = false;  // nothing can be sent, so nothing is in flight
   ASSERT_TRUE(c.start(4, {10, 1}, t0));
   c.stop(StopReason::kStopped, t0 + std::chrono::milliseconds(1500));
@@ -110,6 +119,7 @@ TEST(SessionController, StopWithNothingInFlightFinishesAtOnce) {
 TEST(SessionController, DrainWaitsForInFlightThenFinishes) {
   FakePort port;
   SessionController c(port);
+  port.controller = &c;
   ASSERT_TRUE(c.start(5, {10, 3}, t0));
   c.stop(StopReason::kDuration, t0 + std::chrono::seconds(10));
   EXPECT_EQ(c.state(), SessionState::kDraining);
@@ -130,6 +140,7 @@ TEST(SessionController, DrainWaitsForInFlightThenFinishes) {
 TEST(SessionController, DrainTimeoutCountsLost) {
   FakePort port;
   SessionController c(port);
+  port.controller = &c;
   ASSERT_TRUE(c.start(6, {10, 2}, t0));
   EXPECT_TRUE(c.on_stored(port.returned(port.sent[0]), t0));
   c.stop(StopReason::kShutdown, t0);
@@ -148,6 +159,7 @@ TEST(SessionController, DrainTimeoutCountsLost) {
 TEST(SessionController, SecondStartIsRefusedAndStopWhileIdleIsIgnored) {
   FakePort port;
   SessionController c(port);
+  port.controller = &c;
   c.stop(StopReason::kStopped, t0);
   EXPECT_TRUE(port.summaries.empty());
   ASSERT_TRUE(c.start(1, {10, 1}, t0));
@@ -166,6 +178,7 @@ TEST(SessionController, SecondStartIsRefusedAndStopWhileIdleIsIgnored) {
 TEST(SessionController, LinkDownPausesAndLinkUpResendsInFlight) {
   FakePort port;
   SessionController c(port);
+  port.controller = &c;
   ASSERT_TRUE(c.start(8, {10, 2}, t0));
   ASSERT_EQ(port.sent.size(), 2u);
   port.link_up = false;
@@ -185,6 +198,7 @@ TEST(SessionController, LinkDownPausesAndLinkUpResendsInFlight) {
 TEST(SessionController, AtMostOnceGivesUpWhatWasInFlightWhenTheLinkDrops) {
   FakePort port;
   SessionController c(port);
+  port.controller = &c;
   SessionSettings settings{10, 2};
   settings.resend = false;
   ASSERT_TRUE(c.start(9, settings, t0));
@@ -214,6 +228,7 @@ TEST(SessionController, AtMostOnceGivesUpWhatWasInFlightWhenTheLinkDrops) {
 TEST(SessionController, AtMostOnceLinkDropWhileDrainingFinishesTheSession) {
   FakePort port;
   SessionController c(port);
+  port.controller = &c;
   SessionSettings settings{10, 1};
   settings.resend = false;
   ASSERT_TRUE(c.start(9, settings, t0));
@@ -227,6 +242,7 @@ TEST(SessionController, AtMostOnceLinkDropWhileDrainingFinishesTheSession) {
 TEST(SessionController, AtLeastOnceKeepsInFlightAcrossALinkDrop) {
   FakePort port;
   SessionController c(port);
+  port.controller = &c;
   ASSERT_TRUE(c.start(9, {10, 2}, t0));
   c.on_link_down(t0);
   EXPECT_EQ(c.status(t0).in_flight, 2);
@@ -240,6 +256,7 @@ TEST(SessionController, LateMessageIsResentAtLeastOnce) {
   using std::chrono::milliseconds;
   FakePort port;
   SessionController c(port);
+  port.controller = &c;
   SessionSettings settings{10, 2, true, milliseconds(500)};
   ASSERT_TRUE(c.start(3, settings, t0));
   c.on_tick(t0 + milliseconds(499));
@@ -266,6 +283,7 @@ TEST(SessionController, LateMessageIsGivenUpAtMostOnce) {
   using std::chrono::milliseconds;
   FakePort port;
   SessionController c(port);
+  port.controller = &c;
   SessionSettings settings{10, 1, false, milliseconds(500)};
   ASSERT_TRUE(c.start(3, settings, t0));
   c.on_tick(t0 + milliseconds(600));
@@ -283,6 +301,7 @@ TEST(SessionController, LateMessageIsGivenUpAtMostOnce) {
 TEST(SessionController, NoTimeoutNoTicks) {
   FakePort port;
   SessionController c(port);
+  port.controller = &c;
   ASSERT_TRUE(c.start(3, {10, 1}, t0));
   c.on_tick(t0 + std::chrono::hours(1));
   EXPECT_EQ(port.sent.size(), 1u);
@@ -293,7 +312,52 @@ TEST(SessionController, StateNames) {
   EXPECT_EQ(to_string(SessionState::kIdle), "idle");
   EXPECT_EQ(to_string(SessionState::kRunning), "running");
   EXPECT_EQ(to_string(SessionState::kDraining), "draining");
+  EXPECT_EQ(to_string(SessionState::kStarting), "starting");
+  EXPECT_EQ(to_string(SessionState::kFinishing), "finishing");
   EXPECT_EQ(to_string(StopReason::kDuration), "duration");
   EXPECT_EQ(to_string(StopReason::kStopped), "stop");
   EXPECT_EQ(to_string(StopReason::kShutdown), "shutdown");
+}
+
+TEST(SessionController, StartingIsAStateAndCanBeCancelled) {
+  FakePort port;
+  SessionController c(port);
+  ASSERT_TRUE(c.begin_start());
+  EXPECT_EQ(c.state(), SessionState::kStarting);
+  EXPECT_FALSE(c.begin_start()) << "one start at a time";
+  EXPECT_FALSE(c.active());
+  c.stop(StopReason::kStopped, t0);
+  EXPECT_EQ(c.state(), SessionState::kStarting) << "nothing to stop before the id is known";
+  c.cancel_start();
+  EXPECT_EQ(c.state(), SessionState::kIdle);
+  c.cancel_start();
+  EXPECT_EQ(c.state(), SessionState::kIdle);
+  ASSERT_TRUE(c.begin_start());
+  ASSERT_TRUE(c.start(3, {10, 1}, t0));
+  EXPECT_EQ(c.state(), SessionState::kRunning);
+  EXPECT_TRUE(c.active());
+  EXPECT_EQ(port.sent.size(), 1u);
+}
+
+TEST(SessionController, FinishingLastsUntilRecorded) {
+  FakePort port;  // records nothing by itself: the session stays finishing
+  SessionController c(port);
+  ASSERT_TRUE(c.start(4, {10, 1}, t0));
+  c.stop(StopReason::kStopped, t0 + std::chrono::seconds(1));
+  EXPECT_EQ(c.state(), SessionState::kDraining);
+  ASSERT_TRUE(c.on_stored(port.returned(port.sent[0]), t0 + std::chrono::seconds(1)));
+  ASSERT_EQ(port.summaries.size(), 1u);
+  EXPECT_EQ(c.state(), SessionState::kFinishing);
+  const auto s = c.status(t0 + std::chrono::seconds(5));
+  EXPECT_EQ(s.elapsed, SteadyClock::duration::zero()) << "elapsed counts only while messages travel";
+  EXPECT_EQ(s.in_flight, 0);
+  EXPECT_FALSE(c.begin_start());
+  EXPECT_FALSE(c.start(5, {10, 1}, t0)) << "no new session before the last is recorded";
+  c.on_link_up(t0);
+  EXPECT_EQ(port.sent.size(), 1u);
+  c.recorded();
+  EXPECT_EQ(c.state(), SessionState::kIdle);
+  c.recorded();
+  EXPECT_EQ(c.state(), SessionState::kIdle);
+  EXPECT_TRUE(c.start(5, {10, 1}, t0));
 }

@@ -1,27 +1,21 @@
-#include "session_controller.hpp"
+#include "ringtrace/ms1/session_controller.hpp"
 
 namespace ringtrace::ms1 {
 
-std::string_view to_string(SessionState state) {
-  switch (state) {
-    case SessionState::kIdle: return "idle";
-    case SessionState::kRunning: return "running";
-    case SessionState::kDraining: return "draining";
-  }
-  return "unknown";
+namespace tracing = common::tracing;
+
+bool SessionController::begin_start() {
+  if (state_ != SessionState::kIdle) return false;
+  state_ = SessionState::kStarting;
+  return true;
 }
 
-std::string_view to_string(StopReason reason) {
-  switch (reason) {
-    case StopReason::kDuration: return "duration";
-    case StopReason::kStopped: return "stop";
-    case StopReason::kShutdown: return "shutdown";
-  }
-  return "unknown";
+void SessionController::cancel_start() {
+  if (state_ == SessionState::kStarting) state_ = SessionState::kIdle;
 }
 
 bool SessionController::start(std::int64_t session_id, SessionSettings settings, SteadyClock::time_point now) {
-  if (state_ != SessionState::kIdle) return false;
+  if (state_ != SessionState::kIdle && state_ != SessionState::kStarting) return false;
   state_ = SessionState::kRunning;
   settings_ = settings;
   session_id_ = session_id;
@@ -43,9 +37,10 @@ void SessionController::fill_window(SteadyClock::time_point now) {
     message.id = next_id_;
     message.session_id = session_id_;
     common::stamp(message, common::Hop::kMs1, common::now_utc());
-    if (!port_.send(message, false)) return;  // link down: on_link_up() resumes
+    tracing::Span cycle;
+    if (!port_.send(message, false, cycle)) return;  // link down: on_link_up() resumes
     ++next_id_;
-    in_flight_.emplace(message.id, InFlight{message, now});
+    in_flight_.emplace(message.id, InFlight{message, now, std::move(cycle)});
   }
 }
 
@@ -65,18 +60,21 @@ void SessionController::stop(StopReason reason, SteadyClock::time_point now) {
 }
 
 bool SessionController::on_stored(const common::Message& message, SteadyClock::time_point now) {
-  if (state_ == SessionState::kIdle || message.session_id != session_id_) return false;
-  if (in_flight_.erase(message.id) == 0) return false;
+  if (!active() || message.session_id != session_id_) return false;
+  const auto it = in_flight_.find(message.id);
+  if (it == in_flight_.end()) return false;
+  it->second.cycle.set_status(tracing::StatusCode::kOk);
+  in_flight_.erase(it);
   ++stored_;
   settle(now);
   return true;
 }
 
 void SessionController::on_link_up(SteadyClock::time_point now) {
-  if (state_ == SessionState::kIdle) return;
+  if (!active()) return;
   if (settings_.resend) {
     for (auto& [id, entry] : in_flight_) {
-      if (!port_.send(entry.message, true)) return;
+      if (!port_.send(entry.message, true, entry.cycle)) return;
       entry.sent_at = now;
       ++resent_;
     }
@@ -84,25 +82,30 @@ void SessionController::on_link_up(SteadyClock::time_point now) {
   fill_window(now);
 }
 
+void SessionController::give_up(InFlight& entry, const char* why) {
+  ++lost_;
+  entry.cycle.set_status(tracing::StatusCode::kError, why);
+}
+
 void SessionController::on_link_down(SteadyClock::time_point now) {
-  if (state_ == SessionState::kIdle || settings_.resend) return;
-  lost_ += static_cast<std::int64_t>(in_flight_.size());
+  if (!active() || settings_.resend) return;
+  for (auto& [id, entry] : in_flight_) give_up(entry, "given up: the MS2 link dropped (at most once)");
   in_flight_.clear();
   // Nothing to send on a dead link: a running session waits for on_link_up(), a draining one ends.
   if (state_ == SessionState::kDraining) finish(now);
 }
 
 void SessionController::on_tick(SteadyClock::time_point now) {
-  if (state_ == SessionState::kIdle || settings_.resend_timeout.count() <= 0) return;
+  if (!active() || settings_.resend_timeout.count() <= 0) return;
   const auto deadline = now - settings_.resend_timeout;
   for (auto it = in_flight_.begin(); it != in_flight_.end();) {
     if (it->second.sent_at > deadline) {
       ++it;
     } else if (!settings_.resend) {
-      ++lost_;
+      give_up(it->second, "given up: not back before the resend timeout (at most once)");
       it = in_flight_.erase(it);
     } else {
-      if (!port_.send(it->second.message, true)) return;  // link down: on_link_up() resends
+      if (!port_.send(it->second.message, true, it->second.cycle)) return;  // link down: on_link_up() resends
       it->second.sent_at = now;
       ++resent_;
       ++it;
@@ -115,6 +118,10 @@ void SessionController::on_drain_timeout(SteadyClock::time_point now) {
   if (state_ == SessionState::kDraining) finish(now);
 }
 
+void SessionController::recorded() {
+  if (state_ == SessionState::kFinishing) state_ = SessionState::kIdle;
+}
+
 SessionStatus SessionController::status(SteadyClock::time_point now) const {
   SessionStatus status;
   status.state = state_;
@@ -124,7 +131,7 @@ SessionStatus SessionController::status(SteadyClock::time_point now) const {
   status.in_flight = static_cast<std::int64_t>(in_flight_.size());
   status.lost = lost_;
   status.resent = resent_;
-  if (state_ != SessionState::kIdle) status.elapsed = now - started_;
+  if (active()) status.elapsed = now - started_;
   return status;
 }
 
@@ -139,8 +146,11 @@ void SessionController::finish(SteadyClock::time_point now) {
   summary.elapsed = now - started_;
   summary.started_at = started_wall_;
   summary.finished_at = common::now_utc();
-  state_ = SessionState::kIdle;
-  in_flight_.clear();
+  for (auto& [id, entry] : in_flight_) {
+    entry.cycle.set_status(tracing::StatusCode::kError, "not back before the session ended");
+  }
+  in_flight_.clear();  // ends the spans of what never came back
+  state_ = SessionState::kFinishing;
   port_.finished(summary);
 }
 

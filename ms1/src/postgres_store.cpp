@@ -1,4 +1,4 @@
-#include "postgres_store.hpp"
+#include "ringtrace/ms1/postgres_store.hpp"
 
 #include <charconv>
 #include <set>

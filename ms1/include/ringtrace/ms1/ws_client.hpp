@@ -15,22 +15,13 @@
 
 #include "ringtrace/common/backoff.hpp"
 #include "ringtrace/common/endpoint.hpp"
+#include "ringtrace/ms1/ms2_link.hpp"
 
 namespace ringtrace::ms1 {
 
-/// Told when the link changes; called on the event loop.
-class WsLinkListener {
- public:
-  virtual ~WsLinkListener() = default;
-  /// The handshake completed; messages can be sent.
-  virtual void on_link_up() = 0;
-  /// The link dropped; queued frames were discarded and a reconnect is scheduled.
-  virtual void on_link_down() = 0;
-};
-
 /// A reconnecting WebSocket client. Lives on one single-threaded io_context: every method must be
 /// called from that thread. Create with std::make_shared (completions keep it alive).
-class WsClient : public std::enable_shared_from_this<WsClient> {
+class WsClient final : public Ms2Link, public std::enable_shared_from_this<WsClient> {
  public:
   /// `listener` must outlive the client.
   WsClient(boost::asio::io_context& ioc, common::Endpoint endpoint, common::Backoff backoff, WsLinkListener& listener);
@@ -40,11 +31,11 @@ class WsClient : public std::enable_shared_from_this<WsClient> {
   /// Closes with a close frame (bounded) and stops reconnecting.
   void stop();
   /// True between handshake and the first error.
-  [[nodiscard]] bool connected() const { return connected_; }
+  [[nodiscard]] bool connected() const override { return connected_; }
   /// Queues a text frame; false (nothing queued) when not connected.
-  bool send(std::string text);
+  bool send(std::string text) override;
   /// Number of successful handshakes so far (a reconnect count for status and tests).
-  [[nodiscard]] std::uint64_t connects() const { return connects_; }
+  [[nodiscard]] std::uint64_t connects() const override { return connects_; }
 
  private:
   using Stream = boost::beast::websocket::stream<boost::beast::tcp_stream>;

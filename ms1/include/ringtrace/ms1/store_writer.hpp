@@ -17,7 +17,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
-#include "message_store.hpp"
+#include "ringtrace/ms1/message_store.hpp"
 
 namespace ringtrace::ms1 {
 

@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "message_store.hpp"
+#include "ringtrace/ms1/message_store.hpp"
 
 namespace ringtrace::ms1 {
 

@@ -1,4 +1,4 @@
-#include "store_writer.hpp"
+#include "ringtrace/ms1/store_writer.hpp"
 
 #include <algorithm>
 #include <vector>

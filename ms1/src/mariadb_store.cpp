@@ -1,4 +1,4 @@
-#include "mariadb_store.hpp"
+#include "ringtrace/ms1/mariadb_store.hpp"
 
 #include <errmsg.h>
 #include <mysqld_error.h>

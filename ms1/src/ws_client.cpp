@@ -1,4 +1,4 @@
-#include "ws_client.hpp"
+#include "ringtrace/ms1/ws_client.hpp"
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/error.hpp>

@@ -1,6 +1,8 @@
 #pragma once
-// Shared by the storage integration tests: which real server to use, and a plain client
-// connection to look at what the store wrote.
+/// @file
+/// The one database inspector of the C++ tests: which real server to use, found the way the
+/// services find it (RINGTRACE__DATABASE__HOST/PORT/USER/PASSWORD/NAME over the native loopback
+/// defaults), and a plain client connection to look at what was written.
 
 #include <libpq-fe.h>
 #include <mysql.h>
@@ -8,11 +10,11 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
-#include "message_store.hpp"
 #include "ringtrace/common/config.hpp"
 
-namespace ringtrace::test_support {
+namespace ringtrace::test {
 
 /// One database server under test, configured from defaults + RINGTRACE__DATABASE__* (host etc.).
 struct Backend {
@@ -46,6 +48,7 @@ struct Backend {
 /// A plain client connection, for reading back what the store wrote.
 class Inspector {
  public:
+  /// Connects to `backend`; throws std::runtime_error when it cannot.
   explicit Inspector(const Backend& backend) : driver_(backend.driver) {
     const auto c = backend.config();
     if (driver_ == "postgresql") {
@@ -61,6 +64,7 @@ class Inspector {
       }
     }
   }
+  /// Closes the connection.
   ~Inspector() {
     if (pg_ != nullptr) PQfinish(pg_);
     if (my_ != nullptr) mysql_close(my_);
@@ -97,4 +101,4 @@ class Inspector {
   MYSQL* my_ = nullptr;
 };
 
-}  // namespace ringtrace::test_support
+}  // namespace ringtrace::test

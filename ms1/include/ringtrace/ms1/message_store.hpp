@@ -10,7 +10,7 @@
 
 #include "ringtrace/common/config.hpp"
 #include "ringtrace/common/message.hpp"
-#include "session_controller.hpp"
+#include "ringtrace/ms1/session_types.hpp"
 
 namespace ringtrace::ms1 {
 

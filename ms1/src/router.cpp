@@ -1,4 +1,4 @@
-#include "router.hpp"
+#include "ringtrace/ms1/router.hpp"
 
 #include <array>
 

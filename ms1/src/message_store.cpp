@@ -1,7 +1,7 @@
-#include "message_store.hpp"
+#include "ringtrace/ms1/message_store.hpp"
 
-#include "mariadb_store.hpp"
-#include "postgres_store.hpp"
+#include "ringtrace/ms1/mariadb_store.hpp"
+#include "ringtrace/ms1/postgres_store.hpp"
 
 namespace ringtrace::ms1 {
 

@@ -1,0 +1,44 @@
+#pragma once
+/// @file
+/// What MS1 exposes on /metrics, registered in one place so the names and their order stay put.
+
+#include <array>
+#include <functional>
+
+#include "ringtrace/common/message.hpp"
+#include "ringtrace/common/metrics.hpp"
+#include "ringtrace/common/tracing.hpp"
+
+namespace ringtrace::ms1 {
+
+/// The series MS1 updates itself; all updated on the event loop.
+struct Ms1Metrics {
+  common::Counter* sent = nullptr;         ///< frames handed to the WebSocket, resends included
+  common::Counter* stored = nullptr;       ///< /store requests that added a row
+  common::Counter* duplicate = nullptr;    ///< /store requests for a row already there
+  common::Counter* rejected = nullptr;     ///< /store requests refused (4xx, or the database refused)
+  common::Counter* unavailable = nullptr;  ///< /store requests answered 503 (database down or busy)
+  common::Counter* sessions = nullptr;     ///< sessions finished and recorded
+  common::Counter* resent = nullptr;       ///< messages sent again after a link drop or timeout (at least once)
+  common::Counter* lost = nullptr;         ///< messages given up by finished sessions
+  std::array<common::Histogram*, 4> hops{};  ///< ws, kafka, http hops and the whole cycle
+};
+
+/// The values read at scrape time, from the parts that keep them.
+struct MetricSources {
+  std::function<double()> in_flight;            ///< messages of the running session not stored yet
+  std::function<double()> ms2_connected;        ///< 1 while the MS2 link is up
+  std::function<double()> ms2_connects;         ///< handshakes with MS2
+  std::function<double()> database_connected;   ///< 1 while the database connection is up
+  std::function<double()> database_connects;    ///< database connections opened
+  std::function<double()> database_queue_depth; ///< jobs waiting for the writer thread
+};
+
+/// Registers every MS1 series into `registry` (and the tracer's own), in /metrics order.
+Ms1Metrics register_metrics(common::MetricsRegistry& registry, const common::tracing::Tracer& tracer,
+                            MetricSources sources);
+
+/// Records the three hops and the cycle of a freshly stored message.
+void observe_hops(const Ms1Metrics& metrics, const common::Message& message);
+
+}  // namespace ringtrace::ms1

@@ -1,0 +1,55 @@
+#include "ringtrace/ms1/http_api.hpp"
+
+#include <fmt/format.h>
+
+#include "ringtrace/ms1/router.hpp"
+
+namespace ringtrace::ms1 {
+
+namespace http = boost::beast::http;
+namespace tracing = common::tracing;
+using common::error_json;
+
+HttpApi::HttpApi(tracing::Tracer& tracer, SessionApi& session, StoreApi& store, const HealthApi& health)
+    : tracer_(tracer), session_(session), store_(store), health_(health) {}
+
+void HttpApi::handle(common::HttpRequest&& request, common::Responder respond) {
+  const std::string_view target = request.target();
+  const Route handler = route(request.method_string(), target);
+  std::shared_ptr<tracing::Span> span;
+  if (tracer_.enabled() && (handler == Route::kStart || handler == Route::kStop || handler == Route::kStore)) {
+    // A server span per request that changes state; /status and /healthz polls would only be noise.
+    const std::string_view method = request.method_string();
+    const std::string_view path = target.substr(0, target.find('?'));
+    span = std::make_shared<tracing::Span>(tracer_.start_span(
+        fmt::format("{} {}", method, path), tracing::SpanKind::kServer,
+        tracing::parse_traceparent(std::string_view(request["traceparent"]))));
+    span->set_attribute("http.request.method", std::string(method));
+    span->set_attribute("http.route", std::string(path));
+    respond = [span, respond = std::move(respond)](common::HttpResponse response) {
+      span->set_attribute("http.response.status_code", static_cast<std::int64_t>(response.result_int()));
+      if (response.result_int() >= 500) span->set_status(tracing::StatusCode::kError, response.body());
+      span->end();
+      respond(std::move(response));
+    };
+  }
+  switch (handler) {
+    case Route::kStart: return session_.start(std::move(respond));
+    case Route::kStop: return session_.stop(std::move(respond));
+    case Route::kStore: return store_.store(request, std::move(respond), span);
+    case Route::kStatus: return respond(session_.status());
+    case Route::kHealthz: return respond(health_.health());
+    case Route::kMetrics: return respond(health_.metrics());
+    case Route::kMethodNotAllowed: {
+      auto response = error_json(http::status::method_not_allowed,
+                                 fmt::format("{} is not allowed on {}", std::string_view(request.method_string()), target));
+      response.set(http::field::allow, allowed_method(target));
+      return respond(std::move(response));
+    }
+    case Route::kNotFound:
+      return respond(error_json(http::status::not_found,
+                                fmt::format("no route {} {}", std::string_view(request.method_string()), target)));
+  }
+}
+
+}  // namespace ringtrace::ms1

@@ -1,0 +1,85 @@
+#include "ringtrace/ms1/ms1_service.hpp"
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "ringtrace/common/endpoint.hpp"
+
+namespace ringtrace::ms1 {
+
+using std::chrono::milliseconds;
+
+namespace {
+
+std::unique_ptr<StoreWriter> make_writer(const common::Config& config, boost::asio::io_context& ioc) {
+  StoreWriterOptions options;
+  options.batch_max = static_cast<std::size_t>(config.database.batch_max);
+  return std::make_unique<StoreWriter>(make_store(config.database, config.message.naming), ioc.get_executor(), options);
+}
+
+}  // namespace
+
+Ms1Service::Ms1Service(common::Config config)
+    : config_(std::move(config)),
+      tracer_(config_.tracing, "ms1"),
+      writer_(make_writer(config_, ioc_)),
+      m_(register_metrics(metrics_, tracer_,
+                          {[this] { return static_cast<double>(runner_.controller().status(SteadyClock::now()).in_flight); },
+                           [this] { return ws_->connected() ? 1.0 : 0.0; },
+                           [this] { return static_cast<double>(ws_->connects()); },
+                           [this] { return writer_->connected() ? 1.0 : 0.0; },
+                           [this] { return static_cast<double>(writer_->connects()); },
+                           [this] { return static_cast<double>(writer_->queue_depth()); }})),
+      runner_(ioc_, config_, tracer_, *writer_, m_),
+      ws_(std::make_shared<WsClient>(
+          ioc_, common::parse_endpoint(config_.ms1.ms2_url, "ws", "ms1.ms2_url"),
+          common::Backoff(milliseconds(config_.ms1.reconnect_initial_ms), milliseconds(config_.ms1.reconnect_max_ms)),
+          runner_)),
+      session_api_(runner_, *ws_, *writer_, config_.ms1.ms2_url),
+      store_api_(*writer_, runner_, m_, config_.message.naming),
+      health_api_(*ws_, *writer_, runner_, metrics_),
+      http_api_(tracer_, session_api_, store_api_, health_api_),
+      listener_(std::make_shared<common::HttpListener>(
+          ioc_, boost::asio::ip::tcp::endpoint{boost::asio::ip::make_address(config_.ms1.listen_address), config_.ms1.port},
+          http_api_, common::HttpLimits{config_.ms1.max_body_bytes, milliseconds(config_.ms1.request_timeout_ms)})) {
+  runner_.attach(*ws_);
+}
+
+Ms1Service::~Ms1Service() {
+  if (writer_) writer_->stop();
+}
+
+void Ms1Service::start() {
+  listener_->run();
+  ws_->start();
+  spdlog::info("ms1: listening on http://{}:{} (naming={}, database={})", config_.ms1.listen_address,
+               listener_->local_endpoint().port(), common::to_string(config_.message.naming), config_.database.driver);
+}
+
+void Ms1Service::run() {
+  ioc_.run();
+  writer_->stop();
+  spdlog::info("ms1: stopped (stored={} duplicates={} rejected={})", m_.stored->value(), m_.duplicate->value(),
+               m_.rejected->value());
+}
+
+void Ms1Service::stop() {
+  if (stop_requested_.exchange(true)) return;
+  boost::asio::post(ioc_, [this] { begin_shutdown(); });
+}
+
+void Ms1Service::begin_shutdown() {
+  listener_->stop();
+  // A running session ends with reason shutdown and is recorded; then the loop stops.
+  runner_.shutdown([this] { complete_shutdown(); });
+}
+
+void Ms1Service::complete_shutdown() {
+  runner_.cancel();
+  listener_->stop();
+  ws_->stop();
+  writer_->stop();  // runs what is queued; its completions are dropped with the loop below
+  ioc_.stop();
+}
+
+}  // namespace ringtrace::ms1

@@ -1,0 +1,200 @@
+#pragma once
+/// @file
+/// The one fake database of MS1's unit tests: it records what it was asked, in order, and can
+/// be scripted to refuse, fail or hold an operation.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ringtrace/ms1/message_store.hpp"
+
+namespace ringtrace::ms1::fakes {
+
+/// How long the fake waits at its gate for the writer: only a broken writer ever waits this long.
+inline constexpr std::chrono::seconds kGateDeadline{20};
+
+using Key = std::pair<std::int64_t, std::int64_t>;  // (session_id, id), the table's primary key
+using Log = std::vector<std::string>;
+/// How a scripted call fails.
+enum class Fault { kUnavailable, kRefused };
+
+/// The database as the test sees it: what it was asked, in order, and what it should do next.
+/// The writer thread calls in through FakeStore while the test thread reads and scripts it, so
+/// every member is behind `mutex_`.
+class FakeDatabase {
+ public:
+  /// While set, connect() fails as an unreachable server does.
+  void set_down(bool down) {
+    std::lock_guard lock(mutex_);
+    down_ = down;
+  }
+  /// The next call of `op` ("store", "begin", "finish") throws instead of writing.
+  void fail_next(const std::string& op, Fault fault) {
+    std::lock_guard lock(mutex_);
+    faults_[op].push_back(fault);
+  }
+  /// Any store() whose batch holds message `id` fails as a constraint violation would: the whole
+  /// transaction is refused, every time.
+  void refuse_row(std::int64_t id) {
+    std::lock_guard lock(mutex_);
+    refused_ids_.insert(id);
+  }
+  /// Calls of `op` ("connect", "store", …) wait at the gate until release().
+  void hold(const std::string& op) {
+    std::lock_guard lock(mutex_);
+    held_ = op;
+  }
+  /// Opens the gate.
+  void release() {
+    {
+      std::lock_guard lock(mutex_);
+      held_.clear();
+    }
+    gate_.notify_all();
+  }
+  /// Waits until the writer thread is parked at the gate.
+  bool wait_held() {
+    std::unique_lock lock(mutex_);
+    return gate_.wait_for(lock, kGateDeadline, [this] { return waiting_ > 0; });
+  }
+
+  /// Every call so far: "connect", "store 1,2,3", "begin", "finish 7"; a trailing "!" means it threw.
+  Log log() const {
+    std::lock_guard lock(mutex_);
+    return log_;
+  }
+  /// Rows of every successful store() call.
+  std::vector<std::size_t> batch_sizes() const {
+    std::lock_guard lock(mutex_);
+    return batch_sizes_;
+  }
+  /// Primary keys in the messages table.
+  std::set<Key> rows() const {
+    std::lock_guard lock(mutex_);
+    return rows_;
+  }
+
+  void connect() {
+    enter("connect");
+    std::lock_guard lock(mutex_);
+    if (down_) {
+      log_.push_back("connect!");
+      throw StoreUnavailable("connection refused");
+    }
+    log_.push_back("connect");
+  }
+
+  std::int64_t begin_session() {
+    enter("begin");
+    std::lock_guard lock(mutex_);
+    fail_if_scripted("begin", "begin");
+    log_.push_back("begin");
+    return ++last_session_id_;
+  }
+
+  std::vector<bool> store(std::span<const common::Message> messages) {
+    enter("store");
+    std::lock_guard lock(mutex_);
+    std::string entry = "store ";
+    for (std::size_t i = 0; i < messages.size(); ++i) entry += (i ? "," : "") + std::to_string(messages[i].id);
+    fail_if_scripted("store", entry);
+    for (const auto& m : messages) {
+      if (refused_ids_.count(m.id) != 0) {
+        log_.push_back(entry + "!");
+        throw StoreError("new row violates check constraint");
+      }
+    }
+    log_.push_back(entry);
+    batch_sizes_.push_back(messages.size());
+    std::vector<bool> inserted;
+    for (const auto& m : messages) inserted.push_back(rows_.emplace(m.session_id, m.id).second);
+    return inserted;
+  }
+
+  /// Sessions an earlier MS1 left open, closed by the next close_interrupted() call.
+  void leave_open(std::vector<std::int64_t> ids) {
+    std::lock_guard lock(mutex_);
+    open_sessions_ = std::move(ids);
+  }
+  /// How often close_interrupted() ran (kept out of log() so the other tests' logs stay short).
+  int close_calls() const {
+    std::lock_guard lock(mutex_);
+    return close_calls_;
+  }
+
+  std::vector<std::int64_t> close_interrupted() {
+    std::lock_guard lock(mutex_);
+    ++close_calls_;
+    fail_if_scripted("close", "close");
+    return std::exchange(open_sessions_, {});
+  }
+
+  void finish_session(std::int64_t session_id) {
+    enter("finish");
+    std::lock_guard lock(mutex_);
+    const std::string entry = "finish " + std::to_string(session_id);
+    fail_if_scripted("finish", entry);
+    log_.push_back(entry);
+  }
+
+ private:
+  void enter(const std::string& op) {
+    std::unique_lock lock(mutex_);
+    if (held_ != op) return;
+    ++waiting_;
+    gate_.notify_all();
+    gate_.wait(lock, [&] { return held_ != op; });  // TearDown releases, so a failed test cannot hang here
+    --waiting_;
+  }
+
+  // Called with mutex_ held; a thrown fault leaves the rows as they were, like a rolled-back transaction.
+  void fail_if_scripted(const std::string& op, const std::string& entry) {
+    auto& queue = faults_[op];
+    if (queue.empty()) return;
+    const Fault fault = queue.front();
+    queue.pop_front();
+    log_.push_back(entry + "!");
+    if (fault == Fault::kUnavailable) throw StoreUnavailable("server closed the connection unexpectedly");
+    throw StoreError("relation \"messages\" does not exist");
+  }
+
+  mutable std::mutex mutex_;
+  std::condition_variable gate_;
+  std::string held_;
+  int waiting_ = 0;
+  bool down_ = false;
+  std::map<std::string, std::deque<Fault>> faults_;
+  Log log_;
+  std::vector<std::size_t> batch_sizes_;
+  std::set<Key> rows_;
+  std::set<std::int64_t> refused_ids_;
+  std::int64_t last_session_id_ = 41;
+  std::vector<std::int64_t> open_sessions_;
+  int close_calls_ = 0;
+};
+
+/// The MessageStore the writer owns; the test keeps the database it forwards to.
+class FakeStore : public MessageStore {
+ public:
+  explicit FakeStore(std::shared_ptr<FakeDatabase> db) : db_(std::move(db)) {}
+  void connect() override { db_->connect(); }
+  std::int64_t begin_session(const SessionSettings&, common::Timestamp) override { return db_->begin_session(); }
+  std::vector<bool> store(std::span<const common::Message> messages) override { return db_->store(messages); }
+  void finish_session(const SessionSummary& summary) override { db_->finish_session(summary.session_id); }
+  std::vector<std::int64_t> close_interrupted_sessions() override { return db_->close_interrupted(); }
+
+ private:
+  std::shared_ptr<FakeDatabase> db_;
+};
+
+}  // namespace ringtrace::ms1::fakes

@@ -1,0 +1,109 @@
+// MS1's HTTP front over fakes of the MS2 link and the database: routing, 404 and 405, the
+// operational routes, and what the HTTP stack refuses before a handler sees it.
+#include <array>
+#include <atomic>
+#include <thread>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+
+#include "ringtrace/common/http_listener.hpp"
+#include "http_api_fixture.hpp"
+
+using namespace ringtrace;
+using namespace ringtrace::ms1;
+using namespace ringtrace::ms1::fakes;
+
+namespace {
+
+INSTANTIATE_TEST_SUITE_P(Tracing, HttpApiTest, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "traced" : "untraced"; });
+
+TEST_P(HttpApiTest, UnknownRouteIs404) {
+  const auto response = ms1().call(http::verb::get, "/nope?x=1");
+  EXPECT_EQ(response.result(), http::status::not_found);
+  EXPECT_EQ(body_of(response).at("error").as_string(), "no route GET /nope?x=1");
+  EXPECT_EQ(response[http::field::content_type], "application/json");
+}
+
+TEST_P(HttpApiTest, WrongMethodIs405WithAllow) {
+  auto response = ms1().call(http::verb::post, "/start");
+  EXPECT_EQ(response.result(), http::status::method_not_allowed);
+  EXPECT_EQ(response[http::field::allow], "GET");
+  EXPECT_EQ(body_of(response).at("error").as_string(), "POST is not allowed on /start");
+  response = ms1().call(http::verb::get, "/store");
+  EXPECT_EQ(response.result(), http::status::method_not_allowed);
+  EXPECT_EQ(response[http::field::allow], "POST");
+  response = ms1().call(http::verb::delete_, "/status");
+  EXPECT_EQ(response.result(), http::status::method_not_allowed);
+}
+
+TEST_P(HttpApiTest, HealthFollowsTheLinkAndTheDatabase) {
+  auto response = ms1().call(http::verb::get, "/healthz");
+  EXPECT_EQ(response.result(), http::status::ok);
+  EXPECT_EQ(response.body(), R"({"status":"ok","ms2_connected":true,"database_connected":true})");
+  ms1().link.up = false;
+  response = ms1().call(http::verb::get, "/healthz");
+  EXPECT_EQ(response.result(), http::status::service_unavailable);
+  EXPECT_EQ(response.body(), R"({"status":"degraded","ms2_connected":false,"database_connected":true})");
+}
+
+TEST_P(HttpApiTest, MetricsPageNamesEverySeries) {
+  const auto response = ms1().call(http::verb::get, "/metrics");
+  ASSERT_EQ(response.result(), http::status::ok);
+  for (const char* name :
+       {"ringtrace_messages_sent_total", "ringtrace_store_requests_total{outcome=\"stored\"}",
+        "ringtrace_messages_in_flight", "ringtrace_sessions_finished_total", "ringtrace_messages_resent_total",
+        "ringtrace_messages_lost_total", "ringtrace_hop_latency_seconds_bucket", "ringtrace_ms2_connected 1",
+        "ringtrace_ms2_connects_total 1", "ringtrace_database_connected 1", "ringtrace_database_connects_total",
+        "ringtrace_database_queue_depth"}) {
+    EXPECT_NE(response.body().find(name), std::string::npos) << name;
+  }
+}
+
+/// Writes `raw` to MS1's port from a thread of its own and returns the response's status line,
+/// while the test thread runs the loop.
+std::string over_the_wire(FakeMs1& ms1, const std::string& raw) {
+  using tcp = boost::asio::ip::tcp;
+  auto listener = std::make_shared<common::HttpListener>(
+      ms1.ioc(), tcp::endpoint{boost::asio::ip::make_address("127.0.0.1"), 0}, ms1.api,
+      common::HttpLimits{1024, std::chrono::seconds(2)});
+  listener->run();
+  const auto port = listener->local_endpoint().port();
+  std::atomic<bool> done{false};
+  std::string reply;
+  std::thread client([&] {
+    boost::asio::io_context io;
+    tcp::socket socket(io);
+    boost::system::error_code ec;
+    socket.connect({boost::asio::ip::make_address("127.0.0.1"), port}, ec);
+    if (!ec) boost::asio::write(socket, boost::asio::buffer(raw), ec);
+    std::array<char, 4096> buffer{};
+    const auto n = ec ? 0 : socket.read_some(boost::asio::buffer(buffer), ec);
+    reply.assign(buffer.data(), n);
+    done = true;
+  });
+  ms1.run_until([&] { return done.load(); });
+  client.join();
+  listener->stop();
+  return reply.substr(0, reply.find("\r\n"));
+}
+
+TEST_P(HttpApiTest, OversizedBodyIs413) {
+  const std::string body(4096, 'x');
+  const auto status = over_the_wire(ms1(), "POST /store HTTP/1.1\r\nHost: ms1\r\nContent-Type: application/json\r\n"
+                                           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  EXPECT_EQ(status, "HTTP/1.1 413 Payload Too Large");
+  EXPECT_NE(ms1().metrics_text().find("ringtrace_store_requests_total{outcome=\"rejected\"} 0"), std::string::npos)
+      << "refused before the handler";
+}
+
+TEST_P(HttpApiTest, MalformedRequestIs400) {
+  EXPECT_EQ(over_the_wire(ms1(), "GARBAGE\r\n\r\n"), "HTTP/1.1 400 Bad Request");
+}
+
+TEST_P(HttpApiTest, StatusOverTheWire) {
+  EXPECT_EQ(over_the_wire(ms1(), "GET /status HTTP/1.1\r\nHost: ms1\r\n\r\n"), "HTTP/1.1 200 OK");
+}
+
+}  // namespace

@@ -1,0 +1,197 @@
+// MS1's WebSocket client against a small WebSocket server in the test: connecting, sending,
+// noticing a dropped link and reconnecting with backoff, and closing with a close frame.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket.hpp>
+#include <spdlog/spdlog.h>
+
+#include "ringtrace/ms1/ws_client.hpp"
+#include "ringtrace/test/wait.hpp"
+
+using namespace ringtrace;
+using namespace ringtrace::ms1;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using tcp = boost::asio::ip::tcp;
+
+namespace {
+
+/// Accepts WebSocket connections on a free loopback port and keeps the text frames it reads.
+/// Runs on the test's io_context.
+class TestWsServer {
+ public:
+  using Stream = websocket::stream<beast::tcp_stream>;
+
+  explicit TestWsServer(boost::asio::io_context& ioc)
+      : acceptor_(ioc, tcp::endpoint{boost::asio::ip::make_address("127.0.0.1"), 0}) {
+    do_accept();
+  }
+
+  [[nodiscard]] unsigned short port() const { return acceptor_.local_endpoint().port(); }
+
+  /// Drops the current connection without a close frame, as a crashed MS2 would.
+  void drop() {
+    if (current_) beast::get_lowest_layer(*current_).socket().close();
+    current_.reset();
+  }
+  /// Stops accepting: reconnects fail until a server listens again.
+  void stop_accepting() { acceptor_.close(); }
+
+  int handshakes = 0;                ///< WebSocket upgrades accepted
+  int close_frames = 0;              ///< connections the client closed with a close frame
+  std::string target;                ///< the path of the last upgrade
+  std::string user_agent;            ///< the User-Agent of the last upgrade
+  std::vector<std::string> frames;   ///< text frames read, in order
+
+ private:
+  void do_accept() {
+    acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
+      if (ec) return;
+      auto ws = std::make_shared<Stream>(std::move(socket));
+      auto request = std::make_shared<beast::http::request<beast::http::string_body>>();
+      auto buffer = std::make_shared<beast::flat_buffer>();
+      beast::http::async_read(ws->next_layer(), *buffer, *request, [this, ws, request, buffer](beast::error_code ec, std::size_t) {
+        if (ec) return;
+        target = std::string(request->target());
+        user_agent = std::string((*request)[beast::http::field::user_agent]);
+        ws->async_accept(*request, [this, ws](beast::error_code ec) {
+          if (ec) return;
+          ++handshakes;
+          current_ = ws;
+          read(ws);
+        });
+      });
+      do_accept();
+    });
+  }
+
+  void read(const std::shared_ptr<Stream>& ws) {
+    auto buffer = std::make_shared<beast::flat_buffer>();
+    ws->async_read(*buffer, [this, ws, buffer](beast::error_code ec, std::size_t) {
+      if (ec == websocket::error::closed) ++close_frames;
+      if (ec) return;
+      frames.push_back(beast::buffers_to_string(buffer->data()));
+      read(ws);
+    });
+  }
+
+  tcp::acceptor acceptor_;
+  std::shared_ptr<Stream> current_;
+};
+
+/// Counts the link's ups and downs.
+class Listener : public WsLinkListener {
+ public:
+  void on_link_up() override { ++ups; }
+  void on_link_down() override { ++downs; }
+  int ups = 0;
+  int downs = 0;
+};
+
+class WsClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override { spdlog::set_level(spdlog::level::off); }  // link failures log on purpose
+
+  std::shared_ptr<WsClient> make_client(unsigned short port) {
+    return std::make_shared<WsClient>(
+        ioc_, common::parse_endpoint("ws://127.0.0.1:" + std::to_string(port) + "/ws", "ws", "ms1.ms2_url"),
+        common::Backoff(std::chrono::milliseconds(5), std::chrono::milliseconds(20)), listener_);
+  }
+
+  template <typename Pred>
+  bool run_until(Pred done) {
+    return test::eventually(
+        [&] {
+          ioc_.restart();
+          ioc_.run_for(std::chrono::milliseconds(2));
+          return done();
+        },
+        test::kDefaultDeadline, std::chrono::milliseconds(0));
+  }
+
+  boost::asio::io_context ioc_{1};
+  Listener listener_;
+};
+
+TEST_F(WsClientTest, ConnectsAndSendsTextFramesInOrder) {
+  TestWsServer server(ioc_);
+  auto client = make_client(server.port());
+  EXPECT_FALSE(client->send("too early")) << "nothing is queued before the handshake";
+  client->start();
+  ASSERT_TRUE(run_until([&] { return client->connected(); }));
+  EXPECT_EQ(listener_.ups, 1);
+  EXPECT_EQ(client->connects(), 1u);
+  EXPECT_EQ(server.target, "/ws");
+  EXPECT_EQ(server.user_agent, "ringtrace-ms1");
+  for (int i = 0; i < 20; ++i) EXPECT_TRUE(client->send("frame " + std::to_string(i)));
+  ASSERT_TRUE(run_until([&] { return server.frames.size() == 20; }));
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(server.frames[static_cast<std::size_t>(i)], "frame " + std::to_string(i));
+  client->stop();
+  ASSERT_TRUE(run_until([&] { return server.close_frames == 1; })) << "stop() sends a close frame";
+  EXPECT_FALSE(client->connected());
+  EXPECT_FALSE(client->send("after stop"));
+  EXPECT_EQ(listener_.downs, 0) << "a stop is not a lost link";
+}
+
+TEST_F(WsClientTest, DroppedLinkIsReportedAndReconnected) {
+  TestWsServer server(ioc_);
+  auto client = make_client(server.port());
+  client->start();
+  ASSERT_TRUE(run_until([&] { return client->connected(); }));
+  server.drop();
+  ASSERT_TRUE(run_until([&] { return listener_.downs == 1; }));
+  ASSERT_TRUE(run_until([&] { return client->connected(); })) << "reconnects with backoff";
+  EXPECT_EQ(client->connects(), 2u);
+  EXPECT_EQ(listener_.ups, 2);
+  EXPECT_EQ(server.handshakes, 2);
+  EXPECT_TRUE(client->send("again"));
+  ASSERT_TRUE(run_until([&] { return server.frames.size() == 1; }));
+  EXPECT_EQ(server.frames[0], "again");
+  client->stop();
+  ASSERT_TRUE(run_until([&] { return server.close_frames == 1; }));
+}
+
+TEST_F(WsClientTest, KeepsRetryingWhileNothingListensAndStopEndsTheRetries) {
+  unsigned short port = 0;
+  {
+    TestWsServer probe(ioc_);  // a port that was free a moment ago and is closed now
+    port = probe.port();
+    probe.stop_accepting();
+  }
+  auto client = make_client(port);
+  client->start();
+  ioc_.restart();
+  ioc_.run_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(client->connected());
+  EXPECT_EQ(client->connects(), 0u);
+  EXPECT_EQ(listener_.ups, 0);
+  EXPECT_EQ(listener_.downs, 0) << "never up, so never down";
+  client->stop();
+  ioc_.restart();
+  EXPECT_TRUE(test::eventually([&] {
+    ioc_.poll();
+    return ioc_.stopped();
+  })) << "no retry is left pending after stop()";
+}
+
+TEST_F(WsClientTest, StopBeforeTheHandshakeClosesTheSocket) {
+  TestWsServer server(ioc_);
+  auto client = make_client(server.port());
+  client->start();
+  client->stop();
+  ioc_.restart();
+  ioc_.run_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(client->connected());
+  EXPECT_EQ(listener_.ups, 0);
+}
+
+}  // namespace
