@@ -6,11 +6,7 @@
 
 int main(int argc, char** argv) {
   using namespace ringtrace;
-  return common::run_service("ms2", argc, argv, [](const common::Config& config) {
-    ms2::Ms2Service service(config);
-    service.stop_on_signals();  // before start(): a signal during the broker wait is served once run() begins
-    service.start();
-    service.run();
-    return 0;
+  return common::run_service("ms2", argc, argv, [](const common::Config& config) -> std::unique_ptr<common::Service> {
+    return std::make_unique<ms2::Ms2Service>(config);
   });
 }

@@ -8,12 +8,18 @@ namespace ringtrace::common {
 using tcp = boost::asio::ip::tcp;
 
 HttpListener::HttpListener(boost::asio::io_context& ioc, const tcp::endpoint& endpoint, RequestHandler& handler,
-                           HttpLimits limits)
+                           HttpLimits limits, UpgradeRoute upgrade)
     : ioc_(ioc), acceptor_(ioc), handler_(handler), limits_(limits) {
-  acceptor_.open(endpoint.protocol());
-  acceptor_.set_option(boost::asio::socket_base::reuse_address(true));
-  acceptor_.bind(endpoint);
-  acceptor_.listen(boost::asio::socket_base::max_listen_connections);
+  if (upgrade.handler) upgrade_ = std::make_shared<const UpgradeRoute>(std::move(upgrade));
+  boost::beast::error_code ec;
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(boost::asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(boost::asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    throw BindError("cannot listen on " + endpoint.address().to_string() + ":" + std::to_string(endpoint.port()) +
+                    ": " + ec.message());
+  }
 }
 
 void HttpListener::run() { do_accept(); }
@@ -36,7 +42,7 @@ void HttpListener::on_accept(boost::beast::error_code ec, tcp::socket socket) {
   } else {
     boost::beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    std::make_shared<HttpSession>(std::move(socket), handler_, limits_)->run();
+    std::make_shared<HttpSession>(std::move(socket), handler_, limits_, upgrade_)->run();
   }
   do_accept();
 }

@@ -8,6 +8,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/serializer.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <spdlog/spdlog.h>
@@ -64,8 +65,13 @@ HttpResponse error_json(http::status status, std::string_view reason) {
   return json_response(status, boost::json::serialize(boost::json::object{{"error", reason}}));
 }
 
-HttpSession::HttpSession(tcp::socket&& socket, RequestHandler& handler, HttpLimits limits)
-    : socket_(std::move(socket)), timer_(socket_.get_executor()), handler_(handler), limits_(limits) {}
+HttpSession::HttpSession(tcp::socket&& socket, RequestHandler& handler, HttpLimits limits,
+                         std::shared_ptr<const UpgradeRoute> upgrade)
+    : socket_(std::move(socket)),
+      timer_(socket_.get_executor()),
+      handler_(handler),
+      limits_(limits),
+      upgrade_(std::move(upgrade)) {}
 
 void HttpSession::run() {
   net::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->pump(); });
@@ -76,6 +82,7 @@ void HttpSession::run() {
 void HttpSession::pump() {
   if (closed_ || closing_) return;
   do_write();
+  if (upgrade_request_ && !writing_ && slots_.empty()) return hand_over();
   if (read_done_ && !reading_ && !writing_ && slots_.empty()) return finish();
   // At the limit, further requests stay unread (in buffer_ or the socket) and TCP backpressure slows the client;
   // a limit of 0 would never read at all.
@@ -112,6 +119,11 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
     return pump();
   }
   HttpRequest request = parser_->release();
+  if (wants_upgrade(request)) {
+    read_done_ = true;  // what follows belongs to the WebSocket
+    upgrade_request_ = std::move(request);
+    return pump();
+  }
   const bool keep_alive = request.keep_alive();
   if (!keep_alive) read_done_ = true;
   slots_.push_back({std::nullopt, keep_alive, request.version()});
@@ -121,6 +133,22 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
     self->on_response(seq, std::move(response));
   });
   pump();
+}
+
+bool HttpSession::wants_upgrade(const HttpRequest& request) const {
+  if (!upgrade_ || !boost::beast::websocket::is_upgrade(request)) return false;
+  const std::string_view target = request.target();
+  return target.substr(0, target.find('?')) == upgrade_->path;
+}
+
+// The connection stops being ours: no timer of ours may touch the socket again, and no responder may write.
+void HttpSession::hand_over() {
+  closed_ = true;
+  ++timer_gen_;
+  timer_.cancel();
+  HttpRequest request = std::move(*upgrade_request_);
+  upgrade_request_.reset();
+  upgrade_->handler(std::move(socket_), std::move(buffer_), std::move(request));
 }
 
 void HttpSession::on_response(std::uint64_t seq, HttpResponse response) {

@@ -10,30 +10,36 @@ namespace ringtrace::ms2 {
 
 namespace {
 
-/// Poll period of the delivery-report thread; also bounds how long shutdown waits for it.
+/// Poll period of the delivery-report thread; also bounds how long a paused session waits for news
+/// and how long shutdown waits for the thread.
 constexpr int kPollMs = 50;
+/// After the flush, purged records report within this long.
+constexpr int kPurgeReportMs = 1000;
+
+bool is_purge(RdKafka::ErrorCode err) {
+  return err == RdKafka::ERR__PURGE_QUEUE || err == RdKafka::ERR__PURGE_INFLIGHT;
+}
 
 }  // namespace
 
-std::string_view to_string(ProduceOutcome outcome) {
-  switch (outcome) {
-    case ProduceOutcome::kQueued: return "queued";
-    case ProduceOutcome::kQueueFull: return "queue_full";
-    case ProduceOutcome::kFailed: return "failed";
-  }
-  return "unknown";
-}
-
 void KafkaProducer::DeliveryReporter::dr_cb(RdKafka::Message& message) {
+  const std::unique_ptr<DeliveryCallback> callback(static_cast<DeliveryCallback*>(message.msg_opaque()));
+  DeliveryReport report;
   if (message.err() == RdKafka::ERR_NO_ERROR) {
     counters_.produced.fetch_add(1, std::memory_order_relaxed);
     // latency() is librdkafka's own measure from produce() to this report, in microseconds.
     if (counters_.delivery_latency != nullptr) counters_.delivery_latency->observe(static_cast<double>(message.latency()) / 1e6);
-    return;
+    report.ok = true;
+  } else {
+    report.error = message.errstr();
+    // Records purged at shutdown are reported by close()'s summary line, not one by one.
+    if (!is_purge(message.err())) {
+      counters_.delivery_failures.fetch_add(1, std::memory_order_relaxed);
+      spdlog::error("ms2: delivery failed to {} [{}]: {} (key={})", message.topic_name(), message.partition(),
+                    message.errstr(), message.key() ? *message.key() : std::string("-"));
+    }
   }
-  counters_.delivery_failures.fetch_add(1, std::memory_order_relaxed);
-  spdlog::error("ms2: delivery failed to {} [{}]: {} (key={})", message.topic_name(), message.partition(),
-                message.errstr(), message.key() ? *message.key() : std::string("-"));
+  if (callback && *callback) (*callback)(report);
 }
 
 KafkaProducer::KafkaProducer(const common::KafkaConfig& config, Counters& counters)
@@ -56,20 +62,41 @@ KafkaProducer::KafkaProducer(const common::KafkaConfig& config, Counters& counte
   poller_ = std::thread([this] { poll_loop(); });
 }
 
-KafkaProducer::~KafkaProducer() {
+KafkaProducer::~KafkaProducer() { close(); }
+
+void KafkaProducer::close() {
+  if (closed_) return;
+  closed_ = true;
   stopping_.store(true);
-  if (poller_.joinable()) {
-    poller_.join();
-  }
+  if (poller_.joinable()) poller_.join();
   if (int left = flush(kFlushTimeout); left > 0) {
     spdlog::error("ms2: {} record(s) still undelivered after {} ms flush; they are lost", left, kFlushTimeout.count());
+    producer_->purge(RdKafka::Producer::PURGE_QUEUE | RdKafka::Producer::PURGE_INFLIGHT);
+    producer_->flush(kPurgeReportMs);
   }
+  const std::lock_guard lock(writers_mutex_);
+  writers_.clear();
 }
 
 void KafkaProducer::poll_loop() {
   while (!stopping_.load(std::memory_order_relaxed)) {
     producer_->poll(kPollMs);
+    wake_writers();
   }
+}
+
+void KafkaProducer::wake_writers() {
+  std::vector<std::function<void()>> ready;
+  {
+    const std::lock_guard lock(writers_mutex_);
+    ready.swap(writers_);
+  }
+  for (auto& writer : ready) writer();
+}
+
+void KafkaProducer::when_writable(std::function<void()> ready) {
+  const std::lock_guard lock(writers_mutex_);
+  writers_.push_back(std::move(ready));
 }
 
 bool KafkaProducer::warm_up(std::chrono::milliseconds timeout) {
@@ -96,30 +123,29 @@ int KafkaProducer::flush(std::chrono::milliseconds timeout) {
   return producer_->outq_len();
 }
 
-ProduceOutcome KafkaProducer::produce(std::string_view key, std::string_view payload, std::string_view traceparent) {
-  for (int attempt = 0;; ++attempt) {
-    // The trace context rides in a record header, as the W3C/OpenTelemetry Kafka convention has it.
-    RdKafka::Headers* headers = nullptr;
-    if (!traceparent.empty()) {
-      headers = RdKafka::Headers::create();
-      headers->add("traceparent", traceparent.data(), traceparent.size());
-    }
-    // RK_MSG_COPY: librdkafka keeps its own copy, so the caller's buffer may go at once.
-    auto err = producer_->produce(topic_, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-                                  const_cast<char*>(payload.data()), payload.size(), key.data(), key.size(), 0,
-                                  headers, nullptr);
-    if (err == RdKafka::ERR_NO_ERROR) {
-      return ProduceOutcome::kQueued;  // librdkafka owns the headers now
-    }
-    delete headers;  // on failure they stay ours
-    if (err == RdKafka::ERR__QUEUE_FULL && attempt < kQueueFullRetries) {
-      producer_->poll(static_cast<int>(kQueueFullWait.count()));
-      continue;
-    }
-    counters_.delivery_failures.fetch_add(1, std::memory_order_relaxed);
-    spdlog::error("ms2: produce to {} failed: {} (key={})", topic_, RdKafka::err2str(err), key);
-    return err == RdKafka::ERR__QUEUE_FULL ? ProduceOutcome::kQueueFull : ProduceOutcome::kFailed;
+ProduceOutcome KafkaProducer::produce(const Record& record, DeliveryCallback on_delivery) {
+  // The trace context rides in a record header, as the W3C/OpenTelemetry Kafka convention has it.
+  RdKafka::Headers* headers = nullptr;
+  if (!record.traceparent.empty()) {
+    headers = RdKafka::Headers::create();
+    headers->add("traceparent", record.traceparent.data(), record.traceparent.size());
   }
+  // Handed to librdkafka as the message's opaque; dr_cb takes it back, exactly once.
+  auto callback = on_delivery ? std::make_unique<DeliveryCallback>(std::move(on_delivery)) : nullptr;
+  // RK_MSG_COPY: librdkafka keeps its own copy, so the record may go at once.
+  auto err = producer_->produce(topic_, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+                                const_cast<char*>(record.payload.data()), record.payload.size(), record.key.data(),
+                                record.key.size(), 0,
+                                headers, callback.get());
+  if (err == RdKafka::ERR_NO_ERROR) {
+    (void)callback.release();  // librdkafka owns the headers and the callback now
+    return ProduceOutcome::kQueued;
+  }
+  delete headers;  // on failure they stay ours
+  if (err == RdKafka::ERR__QUEUE_FULL) return ProduceOutcome::kQueueFull;
+  counters_.delivery_failures.fetch_add(1, std::memory_order_relaxed);
+  spdlog::error("ms2: produce to {} failed: {} (key={})", topic_, RdKafka::err2str(err), record.key);
+  return ProduceOutcome::kFailed;
 }
 
 }  // namespace ringtrace::ms2

@@ -1,7 +1,5 @@
 #include "ringtrace/ms2/ms2_service.hpp"
 
-#include <csignal>
-
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
@@ -26,7 +24,6 @@ Ms2Service::Ms2Service(const common::Config& config)
       reject_log_(kRejectLinesPerSecond, std::chrono::seconds(1)),
       producer_(config_.kafka, counters_),
       context_{config_, producer_, counters_, registry_, reject_log_, tracer_},
-      signals_(ioc_),
       close_timer_(ioc_) {
   register_metrics();
 }
@@ -51,21 +48,22 @@ void Ms2Service::register_metrics() {
 }
 
 Ms2Service::~Ms2Service() {
+  close_producer();
   spdlog::info("ms2: frames received={} rejected={} produced={} delivery_failures={}",
                counters_.frames_received.load(), counters_.frames_rejected.load(), counters_.produced.load(),
                counters_.delivery_failures.load());
 }
 
 void Ms2Service::start() {
-  ensure_topic(producer_.c_handle(), config_.kafka);
+  if (ensure_topic(producer_.c_handle(), config_.kafka, stop_requested_.get_token()) == TopicOutcome::kStopped) return;
+  if (stop_requested_.stop_requested()) return;
   producer_.warm_up(std::chrono::milliseconds(config_.kafka.startup_timeout_ms));
   boost::system::error_code ec;
   auto address = net::ip::make_address(config_.ms2.listen_address, ec);
   if (ec) {
     throw common::ConfigError("ms2.listen_address: not an IP address: " + config_.ms2.listen_address);
   }
-  listener_ = std::make_shared<Listener>(ioc_, net::ip::tcp::endpoint(address, config_.ms2.port), context_);
-  listener_->run();
+  ws_port_ = std::make_unique<WsPort>(ioc_, net::ip::tcp::endpoint(address, config_.ms2.port), context_);
   spdlog::info("ms2: listening on ws://{}:{}{}", config_.ms2.listen_address, port(), config_.ms2.path);
   if (config_.ms2.admin_port != 0) {
     admin_ = std::make_unique<common::AdminServer>(
@@ -78,37 +76,34 @@ void Ms2Service::start() {
   }
 }
 
-void Ms2Service::stop_on_signals() {
-  signals_.add(SIGINT);
-  signals_.add(SIGTERM);
-  signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
-    if (ec) return;
-    spdlog::info("ms2: signal {} received, shutting down", signal);
-    begin_shutdown();
-  });
-}
-
 void Ms2Service::run() {
   ioc_.run();
   // Queued handlers are destroyed with ioc_; their sessions must not call back into a dying loop.
   registry_.set_on_empty({});
   spdlog::info("ms2: stopped serving");
+  close_producer();
+}
+
+// The flush's delivery reports post their spans' ends into ioc_; one more turn of the loop ends them.
+void Ms2Service::close_producer() {
+  producer_.close();
+  ioc_.restart();
+  ioc_.poll();
 }
 
 void Ms2Service::stop() {
+  stop_requested_.request_stop();
   net::post(ioc_, [this] { begin_shutdown(); });
 }
 
-std::uint16_t Ms2Service::port() const { return listener_ ? listener_->local_endpoint().port() : 0; }
+std::uint16_t Ms2Service::port() const { return ws_port_ ? ws_port_->local_endpoint().port() : 0; }
 
 std::uint16_t Ms2Service::admin_port() const { return admin_ ? admin_->local_endpoint().port() : 0; }
 
 void Ms2Service::begin_shutdown() {
   if (stopping_) return;
   stopping_ = true;
-  boost::system::error_code ignored;
-  signals_.cancel(ignored);
-  if (listener_) listener_->stop();
+  if (ws_port_) ws_port_->stop();
   if (admin_) admin_->stop();
   registry_.set_on_empty([this] { ioc_.stop(); });
   if (registry_.close_all() == 0) {

@@ -19,6 +19,8 @@ using std::chrono::milliseconds;
 constexpr milliseconds kAttemptTimeout{5000};
 /// Pause between attempts that failed fast (e.g. connection refused).
 constexpr milliseconds kRetryPause{200};
+/// How often a wait looks at the stop token.
+constexpr milliseconds kStopCheck{100};
 
 struct NewTopicDeleter {
   void operator()(rd_kafka_NewTopic_t* p) const { rd_kafka_NewTopic_destroy(p); }
@@ -49,13 +51,25 @@ bool is_permanent(rd_kafka_resp_err_t err) {
   }
 }
 
+/// Waits up to `timeout` for the admin result on `queue`, in slices so a stop request is seen soon.
+rd_kafka_event_t* poll_result(rd_kafka_queue_t* queue, milliseconds timeout, const std::stop_token& stop) {
+  const auto until = Clock::now() + timeout;
+  while (!stop.stop_requested()) {
+    const auto left = std::chrono::duration_cast<milliseconds>(until - Clock::now());
+    if (left <= milliseconds::zero()) return nullptr;
+    if (auto* event = rd_kafka_queue_poll(queue, static_cast<int>(std::min(left, kStopCheck).count()))) return event;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
-TopicOutcome ensure_topic(rd_kafka_t* handle, const common::KafkaConfig& config) {
+TopicOutcome ensure_topic(rd_kafka_t* handle, const common::KafkaConfig& config, const std::stop_token& stop) {
   const auto deadline = Clock::now() + milliseconds(config.startup_timeout_ms);
   std::string last_error = "no answer";
   char errstr[512];
   for (int attempt = 1;; ++attempt) {
+    if (stop.stop_requested()) return TopicOutcome::kStopped;
     auto remaining = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
     if (remaining <= milliseconds::zero()) {
       throw KafkaStartupError("kafka broker " + config.brokers + " did not create topic '" + config.topic +
@@ -78,7 +92,9 @@ TopicOutcome ensure_topic(rd_kafka_t* handle, const common::KafkaConfig& config)
 
     rd_kafka_NewTopic_t* topics[] = {topic.get()};
     rd_kafka_CreateTopics(handle, topics, 1, options.get(), queue.get());
-    std::unique_ptr<rd_kafka_event_t, EventDeleter> event(rd_kafka_queue_poll(queue.get(), attempt_ms + 1000));
+    std::unique_ptr<rd_kafka_event_t, EventDeleter> event(
+        poll_result(queue.get(), milliseconds(attempt_ms + 1000), stop));
+    if (stop.stop_requested()) return TopicOutcome::kStopped;
 
     rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__TIMED_OUT;
     if (!event) {

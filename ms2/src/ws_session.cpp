@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
 #include "ringtrace/common/timestamp.hpp"
@@ -66,7 +67,7 @@ void WsSession::on_read(beast::error_code ec, std::size_t /*bytes*/) {
   if (ec) return detail::fail(ec, "read");
   handle_frame();
   buffer_.consume(buffer_.size());
-  do_read();
+  if (!pending_) do_read();  // else on_writable() reads again
 }
 
 void WsSession::handle_frame() {
@@ -96,17 +97,54 @@ void WsSession::handle_frame() {
     }
     return;
   }
-  tracing::Span produce;
+  Pending pending{Record{std::to_string(result.session_id), std::move(result.payload), {}}, nullptr};
   if (tracer.enabled()) {
-    produce = tracer.start_span("kafka produce", tracing::SpanKind::kProducer, receive.context());
+    pending.span = std::make_shared<tracing::Span>(
+        tracer.start_span("kafka produce", tracing::SpanKind::kProducer, receive.context()));
+    auto& produce = *pending.span;
     produce.set_attribute("messaging.system", std::string("kafka"));
     produce.set_attribute("messaging.destination.name", context_.config.kafka.topic);
-    produce.set_attribute("messaging.kafka.message.key", std::to_string(result.session_id));
+    produce.set_attribute("messaging.kafka.message.key", pending.record.key);
     produce.set_attribute("session_id", result.session_id);
     produce.set_attribute("message.id", result.id);
+    pending.record.traceparent = produce.traceparent();
   }
-  const auto outcome = context_.producer.produce(std::to_string(result.session_id), result.payload, produce.traceparent());
-  if (outcome != ProduceOutcome::kQueued) produce.set_status(tracing::StatusCode::kError, std::string(to_string(outcome)));
+  do_produce(std::move(pending));
+}
+
+// The span ends when the broker has answered: the delivery report comes on the sink's thread and is
+// handed to this session's executor, which outlives every report (the service closes the sink first).
+void WsSession::do_produce(Pending pending) {
+  namespace tracing = common::tracing;
+  DeliveryCallback on_delivery;
+  if (pending.span) {
+    on_delivery = [executor = ws_.get_executor(), span = pending.span](const DeliveryReport& report) {
+      net::post(executor, [span, report] {
+        if (!report.ok) span->set_status(tracing::StatusCode::kError, report.error);
+        span->end();
+      });
+    };
+  }
+  const auto outcome = context_.sink.produce(pending.record, std::move(on_delivery));
+  if (outcome == ProduceOutcome::kQueueFull) {
+    // No read is pending now, so the sink's wake-up owns the session until it fires (or the sink closes).
+    pending_.emplace(std::move(pending));
+    context_.sink.when_writable([self = shared_from_this()] {
+      net::post(self->ws_.get_executor(), [self] { self->on_writable(); });
+    });
+    return;
+  }
+  if (outcome == ProduceOutcome::kFailed && pending.span) {
+    pending.span->set_status(tracing::StatusCode::kError, std::string(to_string(outcome)));
+  }
+}
+
+void WsSession::on_writable() {
+  if (!pending_) return;
+  Pending pending = std::move(*pending_);
+  pending_.reset();
+  do_produce(std::move(pending));
+  if (!pending_ && !closing_) do_read();
 }
 
 void WsSession::close() {

@@ -1,10 +1,9 @@
 /// @file
 /// MS2's producer and WebSocket server and MS3's consumer/forwarder against a real Kafka broker
-/// (RINGTRACE_KAFKA_BROKERS, default 127.0.0.1:9092). Each test uses its own topic and group.
+/// (RINGTRACE__KAFKA__BROKERS, default 127.0.0.1:9092). Each test uses its own topic and group.
 
 #include <atomic>
 #include <chrono>
-#include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
@@ -26,6 +25,7 @@
 #include "ringtrace/ms2/ms2_service.hpp"
 #include "ringtrace/ms2/topic_admin.hpp"
 #include "ringtrace/ms3/ms3_service.hpp"
+#include "ringtrace/test/backends.hpp"
 #include "ringtrace/test/fake_http_server.hpp"
 #include "ringtrace/test/wait.hpp"
 
@@ -42,11 +42,6 @@ constexpr auto kDeadline = 30s;
 /// Tolerance when comparing stamps taken from the (non-monotonic) system clock.
 constexpr auto kClockSlack = std::chrono::microseconds(1000);
 
-std::string brokers() {
-  const char* env = std::getenv("RINGTRACE_KAFKA_BROKERS");
-  return env && *env ? env : "127.0.0.1:9092";
-}
-
 std::string unique_name(const std::string& prefix) {
   static std::atomic<int> counter{0};
   const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -55,14 +50,10 @@ std::string unique_name(const std::string& prefix) {
   return prefix + "-" + std::to_string(::getpid()) + "-" + std::to_string(now) + "-" + std::to_string(counter++);
 }
 
+/// test::eventually with the broker's deadline.
 template <class Predicate>
-bool eventually(Predicate predicate, std::chrono::milliseconds timeout = kDeadline) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (predicate()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return predicate();
+bool eventually(Predicate&& predicate) {
+  return test::eventually(std::forward<Predicate>(predicate), kDeadline, 10ms);
 }
 
 /// A message as MS1 sends it: only t1 stamped.
@@ -92,7 +83,7 @@ class Ms3Runner {
 class KafkaRing : public ::testing::Test {
  protected:
   void SetUp() override {
-    config_.kafka.brokers = brokers();
+    config_.kafka.brokers = test::kafka_brokers();
     config_.kafka.topic = unique_name("ringtrace-it");
     config_.kafka.group_id = unique_name("ringtrace-it-group");
     config_.kafka.partitions = 1;
@@ -115,7 +106,8 @@ class KafkaRing : public ::testing::Test {
   void produce_from_ms1(std::int64_t session_id, std::int64_t id) {
     auto result = ms2::process_frame(ms1_frame(session_id, id), true, config_.message.naming, common::now_utc());
     ASSERT_EQ(result.outcome, ms2::FrameOutcome::kOk) << result.reason;
-    ASSERT_EQ(producer_->produce(std::to_string(result.session_id), result.payload), ms2::ProduceOutcome::kQueued);
+    ASSERT_EQ(producer_->produce({std::to_string(result.session_id), result.payload, {}}, {}),
+              ms2::ProduceOutcome::kQueued);
   }
 
   /// The group's committed offset for partition 0, asked by a consumer that never joins the group.
@@ -260,7 +252,7 @@ TEST_F(KafkaRing, WaitsForMs1AndSkipsNothing) {
 TEST_F(KafkaRing, UndecodableRecordIsPassed) {
   StoreServer store;
   use_store(store.port());
-  ASSERT_EQ(producer_->produce("8", std::string("\x00\x01 not a message", 17)), ms2::ProduceOutcome::kQueued);
+  ASSERT_EQ(producer_->produce({"8", std::string("\x00\x01 not a message", 17), {}}, {}), ms2::ProduceOutcome::kQueued);
   produce_from_ms1(8, 1);
 
   Ms3Runner ms3(config_);
@@ -385,6 +377,22 @@ TEST_F(KafkaRing, Ms2WebSocketToTopic) {
   stopper.join();
   EXPECT_EQ(ec, websocket::error::closed) << ec.message();
   EXPECT_EQ(ws.reason().code, websocket::close_code::going_away);
+}
+
+// Every queued record's callback runs once, after the broker acknowledged it.
+TEST_F(KafkaRing, ProducerReportsEachDeliveryOnce) {
+  std::atomic<int> delivered{0};
+  std::atomic<int> failed{0};
+  for (int id = 1; id <= 3; ++id) {
+    auto result = ms2::process_frame(ms1_frame(12, id), true, config_.message.naming, common::now_utc());
+    ASSERT_EQ(producer_->produce({"12", result.payload, {}},
+                                 [&](const ms2::DeliveryReport& report) { ++(report.ok ? delivered : failed); }),
+              ms2::ProduceOutcome::kQueued);
+  }
+  EXPECT_TRUE(eventually([&] { return delivered.load() == 3; })) << delivered.load();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(producer_counters_.produced.load(), 3u);
+  EXPECT_EQ(read_topic(3).size(), 3u);
 }
 
 // MS2 refuses upgrades on other paths with 404, and still serves the right one afterwards.

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -13,6 +14,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
@@ -21,9 +23,11 @@
 
 #include "ringtrace/common/http_listener.hpp"
 #include "ringtrace/common/http_session.hpp"
+#include "ringtrace/test/wait.hpp"
 
 using namespace ringtrace::common;
 using namespace std::chrono_literals;
+using ringtrace::test::eventually;
 namespace beast = boost::beast;
 namespace http = boost::beast::http;
 namespace net = boost::asio;
@@ -84,22 +88,12 @@ std::string get(const std::string& target, const std::string& extra_headers = ""
   return "GET " + target + " HTTP/1.1\r\nHost: test\r\n" + extra_headers + "\r\n";
 }
 
-/// Polls `done` until it holds or `limit` passes.
-bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit = 5000ms) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
-
 /// An HttpListener on a free loopback port, served by one thread like MS1's event loop.
 class HttpSessionTest : public ::testing::Test {
  protected:
-  void start(HttpLimits limits = {}) {
+  void start(HttpLimits limits = {}, UpgradeRoute upgrade = {}) {
     listener_ = std::make_shared<HttpListener>(ioc_, net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), 0),
-                                               handler_, limits);
+                                               handler_, limits, std::move(upgrade));
     listener_->run();
     thread_ = std::thread([this] { ioc_.run(); });
   }
@@ -269,4 +263,68 @@ TEST_F(HttpSessionTest, AnswersAfterTheClientLeftAndSecondAnswersAreHarmless) {
   ClientResponse response;
   ASSERT_FALSE(again->read(response));
   EXPECT_EQ(response.body(), "/c");
+}
+
+/// An upgrade request as a WebSocket client sends it.
+std::string upgrade(const std::string& target) {
+  return get(target, "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n");
+}
+
+TEST_F(HttpSessionTest, UpgradeOnTheRouteIsHandedOverAfterEarlierResponses) {
+  std::mutex mutex;
+  std::vector<std::string> upgraded;  // target, then the bytes read past the request
+  start({}, UpgradeRoute{"/ws", [&](net::ip::tcp::socket&& socket, beast::flat_buffer&& buffer, HttpRequest&& request) {
+                           const std::lock_guard lock(mutex);
+                           upgraded.emplace_back(request.target());
+                           upgraded.push_back(beast::buffers_to_string(buffer.data()));
+                           // The socket is ours now: answer on it directly.
+                           net::write(socket, net::buffer(std::string("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nws")));
+                         }});
+  auto client = connect();
+  client->send(get("/a") + upgrade("/ws?x=1") + "frame");
+  ASSERT_TRUE(eventually([&] { return handler_.count() == 1; }));
+  {
+    const std::lock_guard lock(mutex);
+    EXPECT_TRUE(upgraded.empty()) << "handed over only once /a is answered";
+  }
+  answer(0);
+  ClientResponse first;
+  ASSERT_FALSE(client->read(first));
+  EXPECT_EQ(first.body(), "/a");
+  ClientResponse second;
+  ASSERT_FALSE(client->read(second));
+  EXPECT_EQ(second.body(), "ws") << "written by the upgrade handler";
+  const std::lock_guard lock(mutex);
+  ASSERT_EQ(upgraded.size(), 2u);
+  EXPECT_EQ(upgraded[0], "/ws?x=1");
+  EXPECT_EQ(upgraded[1], "frame");
+  EXPECT_EQ(handler_.count(), 1u);
+}
+
+TEST_F(HttpSessionTest, UpgradeElsewhereGoesToTheHandler) {
+  handler_.answer_immediately();
+  std::atomic<bool> upgraded{false};
+  start({}, UpgradeRoute{"/ws", [&](net::ip::tcp::socket&&, beast::flat_buffer&&, HttpRequest&&) { upgraded = true; }});
+  auto client = connect();
+  client->send(upgrade("/elsewhere"));
+  ClientResponse response;
+  ASSERT_FALSE(client->read(response));
+  EXPECT_EQ(response.body(), "/elsewhere");
+  EXPECT_FALSE(upgraded);
+}
+
+TEST(HttpListener, TakenPortNamesHostPortAndReason) {
+  net::io_context ioc;
+  DeferredHandler handler;
+  const auto first = std::make_shared<HttpListener>(
+      ioc, net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), 0), handler, HttpLimits{});
+  const auto port = first->local_endpoint().port();
+  try {
+    HttpListener second(ioc, net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port), handler, HttpLimits{});
+    FAIL() << "bound a taken port";
+  } catch (const BindError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("cannot listen on 127.0.0.1:" + std::to_string(port) + ": ", 0), 0u)
+        << e.what();
+  }
 }

@@ -29,7 +29,7 @@ HttpResponse metrics_response(const MetricsRegistry& metrics);
 /// is destroyed (sessions still queued there refer to it).
 class AdminServer final : public RequestHandler {
  public:
-  /// Binds `endpoint` (throws boost::system::system_error if it cannot) and starts accepting;
+  /// Binds `endpoint` (throws BindError if it cannot) and starts accepting;
   /// `health` runs on the io_context's thread for every probe.
   AdminServer(boost::asio::io_context& ioc, const boost::asio::ip::tcp::endpoint& endpoint,
               const MetricsRegistry& metrics, std::function<HealthReport()> health);

@@ -37,6 +37,18 @@ class RequestHandler {
   virtual void handle(HttpRequest&& request, Responder respond) = 0;
 };
 
+/// Takes over a connection whose request asked to become a WebSocket: its socket, the bytes read
+/// past the request (a client may not send frames before the 101, so normally none) and the request.
+using UpgradeHandler =
+    std::function<void(boost::asio::ip::tcp::socket&& socket, boost::beast::flat_buffer&& buffer, HttpRequest&& request)>;
+
+/// Upgrade requests on `path` (query ignored) go to `handler`; every other request, upgrade or
+/// not, goes to the RequestHandler, so one port serves both and refuses the rest in one place.
+struct UpgradeRoute {
+  std::string path;        ///< e.g. "/ws"
+  UpgradeHandler handler;  ///< runs on the connection's executor
+};
+
 /// Limits applied to every connection.
 struct HttpLimits {
   std::size_t max_body_bytes = 64 * 1024;        ///< larger bodies get 413
@@ -52,11 +64,14 @@ HttpResponse error_json(boost::beast::http::status status, std::string_view reas
 
 /// Serves one connection with HTTP/1.1 pipelining: keeps reading while earlier requests wait in the handler (up to
 /// HttpLimits::max_pipelined), so a client can stream many requests and the handler can batch them; responses go out
-/// in request order, whatever order the handler answers in. Runs on the socket's executor only; no locks.
+/// in request order, whatever order the handler answers in. An upgrade request matching the UpgradeRoute is read
+/// last: once the responses before it are written, the connection is handed over. Runs on the socket's executor
+/// only; no locks.
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  /// Takes ownership of an accepted socket; `handler` must outlive the session.
-  HttpSession(boost::asio::ip::tcp::socket&& socket, RequestHandler& handler, HttpLimits limits);
+  /// Takes ownership of an accepted socket; `handler` must outlive the session; `upgrade` may be null.
+  HttpSession(boost::asio::ip::tcp::socket&& socket, RequestHandler& handler, HttpLimits limits,
+              std::shared_ptr<const UpgradeRoute> upgrade = nullptr);
   /// Starts reading.
   void run();
 
@@ -71,6 +86,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   enum class Deadline { kNone, kIdle, kWrite, kLinger };
 
   void pump();
+  [[nodiscard]] bool wants_upgrade(const HttpRequest& request) const;
+  void hand_over();
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void on_response(std::uint64_t seq, HttpResponse response);
@@ -90,6 +107,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   boost::beast::flat_buffer buffer_;
   RequestHandler& handler_;
   HttpLimits limits_;
+  std::shared_ptr<const UpgradeRoute> upgrade_;
+  std::optional<HttpRequest> upgrade_request_;  ///< read, waiting for the responses before it to be written
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::deque<Slot> slots_;       ///< unwritten responses; front() is request number front_seq_
   std::uint64_t front_seq_ = 0;  ///< responders find their slot by request number, so answers may come in any order

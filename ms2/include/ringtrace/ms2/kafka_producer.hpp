@@ -1,54 +1,49 @@
 #pragma once
 /// @file
-/// RAII wrapper over the librdkafka C++ producer: a poll thread for delivery reports, a bounded flush on destruction.
+/// RAII wrapper over the librdkafka C++ producer: a poll thread for delivery reports, a bounded flush on close.
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
-#include <string_view>
 #include <thread>
+#include <vector>
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 
-#include "ringtrace/common/kafka_events.hpp"
-
 #include "ringtrace/common/config.hpp"
+#include "ringtrace/common/kafka_events.hpp"
 #include "ringtrace/ms2/counters.hpp"
+#include "ringtrace/ms2/record_sink.hpp"
 
 namespace ringtrace::ms2 {
 
-/// What `produce` managed; anything but kQueued has already been logged and counted.
-enum class ProduceOutcome {
-  kQueued,     ///< handed to librdkafka; the delivery report tells the rest
-  kQueueFull,  ///< the local queue stayed full through every retry
-  kFailed,     ///< librdkafka refused the record outright
-};
-
-/// Short name of an outcome, for logs.
-std::string_view to_string(ProduceOutcome outcome);
-
-/// One producer for the whole service; `produce` is thread-safe, delivery reports arrive on a private thread.
-class KafkaProducer {
+/// One producer for the whole service; `produce` is thread-safe and never blocks; delivery reports and
+/// `when_writable` wake-ups run on a private poll thread.
+class KafkaProducer final : public RecordSink {
  public:
-  /// Attempts at queueing a record while librdkafka's local queue is full.
-  static constexpr int kQueueFullRetries = 50;
-  /// How long each attempt waits for the queue to drain.
-  static constexpr std::chrono::milliseconds kQueueFullWait{10};
-  /// Upper bound on the flush in the destructor, so shutdown never hangs on a dead broker.
+  /// Upper bound on the flush in close(), so shutdown never hangs on a dead broker.
   static constexpr std::chrono::milliseconds kFlushTimeout{5000};
 
   /// Configures from `config` (throws std::runtime_error naming the property librdkafka refused) and starts polling.
   KafkaProducer(const common::KafkaConfig& config, Counters& counters);
-  /// Stops polling and flushes for at most kFlushTimeout; what is left is logged as lost.
-  ~KafkaProducer();
+  /// close().
+  ~KafkaProducer() override;
 
   KafkaProducer(const KafkaProducer&) = delete;
   KafkaProducer& operator=(const KafkaProducer&) = delete;
 
-  /// Queues `payload` to the configured topic with `key`, retrying briefly while the local queue is full.
-  ProduceOutcome produce(std::string_view key, std::string_view payload, std::string_view traceparent = {});
+  /// Queues `record` to the configured topic; a full local queue answers kQueueFull at once.
+  ProduceOutcome produce(const Record& record, DeliveryCallback on_delivery) override;
+  /// `ready` runs on the poll thread after the next poll that served deliveries (or within one poll period).
+  void when_writable(std::function<void()> ready) override;
+
+  /// Stops polling, flushes for at most kFlushTimeout (what is left is logged as lost), then runs every
+  /// remaining delivery callback with an error, so none outlives the producer. Idempotent; not concurrent with produce.
+  void close();
 
   /// Records queued or in flight to the broker (librdkafka's out queue); thread-safe.
   [[nodiscard]] int queued() const;
@@ -64,7 +59,7 @@ class KafkaProducer {
   rd_kafka_t* c_handle() { return producer_->c_ptr(); }
 
  private:
-  /// Counts delivery reports; runs on the poll thread (or whoever calls poll/flush).
+  /// Counts delivery reports and runs the record's callback; runs on the poll thread (or whoever flushes).
   class DeliveryReporter : public RdKafka::DeliveryReportCb {
    public:
     explicit DeliveryReporter(Counters& counters) : counters_(counters) {}
@@ -75,13 +70,17 @@ class KafkaProducer {
   };
 
   void poll_loop();
+  void wake_writers();
 
   std::string topic_;
   Counters& counters_;
   DeliveryReporter reporter_;
   common::KafkaEventLogger events_{"ms2"};
   std::unique_ptr<RdKafka::Producer> producer_;
+  std::mutex writers_mutex_;
+  std::vector<std::function<void()>> writers_;  ///< waiting for room after kQueueFull
   std::atomic<bool> stopping_{false};
+  bool closed_ = false;
   std::thread poller_;
 };
 

@@ -3,6 +3,7 @@
 /// Creating MS2's topic at startup through librdkafka's Admin API.
 
 #include <stdexcept>
+#include <stop_token>
 
 #include <librdkafka/rdkafka.h>
 
@@ -16,11 +17,16 @@ class KafkaStartupError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// What `ensure_topic` found; both mean the topic is usable.
-enum class TopicOutcome { kCreated, kExisted };
+/// What `ensure_topic` found: the first two mean the topic is usable.
+enum class TopicOutcome {
+  kCreated,  ///< it did not exist; it does now
+  kExisted,  ///< it was there already
+  kStopped,  ///< `stop` was requested before the broker answered (a signal during startup)
+};
 
 /// Creates `config.topic` with `config.partitions` partitions (replication 1) unless it exists,
 /// retrying until `config.startup_timeout_ms` so MS2 may start before the broker; throws KafkaStartupError.
-TopicOutcome ensure_topic(rd_kafka_t* handle, const common::KafkaConfig& config);
+/// Returns kStopped within a fraction of a second of `stop` being requested.
+TopicOutcome ensure_topic(rd_kafka_t* handle, const common::KafkaConfig& config, const std::stop_token& stop = {});
 
 }  // namespace ringtrace::ms2

@@ -3,6 +3,7 @@
 /// One MS1 → MS2 WebSocket connection.
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -10,12 +11,16 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include "ringtrace/common/tracing.hpp"
+#include "ringtrace/ms2/record_sink.hpp"
 #include "ringtrace/ms2/session_context.hpp"
 
 namespace ringtrace::ms2 {
 
-/// Reads text frames forever on its socket's strand and hands each to the producer; a bad frame is
-/// logged and counted and the next one is read as usual. Owns itself through shared_from_this.
+/// Reads text frames on its socket's executor and hands each to the sink; a bad frame is logged and
+/// counted and the next one is read as usual. While the sink is full, the refused record waits here
+/// and no further frame is read (TCP backpressure reaches MS1) until the sink has room again; the
+/// event loop itself never waits. Owns itself through shared_from_this.
 class WsSession : public std::enable_shared_from_this<WsSession> {
  public:
   /// Takes over a socket whose upgrade request has already been read.
@@ -27,18 +32,30 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void run(boost::beast::http::request<boost::beast::http::string_body> request);
   /// Sends a close frame (going away); thread-safe, the session ends once the peer answers or times out.
   void close();
+  /// True while reads are paused for a full sink (for tests; on the session's executor).
+  [[nodiscard]] bool paused() const { return pending_.has_value(); }
 
  private:
+  /// A record the sink refused as full, with its open `kafka produce` span.
+  struct Pending {
+    Record record;
+    /// Shared with the delivery callback (copyable, as std::function wants); null when not tracing.
+    std::shared_ptr<common::tracing::Span> span;
+  };
+
   void on_accept(boost::beast::error_code ec);
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void on_close(boost::beast::error_code ec);
   void handle_frame();
+  void do_produce(Pending pending);
+  void on_writable();
 
   boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
   boost::beast::flat_buffer buffer_;
   SessionContext& context_;
   std::string peer_;
+  std::optional<Pending> pending_;  ///< set while reads are paused
   bool closing_ = false;
 };
 

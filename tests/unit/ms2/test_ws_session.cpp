@@ -1,0 +1,290 @@
+/// @file
+/// MS2's WebSocket port against a fake RecordSink: what a session hands over, when its produce span
+/// ends, and how a full sink pauses reading. No broker; loopback sockets only.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include "ringtrace/common/http_listener.hpp"
+#include "ringtrace/common/message.hpp"
+#include "ringtrace/common/timestamp.hpp"
+#include "ringtrace/ms2/record_sink.hpp"
+#include "ringtrace/ms2/session_context.hpp"
+#include "ringtrace/ms2/ws_port.hpp"
+#include "ringtrace/test/wait.hpp"
+
+namespace ringtrace::ms2 {
+namespace {
+
+using namespace std::chrono_literals;
+using test::eventually;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+namespace net = boost::asio;
+namespace websocket = boost::beast::websocket;
+using tcp = net::ip::tcp;
+
+/// Keeps every record and its callback; the test decides when, and how, each is delivered.
+class FakeSink final : public RecordSink {
+ public:
+  ProduceOutcome produce(const Record& record, DeliveryCallback on_delivery) override {
+    const std::lock_guard lock(mutex_);
+    ++attempts_;
+    if (outcome_ != ProduceOutcome::kQueued) return outcome_;
+    records_.push_back(record);
+    callbacks_.push_back(std::move(on_delivery));
+    return ProduceOutcome::kQueued;
+  }
+  void when_writable(std::function<void()> ready) override {
+    const std::lock_guard lock(mutex_);
+    writers_.push_back(std::move(ready));
+  }
+  /// What produce answers from now on.
+  void answer(ProduceOutcome outcome) {
+    const std::lock_guard lock(mutex_);
+    outcome_ = outcome;
+  }
+  /// Runs record `i`'s callback on this (the test's) thread, as librdkafka's poll thread would.
+  void deliver(std::size_t i, DeliveryReport report) {
+    DeliveryCallback callback;
+    {
+      const std::lock_guard lock(mutex_);
+      callback = callbacks_.at(i);
+    }
+    if (callback) callback(report);
+  }
+  /// Tells every waiting session there is room, as the producer's poll thread does.
+  void wake() {
+    std::vector<std::function<void()>> ready;
+    {
+      const std::lock_guard lock(mutex_);
+      ready.swap(writers_);
+    }
+    for (auto& writer : ready) writer();
+  }
+  /// Forgets the waiting sessions, as the producer's close() does before the event loop goes.
+  void forget_writers() {
+    const std::lock_guard lock(mutex_);
+    writers_.clear();
+  }
+  std::size_t records() {
+    const std::lock_guard lock(mutex_);
+    return records_.size();
+  }
+  Record record(std::size_t i) {
+    const std::lock_guard lock(mutex_);
+    return records_.at(i);
+  }
+  std::size_t attempts() {
+    const std::lock_guard lock(mutex_);
+    return attempts_;
+  }
+  std::size_t waiting() {
+    const std::lock_guard lock(mutex_);
+    return writers_.size();
+  }
+
+ private:
+  std::mutex mutex_;  // produce runs on the server thread, the test reads and delivers from its own
+  ProduceOutcome outcome_ = ProduceOutcome::kQueued;
+  std::vector<Record> records_;
+  std::vector<DeliveryCallback> callbacks_;
+  std::vector<std::function<void()>> writers_;
+  std::size_t attempts_ = 0;
+};
+
+/// Stands in for Jaeger's OTLP/HTTP receiver: keeps every body (JSON protocol) and answers 200.
+class Collector final : public common::RequestHandler {
+ public:
+  void handle(common::HttpRequest&& request, common::Responder respond) override {
+    {
+      const std::lock_guard lock(mutex_);
+      bodies_ += request.body();
+    }
+    respond(common::json_response(http::status::ok, "{}"));
+  }
+  bool saw(const std::string& text) {
+    const std::lock_guard lock(mutex_);
+    return bodies_.find(text) != std::string::npos;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::string bodies_;
+};
+
+std::string ms1_frame(std::int64_t session_id, std::int64_t id) {
+  common::Message m;
+  m.id = id;
+  m.session_id = session_id;
+  m.at(common::Hop::kMs1) = common::now_utc();
+  return common::encode(m, common::Naming::kService);
+}
+
+/// A WsPort and a collector on free loopback ports, served by one thread like MS2's event loop.
+class WsSessionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const tcp::endpoint any(net::ip::make_address("127.0.0.1"), 0);
+    collector_listener_ = std::make_shared<common::HttpListener>(ioc_, any, collector_, common::HttpLimits{});
+    collector_listener_->run();
+    config_.tracing.endpoint =
+        "http://127.0.0.1:" + std::to_string(collector_listener_->local_endpoint().port()) + "/v1/traces";
+    config_.tracing.protocol = common::TracingProtocol::kHttpJson;
+    config_.tracing.flush_interval_ms = 20;
+    tracer_ = std::make_unique<common::tracing::Tracer>(config_.tracing, "ms2");
+    context_ = std::make_unique<SessionContext>(
+        SessionContext{config_, sink_, counters_, registry_, reject_log_, *tracer_});
+    port_ = std::make_unique<WsPort>(ioc_, any, *context_);
+    thread_ = std::thread([this] { ioc_.run(); });
+  }
+  void TearDown() override {
+    net::post(ioc_, [this] {
+      port_->stop();
+      collector_listener_->stop();
+      registry_.close_all();
+    });
+    if (ws_) {
+      beast::error_code ignored;
+      ws_->next_layer().close(ignored);
+    }
+    ioc_.stop();
+    thread_.join();
+    sink_.forget_writers();
+  }
+  /// Opens the WebSocket as MS1 does.
+  void connect() {
+    ws_ = std::make_unique<websocket::stream<tcp::socket>>(client_ioc_);
+    ws_->next_layer().connect(port_->local_endpoint());
+    ws_->handshake("127.0.0.1", config_.ms2.path);
+    ws_->text(true);
+  }
+  void send(const std::string& frame) { ws_->write(net::buffer(frame)); }
+  /// True once the collector has a span named `name`; flushes the exporter while it waits.
+  bool exported(const std::string& name, std::chrono::milliseconds deadline = test::kDefaultDeadline) {
+    return eventually([&] {
+      tracer_->flush();
+      return collector_.saw("\"name\":\"" + name + "\"");
+    }, deadline);
+  }
+
+  // Order matters: the sink's callbacks hold spans, so it goes before the tracer; sessions queued in
+  // ioc_ use the context and the registry, so ioc_ goes before them.
+  common::Config config_;
+  Collector collector_;
+  Counters counters_;
+  SessionRegistry registry_;
+  LogThrottle reject_log_{10, std::chrono::seconds(1)};
+  std::unique_ptr<common::tracing::Tracer> tracer_;
+  FakeSink sink_;
+  std::unique_ptr<SessionContext> context_;
+  net::io_context ioc_{1};
+  std::shared_ptr<common::HttpListener> collector_listener_;
+  std::unique_ptr<WsPort> port_;
+  std::thread thread_;
+  net::io_context client_ioc_;
+  std::unique_ptr<websocket::stream<tcp::socket>> ws_;
+};
+
+}  // namespace
+
+TEST_F(WsSessionTest, AcceptedFrameBecomesOneRecordKeyedBySession) {
+  connect();
+  send("not json");
+  send(ms1_frame(4, 1));
+  ASSERT_TRUE(eventually([&] { return sink_.records() == 1; }));
+  const auto record = sink_.record(0);
+  EXPECT_EQ(record.key, "4");
+  auto decoded = common::decode(record.payload, common::Naming::kService);
+  ASSERT_TRUE(decoded) << decoded.error;
+  EXPECT_TRUE(decoded.message->at(common::Hop::kMs2).has_value());
+  EXPECT_EQ(record.traceparent.size(), 55u) << "the produce span's context rides along: " << record.traceparent;
+  EXPECT_EQ(counters_.frames_received.load(), 2u);
+  EXPECT_EQ(counters_.frames_rejected.load(), 1u);
+}
+
+TEST_F(WsSessionTest, ProduceSpanEndsOnTheBrokersAcknowledgement) {
+  connect();
+  send(ms1_frame(5, 1));
+  ASSERT_TRUE(eventually([&] { return sink_.records() == 1; }));
+  ASSERT_TRUE(exported("ws receive"));
+  EXPECT_FALSE(collector_.saw("\"name\":\"kafka produce\"")) << "queued is not delivered";
+  sink_.deliver(0, DeliveryReport{true, {}});
+  EXPECT_TRUE(exported("kafka produce"));
+}
+
+TEST_F(WsSessionTest, FailedDeliveryMarksTheSpanAndReadingGoesOn) {
+  connect();
+  send(ms1_frame(6, 1));
+  ASSERT_TRUE(eventually([&] { return sink_.records() == 1; }));
+  sink_.deliver(0, DeliveryReport{false, "Local: Message timed out"});
+  ASSERT_TRUE(exported("kafka produce"));
+  EXPECT_TRUE(collector_.saw("Local: Message timed out"));
+  sink_.answer(ProduceOutcome::kFailed);  // refused outright: dropped, the next frame is read as usual
+  send(ms1_frame(6, 2));
+  ASSERT_TRUE(eventually([&] { return sink_.attempts() == 2; }));
+  sink_.answer(ProduceOutcome::kQueued);
+  send(ms1_frame(6, 3));
+  ASSERT_TRUE(eventually([&] { return sink_.records() == 2; }));
+  EXPECT_EQ(common::decode(sink_.record(1).payload, common::Naming::kService).message->id, 3);
+}
+
+TEST_F(WsSessionTest, FullSinkPausesReadingUntilItHasRoom) {
+  sink_.answer(ProduceOutcome::kQueueFull);
+  connect();
+  for (int id = 1; id <= 3; ++id) send(ms1_frame(7, id));
+  ASSERT_TRUE(eventually([&] { return sink_.waiting() == 1; })) << "the session waits for room";
+  // The absence of an effect can only be watched for a while.
+  EXPECT_FALSE(eventually([&] { return counters_.frames_received.load() > 1; }, 300ms)) << "reads are paused";
+  sink_.wake();  // still full: it asks again
+  ASSERT_TRUE(eventually([&] { return sink_.attempts() == 2 && sink_.waiting() == 1; }))
+      << sink_.attempts() << " attempts, " << sink_.waiting() << " waiting";
+  EXPECT_EQ(counters_.frames_received.load(), 1u);
+  sink_.answer(ProduceOutcome::kQueued);
+  sink_.wake();
+  ASSERT_TRUE(eventually([&] { return sink_.records() == 3; })) << "reading resumed";
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(common::decode(sink_.record(i).payload, common::Naming::kService).message->id,
+              static_cast<std::int64_t>(i + 1))
+        << "nothing lost, nothing reordered";
+  }
+  EXPECT_EQ(counters_.frames_received.load(), 3u);
+}
+
+TEST_F(WsSessionTest, OtherRequestsAreRefused) {
+  net::io_context ioc;
+  {
+    websocket::stream<tcp::socket> ws(ioc);
+    ws.next_layer().connect(port_->local_endpoint());
+    websocket::response_type response;
+    beast::error_code ec;
+    ws.handshake(response, "127.0.0.1", "/elsewhere", ec);
+    EXPECT_EQ(ec, websocket::error::upgrade_declined) << ec.message();
+    EXPECT_EQ(response.result(), http::status::not_found);
+    EXPECT_NE(response.body().find("the WebSocket endpoint is /ws"), std::string::npos) << response.body();
+  }
+  beast::tcp_stream stream(ioc);
+  stream.connect(port_->local_endpoint());
+  http::request<http::string_body> request{http::verb::get, config_.ms2.path, 11};
+  request.set(http::field::host, "127.0.0.1");
+  http::write(stream, request);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> response;
+  http::read(stream, buffer, response);
+  EXPECT_EQ(response.result(), http::status::bad_request);
+  EXPECT_NE(response.body().find("expected a WebSocket upgrade"), std::string::npos) << response.body();
+}
+
+}  // namespace ringtrace::ms2
