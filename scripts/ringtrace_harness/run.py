@@ -56,9 +56,12 @@ def _parse(argv, env):
     return config
 
 
-def _build():
+def _install_deps():
     if subprocess.run(["scripts/install-deps.sh"]).returncode != 0:
         sys.exit(1)
+
+
+def _build():
     if not os.path.isfile("build/build.ninja"):
         if subprocess.run(["cmake", "--preset", "default"], stdout=subprocess.DEVNULL).returncode != 0:
             sys.exit(1)
@@ -75,6 +78,7 @@ def main(argv):
     os.chdir(REPO)
     env = dict(os.environ)
     config = _parse(argv, env)
+    _install_deps()
     bin_dir = env.get("RINGTRACE_BIN") or _build()
     if infra.main(["up"]) != 0:
         return 1
