@@ -48,7 +48,7 @@ def config_value(config, section, key):
     current = None
     with open(config) as f:
         for line in f:
-            if re.match(r"^[A-Za-z_]+:", line):
+            if re.match(r"^[A-Za-z0-9_]+:", line):
                 current = line.split(":", 1)[0]
             elif current == section:
                 m = re.match(rf"^\s+{key}:\s*([^#\s]*)", line)
