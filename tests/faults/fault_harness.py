@@ -65,12 +65,12 @@ def log(text):
     print(f"[faults {time.strftime('%H:%M:%S')}] {text}", flush=True)
 
 
-def status(ring):
+def ms1_status(ring):
     """MS1's /status, or None."""
     return ring.json("/status", 5.0)
 
 
-def duplicates(ring):
+def duplicate_stores(ring):
     """MS1's count of /store requests for a message it already had, since it started."""
     text = ring.metrics()
     if not text:
@@ -162,11 +162,11 @@ class Harness:
                  lambda: (self.db.session(session_id) or {}).get("reason") == "interrupted", 0.3)
         else:
             wait_until(f"session {session_id} to finish", limit,
-                 lambda: ((status(ring) or {}).get("last_session") or {}).get("session_id") == session_id, 0.2)
+                 lambda: ((ms1_status(ring) or {}).get("last_session") or {}).get("session_id") == session_id, 0.2)
         last = {"count": -1, "since": time.monotonic()}
 
         def quiet():
-            status = status(ring)
+            status = ms1_status(ring)
             if status is None or status["state"] != "idle" or commit_lag(ring) != 0:
                 return None
             count = len(self.db.ids(session_id))
@@ -184,20 +184,20 @@ class Harness:
 
     def scenario(self, ring, env, mode, fault):
         self.db.clear_unowned_rows()
-        dup_before = duplicates(ring)
+        dup_before = duplicate_stores(ring)
         session_id = self.start_session(ring)
         started = time.monotonic()
         wait_until("the session to get going", 60, lambda: (
-            (status(ring) or {}).get("sent", 0) >= KILL_AFTER_SENT and time.monotonic() - started >= KILL_AFTER_S))
-        sent_at_fault = status(ring)["sent"]
+            (ms1_status(ring) or {}).get("sent", 0) >= KILL_AFTER_SENT and time.monotonic() - started >= KILL_AFTER_S))
+        sent_at_fault = ms1_status(ring)["sent"]
         duplicates = 0
         if fault == "ms1":
-            duplicates = duplicates(ring) - dup_before  # its counters die with it
+            duplicates = duplicate_stores(ring) - dup_before  # its counters die with it
             dup_before = 0
         log(f"{mode} / {fault}: session {session_id}, {sent_at_fault} sent, killing {fault}")
         self.inject(ring, fault)
         scan = self.settle(ring, env, session_id, fault)
-        duplicates += duplicates(ring) - dup_before
+        duplicates += duplicate_stores(ring) - dup_before
 
         row = self.db.session(session_id) or {}
         stored_ids = self.db.ids(session_id)
@@ -246,8 +246,8 @@ class Harness:
         """After the last fault the ring must still work: one more session, nothing lost."""
         session_id = self.start_session(ring)
         wait_until(f"session {session_id} to finish", DURATION_S + DRAIN_TIMEOUT_MS / 1000 + 60,
-             lambda: ((status(ring) or {}).get("last_session") or {}).get("session_id") == session_id, 0.2)
-        summary = status(ring)["last_session"]
+             lambda: ((ms1_status(ring) or {}).get("last_session") or {}).get("session_id") == session_id, 0.2)
+        summary = ms1_status(ring)["last_session"]
         if summary["messages"] < KILL_AFTER_SENT or summary["lost"] or summary["stored"] != summary["messages"]:
             self.violations.append(f"{mode}: the session after the faults did not run cleanly: {summary}")
         log(f"{mode}: after the faults, session {session_id} sent {summary['messages']} and stored {summary['stored']}")
