@@ -121,8 +121,6 @@ else
   ms_between() { echo "EXTRACT(EPOCH FROM ($2 - $1)) * 1000"; }
 fi
 
-infra_pids() { scripts/infra.sh pids "$1" | tr '\n' ' '; }
-
 # run_session TRACING WINDOW: starts the three services (tracing on or off, the window given),
 # runs one session of $seconds, stops them. Sets SESSION, ELAPSED (s), MESSAGES, STORED and
 # CPU_<name> (seconds each process spent during the session).
@@ -131,7 +129,7 @@ run_session() {
   export RINGTRACE__TRACING__ENABLED=$1 RINGTRACE__INTERACTION__WINDOW=$2
   export RINGTRACE__INTERACTION__DURATION_SECONDS=$seconds
   mkdir -p "$out"
-  local -a opts=(--cpu "kafka=$(infra_pids kafka)" --cpu "db=$(infra_pids "$db_component")" --cpu "jaeger=$(infra_pids jaeger)")
+  local -a opts=(--cpu kafka=kafka --cpu "db=$db_component" --cpu jaeger=jaeger)
   if [ -n "$profile" ] && [ "$2" != 1 ]; then opts+=(--profile "$profile" --profile-tag "$1"); fi
   harness ring_cli session --bin "$bin" --config config/ringtrace.yaml --work "$out" \
     --timeout $((seconds + 120)) "${opts[@]}" >"$out/session.txt" || exit 1

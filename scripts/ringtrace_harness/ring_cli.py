@@ -4,11 +4,12 @@
           starts the ring, waits until it is ready, runs COMMAND (RINGTRACE_API names MS1), then
           requires every service alive, MS1 healthy and a clean stop; the exit status is
           COMMAND's, or 1 when the ring failed (each failure a "FAIL - ..." line on stderr)
-  session --bin DIR --config PATH --work DIR --timeout S [--cpu NAME=PID,PID...]...
+  session --bin DIR --config PATH --work DIR --timeout S [--cpu NAME=SERVER]...
           [--profile DIR --profile-tag TAG]
           starts the ring, runs one session (GET /start up to its finish line) and stops the ring;
           prints session=, elapsed= (s), messages=, stored=, and cpu_<name>= for ms1, ms2, ms3 and
-          every --cpu group: the CPU seconds each spent during the session. --profile samples
+          every --cpu NAME=SERVER (a scripts/infra.sh component: its PIDs are read at each
+          measurement, so PostgreSQL's backends for MS1 count): the CPU seconds each spent. --profile samples
           every process with `perf record` and writes DIR/TAG-<name>.txt, its hottest functions.
 
 RINGTRACE__* variables of the environment configure the services.
@@ -20,6 +21,7 @@ import signal
 import subprocess
 import sys
 
+from . import infra
 from .ring import Ring, RingError, field
 
 HZ = os.sysconf("SC_CLK_TCK")
@@ -61,14 +63,15 @@ def _exec(ring, args):
 
 
 def _session(ring, args):
-    groups = {}
-    for spec in args.cpu:
-        name, _, pids = spec.partition("=")
-        groups[name] = [int(p) for p in pids.replace(",", " ").split()]
+    servers = dict(spec.partition("=")[::2] for spec in args.cpu)
     try:
         ring.start()
         ring.wait_ready()
-        groups = {**{n: [ring.pid(n)] for n in ("ms1", "ms2", "ms3")}, **groups}
+
+        def pids():
+            own = {n: [ring.pid(n)] for n in ("ms1", "ms2", "ms3")}
+            return {**own, **{n: infra.select([c])[0].pids() for n, c in servers.items()}}
+        groups = pids()
         samplers = []
         if args.profile:
             for name, pids in groups.items():
@@ -76,10 +79,10 @@ def _session(ring, args):
                 samplers.append((name, out, subprocess.Popen(
                     ["perf", "record", "-q", "-F", "499", "-o", out, "-p", ",".join(map(str, pids))],
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
-        before = {n: cpu_ticks(p) for n, p in groups.items()}
+        before = {n: cpu_ticks(p) for n, p in pids().items()}
         session = ring.start_session()
         line = ring.wait_finish_line(session, args.timeout)
-        after = {n: cpu_ticks(p) for n, p in groups.items()}
+        after = {n: cpu_ticks(p) for n, p in pids().items()}
         for name, out, proc in samplers:
             proc.send_signal(signal.SIGINT)
             proc.wait()
@@ -87,7 +90,7 @@ def _session(ring, args):
                                     capture_output=True, text=True).stdout
             with open(os.path.join(args.profile, f"{args.profile_tag}-{name}.txt"), "w") as f:
                 f.write("\n".join([ln for ln in report.splitlines() if ln][:40]) + "\n")
-    except RingError as e:
+    except (RingError, infra.s.Fatal) as e:
         ring.stop_all()
         print(f"bench: {e}", file=sys.stderr)
         return 1
