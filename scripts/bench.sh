@@ -15,8 +15,8 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
-# shellcheck source=lib/ring.sh
-source scripts/lib/ring.sh
+# The harness (scripts/ringtrace_harness) runs the ring and reads the database.
+harness() { local module=$1; shift; PYTHONPATH=$repo/scripts python3 -m "ringtrace_harness.$module" "$@"; }
 
 usage() {
   cat <<USAGE
@@ -71,7 +71,7 @@ db_component=$db
 scripts/infra.sh up "$db_component" kafka jaeger >&2
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ringtrace-bench.XXXXXX")
-trap 'ring_stop >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+trap 'rm -rf "$work"' EXIT
 
 # ----------------------------------------------------------------------------- Kafka's anchor
 
@@ -113,93 +113,35 @@ export RINGTRACE__MS3__STORE_URL=http://127.0.0.1:$port_base/store
 export RINGTRACE__KAFKA__TOPIC=ringtrace.bench.ring
 export RINGTRACE__KAFKA__GROUP_ID=ringtrace-bench
 export RINGTRACE__LOGGING__DIRECTORY=$work/logs
-api=http://127.0.0.1:$port_base
 
+sql() { harness db --driver "$db" "$1"; }
 if [ "$db" = mariadb ]; then
-  sql() { mariadb --no-defaults -h 127.0.0.1 -P 3306 -u ringtrace -pringtrace -D ringtrace -N -B -e "$1"; }
   ms_between() { echo "TIMESTAMPDIFF(MICROSECOND, $1, $2) / 1000.0"; }
 else
-  sql() { PGPASSWORD=ringtrace psql -h 127.0.0.1 -p 5432 -U ringtrace -d ringtrace -XAtq -F $'\t' -v ON_ERROR_STOP=1 -c "$1"; }
   ms_between() { echo "EXTRACT(EPOCH FROM ($2 - $1)) * 1000"; }
 fi
-
-# cpu_ticks PID...: user + system CPU time of the processes, in clock ticks.
-cpu_ticks() {
-  local pid total=0 stat rest
-  for pid in "$@"; do
-    stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
-    rest=${stat##*) }
-    read -r -a f <<<"$rest"
-    total=$((total + f[11] + f[12]))   # utime, stime: fields 14 and 15 of stat
-  done
-  echo "$total"
-}
-hz=$(getconf CLK_TCK)
-infra_pids() { scripts/infra.sh pids "$1" | tr '\n' ' '; }
-# cpu_snapshot: "name=ticks" for the three services and the servers of the ring.
-cpu_snapshot() {
-  local name
-  for name in ms1 ms2 ms3; do echo "$name=$(cpu_ticks "${RING_PID_OF[$name]}")"; done
-  # shellcheck disable=SC2046  # one PID per word
-  echo "kafka=$(cpu_ticks $(infra_pids kafka))"
-  # shellcheck disable=SC2046
-  echo "db=$(cpu_ticks $(infra_pids "$db_component"))"
-  # shellcheck disable=SC2046
-  echo "jaeger=$(cpu_ticks $(infra_pids jaeger))"
-}
 
 # run_session TRACING WINDOW: starts the three services (tracing on or off, the window given),
 # runs one session of $seconds, stops them. Sets SESSION, ELAPSED (s), MESSAGES, STORED and
 # CPU_<name> (seconds each process spent during the session).
 run_session() {
-  local out=$work/ring-$1-$2 line before after name b a pids
+  local out=$work/ring-$1-$2 key value
   export RINGTRACE__TRACING__ENABLED=$1 RINGTRACE__INTERACTION__WINDOW=$2
   export RINGTRACE__INTERACTION__DURATION_SECONDS=$seconds
   mkdir -p "$out"
-  for svc in ms2 ms3 ms1; do ring_start "$svc" "$bin" config/ringtrace.yaml "$out"; done
-  healthy() {
-    for svc in ms1 ms2 ms3; do
-      ring_alive "$svc" || { note "$svc exited:"; tail -n 5 "$out/$svc.stderr" >&2; exit 1; }
-    done
-    [ "$(http_code "$api/healthz")" = 200 ]
-  }
-  wait_until 60 "MS1 to connect to MS2 and the database" healthy
-  wait_until 60 "MS3 to join its consumer group" ms3_assigned "$out"
-  local samplers=()
-  if [ -n "$profile" ] && [ "$2" != 1 ]; then
-    # shellcheck disable=SC2046  # one PID per word
-    for name in ms1 ms2 ms3 kafka db jaeger; do
-      case $name in
-        ms1|ms2|ms3) pids=${RING_PID_OF[$name]} ;;
-        db) pids=$(infra_pids "$db_component") ;;
-        *) pids=$(infra_pids "$name") ;;
-      esac
-      perf record -q -F 499 -o "$work/$1-$name.perf" -p "$(tr ' ' ',' <<<"${pids% }")" >/dev/null 2>&1 &
-      samplers+=("$!:$1-$name")
-    done
-  fi
-  before=$(cpu_snapshot)
-  SESSION=$(curl -s --max-time 10 "$api/start" | sed -n 's/.*"session_id":\([0-9]*\).*/\1/p')
-  [ -n "$SESSION" ] || { note "GET /start failed"; exit 1; }
-  finished() { finish_line "$out/ms1.stdout" "$SESSION" >/dev/null; }
-  wait_until $((seconds + 120)) "the finish line of session $SESSION" finished
-  after=$(cpu_snapshot)
-  local sampler
-  for sampler in "${samplers[@]}"; do
-    kill -INT "${sampler%%:*}" 2>/dev/null || true
-    wait "${sampler%%:*}" 2>/dev/null || true
-    perf report -q -i "$work/${sampler#*:}.perf" --stdio --no-children --sort dso,symbol 2>/dev/null \
-      | grep -v '^$' | head -n 40 >"$profile/${sampler#*:}.txt" || true
-  done
-  ring_stop || { note "a service did not stop cleanly:"; tail -n 5 "$out"/*.stderr >&2; exit 1; }
-  line=$(finish_line "$out/ms1.stdout" "$SESSION")
-  ELAPSED=$(field "$line" elapsed | tr -d s)
-  MESSAGES=$(field "$line" messages)
-  STORED=$(field "$line" stored)
-  while IFS='=' read -r name b; do
-    a=$(sed -n "s/^$name=//p" <<<"$after")
-    printf -v "CPU_$name" '%s' "$(calc "($a - $b) / $hz")"
-  done <<<"$before"
+  local -a opts=(--cpu kafka=kafka --cpu "db=$db_component" --cpu jaeger=jaeger)
+  if [ -n "$profile" ] && [ "$2" != 1 ]; then opts+=(--profile "$profile" --profile-tag "$1"); fi
+  harness ring_cli session --bin "$bin" --config config/ringtrace.yaml --work "$out" \
+    --timeout $((seconds + 120)) "${opts[@]}" >"$out/session.txt" || exit 1
+  while IFS='=' read -r key value; do
+    case $key in
+      session) SESSION=$value ;;
+      elapsed) ELAPSED=$value ;;
+      messages) MESSAGES=$value ;;
+      stored) STORED=$value ;;
+      cpu_*) printf -v "CPU_${key#cpu_}" '%s' "$(calc "$value")" ;;
+    esac
+  done <"$out/session.txt"
 }
 
 # hop_figures PREFIX: p50/p99 of each hop and of the stamped cycle over SESSION's stored rows,

@@ -40,10 +40,11 @@ LOG=$ENGINE_CACHE/dockerd.log
 READY_TIMEOUT_S=60
 STOP_TIMEOUT_S=30
 
+# COMPOSE_VERSION, BUILDX_VERSION (and every other pin) come from the one pins file.
+# shellcheck source=versions.env
+source "$SCRIPT_DIR/versions.env"
 COMPOSE_MODULE=github.com/docker/compose/v5
-COMPOSE_VERSION=v5.6.0
 BUILDX_MODULE=github.com/docker/buildx
-BUILDX_VERSION=v0.38.2
 GO_CACHE=$CACHE_DIR/go
 
 # The base of the Dockerfile and of every stand-in: Debian bookworm, as the official slim image.

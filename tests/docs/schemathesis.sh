@@ -13,12 +13,10 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-# shellcheck source=../../scripts/lib/ring.sh
-source "$repo/scripts/lib/ring.sh"
 # shellcheck source=venv.sh
 source "$here/venv.sh"
-
-readonly schemathesis_version=4.32.5
+# shellcheck source=../../scripts/versions.env
+source "$repo/scripts/versions.env"
 spec=${1:?usage: schemathesis.sh SPEC [--db postgresql|mariadb] [--naming service|mc]}
 shift
 db=postgresql naming=service
@@ -31,15 +29,11 @@ while [ $# -gt 0 ]; do
 done
 bin=${RINGTRACE_BIN:-$repo/build/bin}
 
-ensure_venv venv-schemathesis "schemathesis==$schemathesis_version"
+ensure_venv venv-schemathesis "schemathesis==$SCHEMATHESIS_VERSION"
 venv=${VENV:?}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ringtrace-schemathesis.XXXXXX")
-cleanup() {
-  ring_stop >/dev/null 2>&1 || true
-  echo "logs in $work"
-}
-trap cleanup EXIT
+trap 'echo "logs in $work"' EXIT
 
 # The document, narrowed to the naming this MS1 runs with.
 "$venv/bin/python" - "$spec" "$naming" "$work/openapi.yaml" <<'PY'
@@ -82,29 +76,13 @@ export RINGTRACE__TRACING__ENABLED=false
 export RINGTRACE__LOGGING__DIRECTORY=$work/logs
 api=http://127.0.0.1:$port_base
 
-for service in ms2 ms3 ms1; do ring_start "$service" "$bin" "$repo/config/ringtrace.yaml" "$work"; done
-ready() { [ "$(http_code "$api/healthz")" = 200 ]; }
-wait_until 60 "MS1 /healthz (database and MS2 link up)" ready
-wait_until 60 "MS3 to join its consumer group" ms3_assigned "$work"
-
+# The harness starts the ring, waits until it is ready, runs schemathesis, then requires every
+# service alive, MS1 healthy and a clean stop.
 status=0
-"$venv/bin/st" run "$work/openapi.yaml" --url "$api" --workers 1 \
+PYTHONPATH=$repo/scripts python3 -m ringtrace_harness.ring_cli exec --bin "$bin" \
+  --config "$repo/config/ringtrace.yaml" --work "$work" --what schemathesis -- \
+  "$venv/bin/st" run "$work/openapi.yaml" --url "$api" --workers 1 \
   --phases examples,coverage,fuzzing --max-time "${RINGTRACE_SCHEMATHESIS_SECONDS:-60}" \
   --checks all --exclude-checks ignored_auth,use_after_free,ensure_resource_availability,object_level_authorization \
   --no-color || status=$?
-
-for service in ms1 ms2 ms3; do
-  if ! ring_alive "$service"; then
-    echo "FAIL - $service died under schemathesis" >&2
-    status=1
-  fi
-done
-if [ "$(http_code "$api/healthz")" != 200 ]; then
-  echo "FAIL - MS1 is not healthy after schemathesis" >&2
-  status=1
-fi
-if ! ring_stop; then
-  echo "FAIL - a service did not stop cleanly" >&2
-  status=1
-fi
 exit $status

@@ -17,16 +17,18 @@ service does not stop cleanly.
 import argparse
 import json
 import os
-import re
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, "scripts"))
+from ringtrace_harness import infra as infra_cli  # noqa: E402
+from ringtrace_harness.db import Database, DatabaseError  # noqa: E402
+from ringtrace_harness.ring import Ring, RingError, metric  # noqa: E402
+from ringtrace_harness.system import Fatal  # noqa: E402
+from ringtrace_harness.wait import WaitTimeout, wait_until  # noqa: E402
 MODES = ["at-most-once", "at-least-once", "exactly-once"]
 FAULTS = ["ms3", "ms2", "ms1", "broker", "database"]
 FAULT_TITLES = {
@@ -55,157 +57,36 @@ class HarnessError(Exception):
     """The ring did something the harness cannot measure (did not start, did not recover)."""
 
 
+# What the harness package raises when the ring or a server misbehaves: reported as HarnessError is.
+UNMEASURABLE = (HarnessError, RingError, WaitTimeout, DatabaseError, Fatal)
+
+
 def log(text):
     print(f"[faults {time.strftime('%H:%M:%S')}] {text}", flush=True)
 
 
-def poll(what, timeout_s, probe, interval_s=0.1):
-    """Calls probe() until it returns something truthy; raises HarnessError after timeout_s."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise HarnessError(f"timed out after {timeout_s:.0f}s waiting for {what}")
-        time.sleep(interval_s)
+def ms1_status(ring):
+    """MS1's /status, or None."""
+    return ring.json("/status", 5.0)
 
 
-def http_get(url, timeout_s=5.0):
-    """(status, body); status 0 when nothing answered."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-    except (urllib.error.URLError, OSError):
-        return 0, ""
+def duplicate_stores(ring):
+    """MS1's count of /store requests for a message it already had, since it started."""
+    text = ring.metrics()
+    if not text:
+        raise HarnessError("MS1 /metrics did not answer")
+    return int(metric(text, 'ringtrace_store_requests_total{outcome="duplicate"}') or 0)
 
 
-def metric(text, name, labels=""):
-    match = re.search(rf"^{re.escape(name + labels)} (\S+)$", text, re.M)
-    return float(match.group(1)) if match else None
+def commit_lag(ring):
+    text = ring.metrics("ms3")
+    return metric(text, "ringtrace_kafka_commit_lag") if text else None
 
 
-class Database:
-    """The database MS1 writes, read through its command-line client."""
-
-    def __init__(self, driver):
-        self.driver = driver
-        env = os.environ
-        self.host = env.get("RINGTRACE__DATABASE__HOST", "127.0.0.1")
-        self.port = env.get("RINGTRACE__DATABASE__PORT", "5432" if driver == "postgresql" else "3306")
-        self.name = env.get("RINGTRACE__DATABASE__NAME", "ringtrace")
-        self.user = env.get("RINGTRACE__DATABASE__USER", "ringtrace")
-        self.password = env.get("RINGTRACE__DATABASE__PASSWORD", "ringtrace")
-
-    def rows(self, sql):
-        if self.driver == "postgresql":
-            cmd = ["psql", "-h", self.host, "-p", self.port, "-U", self.user, "-d", self.name,
-                   "-XAtq", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql]
-            env = dict(os.environ, PGPASSWORD=self.password)
-        else:
-            cmd = ["mariadb", "--no-defaults", "-h", self.host, "-P", self.port, "-u", self.user,
-                   f"-p{self.password}", "-D", self.name, "-N", "-B", "-e", sql]
-            env = os.environ
-        out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=30)
-        if out.returncode != 0:
-            raise HarnessError(f"{self.driver}: {sql}: {out.stderr.strip()}")
-        return [line.split("\t") for line in out.stdout.splitlines() if line]
-
-    def session(self, session_id):
-        """The sessions row as a dict of strings (None for NULL), or None when absent."""
-        got = self.rows("SELECT sent, stored, lost, resent, reason FROM sessions "
-                        f"WHERE session_id = {int(session_id)}")
-        if not got:
-            return None
-        null = "" if self.driver == "postgresql" else "NULL"
-        return dict(zip(["sent", "stored", "lost", "resent", "reason"],
-                        [None if v in (null, "NULL") else v for v in got[0]]))
-
-    def clear_unowned_rows(self):
-        """Deletes rows of sessions that do not exist yet. Only tests that post made-up ids (the API
-        checks, schemathesis) write those, and the next session would inherit them."""
-        self.rows("DELETE FROM messages WHERE session_id > (SELECT COALESCE(MAX(session_id), 0) FROM sessions)")
-
-    def ids(self, session_id):
-        """Every stored id of the session, repeats included (the primary key should forbid them)."""
-        return [int(r[0]) for r in self.rows(f"SELECT id FROM messages WHERE session_id = {int(session_id)}")]
-
-
-class Ring:
-    """The three services, started here, stopped here by PID."""
-
-    def __init__(self, bin_dir, env, work):
-        self.bin_dir, self.env, self.work = bin_dir, env, work
-        self.procs = {}
-        self.starts = {}
-        port = int(env["RINGTRACE__MS1__PORT"])
-        self.api = f"http://127.0.0.1:{port}"
-        self.admin = {"ms2": f"http://127.0.0.1:{env['RINGTRACE__MS2__ADMIN_PORT']}",
-                      "ms3": f"http://127.0.0.1:{env['RINGTRACE__MS3__ADMIN_PORT']}"}
-
-    def start(self, name):
-        n = self.starts[name] = self.starts.get(name, 0) + 1
-        out = open(os.path.join(self.work, f"{name}.{n}.out"), "w")
-        self.procs[name] = subprocess.Popen(
-            [os.path.join(self.bin_dir, name), "--config", os.path.join(REPO, "config", "ringtrace.yaml")],
-            env=self.env, stdout=out, stderr=subprocess.STDOUT)
-        out.close()
-
-    def healthy(self, name):
-        url = (self.api if name == "ms1" else self.admin[name]) + "/healthz"
-        if self.procs[name].poll() is not None:
-            raise HarnessError(f"{name} exited with status {self.procs[name].returncode} "
-                               f"(output in {self.work}/{name}.{self.starts[name]}.out)")
-        return http_get(url, 2.0)[0] == 200
-
-    def wait_healthy(self, names, timeout_s=90):
-        for name in names:
-            poll(f"{name} /healthz", timeout_s, lambda n=name: self.healthy(n), 0.1)
-
-    def kill9(self, name):
-        self.procs[name].send_signal(signal.SIGKILL)
-        self.procs[name].wait()
-
-    def stop_all(self):
-        """SIGTERM to each (MS1 first: it stops the session), then waits; returns {name: exit status}."""
-        codes = {}
-        for name in ["ms1", "ms3", "ms2"]:
-            proc = self.procs.get(name)
-            if proc is None or proc.poll() is not None:
-                continue
-            proc.send_signal(signal.SIGTERM)
-            try:
-                codes[name] = proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-                codes[name] = "did not stop within 30 s"
-        return codes
-
-    def status(self):
-        code, body = http_get(self.api + "/status")
-        return json.loads(body) if code == 200 else None
-
-    def duplicates(self):
-        """MS1's count of /store requests for a message it already had, since it started."""
-        code, body = http_get(self.api + "/metrics")
-        if code != 200:
-            raise HarnessError(f"MS1 /metrics answered {code}")
-        return int(metric(body, "ringtrace_store_requests_total", '{outcome="duplicate"}') or 0)
-
-    def commit_lag(self):
-        code, body = http_get(self.admin["ms3"] + "/metrics")
-        return metric(body, "ringtrace_kafka_commit_lag") if code == 200 else None
-
-
-def infra(*args):
-    out = subprocess.run([os.path.join(REPO, "scripts", "infra.sh"), *args], capture_output=True, text=True)
-    for line in out.stdout.splitlines():
-        log(f"  {line}")
-    if out.returncode != 0:
-        raise HarnessError(f"scripts/infra.sh {' '.join(args)} failed: {out.stderr.strip()}")
+def infra(command, component):
+    """crash or up of one server, in process (the harness behind scripts/infra.sh)."""
+    if infra_cli.main([command, component]) != 0:
+        raise HarnessError(f"scripts/infra.sh {command} {component} failed")
 
 
 class Harness:
@@ -255,9 +136,9 @@ class Harness:
 
     def start_session(self, ring):
         def start():
-            code, body = http_get(ring.api + "/start")
-            return json.loads(body)["session_id"] if code == 200 else None
-        return poll("GET /start to be accepted", 60, start, 0.2)
+            got = ring.json("/start")
+            return got["session_id"] if got else None
+        return wait_until("GET /start to be accepted", 60, start, 0.2)
 
     def inject(self, ring, fault):
         if fault in ("ms1", "ms2", "ms3"):
@@ -277,16 +158,16 @@ class Harness:
         limit = DURATION_S + DRAIN_TIMEOUT_MS / 1000 + 90
         if fault == "ms1":
             # The restarted MS1 closes the session its predecessor left open, at its first connection.
-            poll("the interrupted session to be closed", limit,
+            wait_until("the interrupted session to be closed", limit,
                  lambda: (self.db.session(session_id) or {}).get("reason") == "interrupted", 0.3)
         else:
-            poll(f"session {session_id} to finish", limit,
-                 lambda: ((ring.status() or {}).get("last_session") or {}).get("session_id") == session_id, 0.2)
+            wait_until(f"session {session_id} to finish", limit,
+                 lambda: ((ms1_status(ring) or {}).get("last_session") or {}).get("session_id") == session_id, 0.2)
         last = {"count": -1, "since": time.monotonic()}
 
         def quiet():
-            status = ring.status()
-            if status is None or status["state"] != "idle" or ring.commit_lag() != 0:
+            status = ms1_status(ring)
+            if status is None or status["state"] != "idle" or commit_lag(ring) != 0:
                 return None
             count = len(self.db.ids(session_id))
             now = time.monotonic()
@@ -299,24 +180,24 @@ class Harness:
             if scan is None or any(p["committed"] != p["end"] for p in scan["partitions"]):
                 return None
             return scan
-        return poll("the ring to settle (nothing left in Kafka, the database holding still)", 120, quiet, 0.3)
+        return wait_until("the ring to settle (nothing left in Kafka, the database holding still)", 120, quiet, 0.3)
 
     def scenario(self, ring, env, mode, fault):
         self.db.clear_unowned_rows()
-        dup_before = ring.duplicates()
+        dup_before = duplicate_stores(ring)
         session_id = self.start_session(ring)
         started = time.monotonic()
-        poll("the session to get going", 60, lambda: (
-            (ring.status() or {}).get("sent", 0) >= KILL_AFTER_SENT and time.monotonic() - started >= KILL_AFTER_S))
-        sent_at_fault = ring.status()["sent"]
+        wait_until("the session to get going", 60, lambda: (
+            (ms1_status(ring) or {}).get("sent", 0) >= KILL_AFTER_SENT and time.monotonic() - started >= KILL_AFTER_S))
+        sent_at_fault = ms1_status(ring)["sent"]
         duplicates = 0
         if fault == "ms1":
-            duplicates = ring.duplicates() - dup_before  # its counters die with it
+            duplicates = duplicate_stores(ring) - dup_before  # its counters die with it
             dup_before = 0
         log(f"{mode} / {fault}: session {session_id}, {sent_at_fault} sent, killing {fault}")
         self.inject(ring, fault)
         scan = self.settle(ring, env, session_id, fault)
-        duplicates += ring.duplicates() - dup_before
+        duplicates += duplicate_stores(ring) - dup_before
 
         row = self.db.session(session_id) or {}
         stored_ids = self.db.ids(session_id)
@@ -364,9 +245,9 @@ class Harness:
     def recovery_check(self, ring, mode):
         """After the last fault the ring must still work: one more session, nothing lost."""
         session_id = self.start_session(ring)
-        poll(f"session {session_id} to finish", DURATION_S + DRAIN_TIMEOUT_MS / 1000 + 60,
-             lambda: ((ring.status() or {}).get("last_session") or {}).get("session_id") == session_id, 0.2)
-        summary = ring.status()["last_session"]
+        wait_until(f"session {session_id} to finish", DURATION_S + DRAIN_TIMEOUT_MS / 1000 + 60,
+             lambda: ((ms1_status(ring) or {}).get("last_session") or {}).get("session_id") == session_id, 0.2)
+        summary = ms1_status(ring)["last_session"]
         if summary["messages"] < KILL_AFTER_SENT or summary["lost"] or summary["stored"] != summary["messages"]:
             self.violations.append(f"{mode}: the session after the faults did not run cleanly: {summary}")
         log(f"{mode}: after the faults, session {session_id} sent {summary['messages']} and stored {summary['stored']}")
@@ -374,11 +255,10 @@ class Harness:
     def run_mode(self, mode, faults):
         work = tempfile.mkdtemp(prefix=f"ringtrace-faults-{self.driver}-{mode}-")
         env = self.environment(mode, work)
-        ring = Ring(self.args.bin, env, work)
+        ring = Ring(self.args.bin, os.path.join(REPO, "config", "ringtrace.yaml"), work, env)
         log(f"{mode}: starting the ring ({self.driver}, logs in {work})")
         try:
-            for name in ["ms2", "ms3", "ms1"]:
-                ring.start(name)
+            ring.start()
             ring.wait_healthy(["ms2", "ms1", "ms3"])
             for fault in faults:
                 self.scenario(ring, env, mode, fault)
@@ -443,7 +323,7 @@ def main():
     try:
         for mode in modes:
             harness.run_mode(mode, faults)
-    except HarnessError as e:
+    except UNMEASURABLE as e:
         harness.violations.append(f"harness: {e}")
     table = harness.report()
     print(table)

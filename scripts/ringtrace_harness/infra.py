@@ -1,0 +1,115 @@
+"""Local infrastructure for ringtrace development, tests and benchmarks, run natively
+(no Docker) on loopback (the command line of scripts/infra.sh):
+  postgres  PostgreSQL 15 (Debian package) on 127.0.0.1:5432, db/user/password ringtrace
+  mariadb   MariaDB 10.11 (Debian package) on 127.0.0.1:3306, db/user/password ringtrace
+            (both also hold ringtrace_scratch, same user: a database for tests that post
+            made-up session ids, so no real session ever inherits their rows)
+            (root has no password: unix socket .run/mariadb/mysqld.sock, or loopback TCP)
+  kafka     Apache Kafka (jars from Maven Central), single-node KRaft, 127.0.0.1:9092
+            (controller 127.0.0.1:9093)
+  jaeger    Jaeger v2 (built from source with Go, once), in-memory storage: OTLP HTTP
+            127.0.0.1:4318, OTLP gRPC 127.0.0.1:4317, query API/UI 127.0.0.1:16686
+            (also query gRPC 127.0.0.1:16685, health 127.0.0.1:13133/status)
+
+Usage:
+  scripts/infra.sh up     [component...]   start (idempotent), wait until ready
+  scripts/infra.sh down   [component...]   stop only what `up` started (idempotent)
+  scripts/infra.sh status [component...]   one line per component
+  scripts/infra.sh crash  component...     SIGKILL the running server (PostgreSQL: the postmaster
+                                           and every backend), as a host or container crash would;
+                                           `up` restarts it and the server recovers its own data.
+                                           For fault-injection tests.
+  scripts/infra.sh kafka-classpath         print the classpath glob of the cached Kafka
+                                           jars (downloads them first if needed)
+  scripts/infra.sh jaeger-binary           print the path of the cached Jaeger binary (builds it
+                                           first if needed)
+  scripts/infra.sh pids   component        print the PIDs of the running server, one per line
+                                           (PostgreSQL: the postmaster and its children), so a
+                                           benchmark can read the CPU time the server used
+Components default to all, in this order (down runs in reverse): postgres mariadb kafka jaeger.
+
+State (data, logs, pid files) lives in <repo>/.run/; the Kafka jars (and the Maven
+repository used to fetch them), the Jaeger binary and the Go caches it is built with in
+${RINGTRACE_CACHE_DIR:-$HOME/.cache/ringtrace}.
+
+Adding a component: a module with up, down, status (and crash, pids where they make sense),
+added to COMPONENTS.
+"""
+
+import os
+import sys
+
+from . import jaeger, kafka, mariadb, postgres
+from . import system as s
+
+COMPONENTS = {"postgres": postgres, "mariadb": mariadb, "kafka": kafka, "jaeger": jaeger}
+
+
+def _usage():
+    return __doc__.rstrip() + "\n"
+
+
+def select(names):
+    """The named components (default: all), in COMPONENTS order."""
+    for n in names:
+        if n not in COMPONENTS:
+            raise s.Fatal(f"infra: unknown component '{n}' (known: {' '.join(COMPONENTS)})")
+    return [COMPONENTS[c] for c in COMPONENTS if not names or c in names]
+
+
+def _run_lock():
+    # Serializes up/down of this checkout: two concurrent `up`s would race on pid files.
+    return s.FileLock(os.path.join(s.RUN_DIR, ".infra.lock"), 600,
+                      "infra (another infra.sh still running?)")
+
+
+def main(argv):
+    """Runs one infra.sh command; returns the exit status."""
+    cmd, args = (argv[0], argv[1:]) if argv else ("", [])
+    try:
+        if cmd == "up":
+            chosen = select(args)
+            with _run_lock():
+                for m in chosen:
+                    m.up()
+        elif cmd == "down":
+            chosen = select(args)
+            with _run_lock():
+                for m in reversed(chosen):
+                    m.down()
+        elif cmd == "status":
+            for m in select(args):
+                m.status()
+        elif cmd == "crash":
+            if not args:
+                raise s.Fatal("infra: crash needs a component (postgres, mariadb or kafka)")
+            chosen = select(args)
+            with _run_lock():
+                for m in chosen:
+                    if not hasattr(m, "crash"):
+                        raise s.Fatal(f"infra: crash is not supported for {m.NAME}")
+                    m.crash()
+        elif cmd == "kafka-classpath":
+            s.info_to_stderr()
+            print(kafka.classpath(), flush=True)
+        elif cmd == "jaeger-binary":
+            s.info_to_stderr()
+            print(jaeger.build(), flush=True)
+        elif cmd == "pids":
+            if len(args) != 1:
+                raise s.Fatal(f"infra: pids needs exactly one component ({' '.join(COMPONENTS)})")
+            for p in select(args)[0].pids():
+                print(p, flush=True)
+        elif cmd in ("-h", "--help", "help"):
+            sys.stdout.write(_usage())
+        else:
+            sys.stderr.write(_usage())
+            return 2
+    except s.Fatal as e:
+        s.err(str(e))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

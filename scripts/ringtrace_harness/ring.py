@@ -1,0 +1,235 @@
+"""The ring: MS1, MS2 and MS3 started here (stopped here, by PID), their health, GET /start, and
+MS1's console followed line by line until a session's finish line.
+
+Each service's stdout and stderr go to WORK/<name>.stdout and WORK/<name>.stderr (a restart
+appends). RINGTRACE__* variables of the environment given (or of os.environ) pass through; ports
+come from RINGTRACE__MS1__PORT, RINGTRACE__MS2__ADMIN_PORT and RINGTRACE__MS3__ADMIN_PORT, else
+from the configuration file.
+"""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import urllib.error
+import urllib.request
+
+from .wait import Abort, WaitTimeout, wait_until
+
+ORDER = ["ms2", "ms3", "ms1"]   # start order: MS1 last, once what it connects to is up
+STOP_TIMEOUT_S = 30
+
+
+class RingError(Exception):
+    """The ring did not do what was asked (a service exited, a wait timed out, /start refused)."""
+
+
+def http(url, method="GET", body=None, headers=None, timeout_s=10.0):
+    """(status, body text); status 0 when nothing answered."""
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout_s) as r:
+            return r.status, r.read().decode(errors="replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(errors="replace")
+    except (urllib.error.URLError, OSError):
+        return 0, ""
+
+
+def metric(text, series):
+    """The value of one exposition series (exact name and labels), or None."""
+    m = re.search(rf"^{re.escape(series)} (\S+)$", text, re.M)
+    return float(m.group(1)) if m else None
+
+
+def config_value(config, section, key):
+    """A top-level section's scalar from the YAML configuration (enough for port and driver)."""
+    current = None
+    with open(config) as f:
+        for line in f:
+            if re.match(r"^[A-Za-z0-9_]+:", line):
+                current = line.split(":", 1)[0]
+            elif current == section:
+                m = re.match(rf"^\s+{key}:\s*([^#\s]*)", line)
+                if m:
+                    return m.group(1).strip("\"'")
+    return None
+
+
+FINISH = re.compile(r"^interaction finished: session_id=(\d+) ")
+
+
+def field(line, key):
+    """The value of key=value in a console line, or None."""
+    m = re.search(rf" {key}=(\S+)", line or "")
+    return m.group(1) if m else None
+
+
+class Console:
+    """Follows a service's stdout as a stream: complete lines only, each once, in order."""
+
+    def __init__(self, path):
+        self.path, self.offset, self.lines = path, 0, []
+
+    def read_new(self):
+        """The complete lines written since the last call."""
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                chunk = f.read()
+        except FileNotFoundError:
+            return []
+        end = chunk.rfind(b"\n") + 1
+        self.offset += end
+        new = chunk[:end].decode(errors="replace").splitlines()
+        self.lines += new
+        return new
+
+    def finish_line(self, session_id):
+        """MS1's finish line for the session, if it has been written."""
+        self.read_new()
+        return next((ln for ln in self.lines if (m := FINISH.match(ln)) and int(m.group(1)) == session_id), None)
+
+
+class Ring:
+    """The three services of one test or run."""
+
+    def __init__(self, bin_dir, config, work, env=None):
+        self.bin_dir, self.config, self.work = bin_dir, config, work
+        self.env = dict(os.environ if env is None else env)
+        self.procs, self.starts = {}, {}
+        os.makedirs(work, exist_ok=True)
+        self.api = f"http://127.0.0.1:{self._port('RINGTRACE__MS1__PORT', 'ms1', 'port', 8080)}"
+        self.admin = {"ms2": f"http://127.0.0.1:{self._port('RINGTRACE__MS2__ADMIN_PORT', 'ms2', 'admin_port', 8091)}",
+                      "ms3": f"http://127.0.0.1:{self._port('RINGTRACE__MS3__ADMIN_PORT', 'ms3', 'admin_port', 8092)}"}
+        self.console = Console(self.path("ms1", "stdout"))
+
+    def _port(self, var, section, key, default):
+        return self.env.get(var) or config_value(self.config, section, key) or default
+
+    def path(self, name, stream):
+        """WORK/<name>.<stream>."""
+        return os.path.join(self.work, f"{name}.{stream}")
+
+    def start(self, *names):
+        """Starts the services named (default: all three, MS1 last)."""
+        for name in names or ORDER:
+            mode = "a" if name in self.starts else "w"
+            self.starts[name] = self.starts.get(name, 0) + 1
+            with open(self.path(name, "stdout"), mode) as out, open(self.path(name, "stderr"), mode) as errs:
+                self.procs[name] = subprocess.Popen([os.path.join(self.bin_dir, name), "--config", self.config],
+                                                    env=self.env, stdin=subprocess.DEVNULL, stdout=out, stderr=errs)
+
+    def pid(self, name):
+        """The PID of the service started here."""
+        return self.procs[name].pid
+
+    def alive(self, name):
+        """The service started here is still running."""
+        return name in self.procs and self.procs[name].poll() is None
+
+    def tail(self, name, n=5):
+        """The last n lines of the service's stderr."""
+        try:
+            with open(self.path(name, "stderr"), errors="replace") as f:
+                return "\n".join(f.read().splitlines()[-n:])
+        except OSError:
+            return ""
+
+    def _check_alive(self):
+        for name in self.procs:
+            if not self.alive(name):
+                raise Abort(f"{name} exited with status {self.procs[name].returncode}:\n{self.tail(name)}")
+
+    def healthz(self, name="ms1"):
+        """The HTTP status of a service's /healthz (0 when nothing answers)."""
+        return http((self.api if name == "ms1" else self.admin[name]) + "/healthz", timeout_s=2)[0]
+
+    def wait(self, what, timeout_s, probe, interval_s=0.1):
+        """wait_until that gives up as soon as a service started here exits; RingError either way."""
+        def step():
+            self._check_alive()
+            return probe()
+        try:
+            return wait_until(what, timeout_s, step, interval_s)
+        except (Abort, WaitTimeout) as e:
+            raise RingError(str(e)) from None
+
+    def ms3_assigned(self):
+        """MS3 has been given the topic's partitions (it logs "ms3: assigned")."""
+        try:
+            with open(self.path("ms3", "stderr"), errors="replace") as f:
+                return "ms3: assigned " in f.read()
+        except OSError:
+            return False
+
+    def wait_ready(self, timeout_s=60):
+        """MS1 healthy (database and MS2 link up), then MS3 in its consumer group."""
+        self.wait(f"MS1 to connect to MS2 and the database ({self.api}/healthz)", timeout_s,
+                  lambda: self.healthz() == 200)
+        self.wait("MS3 to join its consumer group", timeout_s, self.ms3_assigned)
+
+    def wait_healthy(self, names, timeout_s=90):
+        """Each named service answers /healthz with 200."""
+        for name in names:
+            self.wait(f"{name} /healthz", timeout_s, lambda n=name: self.healthz(n) == 200)
+
+    def get(self, route, timeout_s=10.0):
+        """(status, body) of GET on MS1."""
+        return http(self.api + route, timeout_s=timeout_s)
+
+    def json(self, route, timeout_s=10.0):
+        """MS1's JSON answer to GET ROUTE, or None when it is not 200."""
+        code, body = self.get(route, timeout_s)
+        return json.loads(body) if code == 200 else None
+
+    def start_session(self, route="/start"):
+        """GET /start; the new session's id, or RingError with MS1's answer."""
+        code, body = self.get(route)
+        try:
+            return int(json.loads(body)["session_id"])
+        except (ValueError, KeyError, TypeError):
+            raise RingError(f"GET {route} failed: {code} {body}") from None
+
+    def wait_finish_line(self, session_id, timeout_s, echo=None):
+        """Follows MS1's stdout until the session's finish line and returns it; echo(line) sees
+        every console line on the way, the finish line included."""
+        def step():
+            for line in self.console.read_new():
+                if echo:
+                    echo(line)
+                m = FINISH.match(line)
+                if m and int(m.group(1)) == session_id:
+                    return line
+            return None
+        found = self.console.finish_line(session_id) if echo is None else None
+        return found or self.wait(f"the finish line of session {session_id}", timeout_s, step, 0.05)
+
+    def metrics(self, name="ms1"):
+        """A service's /metrics text ("" when it does not answer)."""
+        code, body = http((self.api if name == "ms1" else self.admin[name]) + "/metrics")
+        return body if code == 200 else ""
+
+    def kill9(self, name):
+        """SIGKILL to the service, as a crash would."""
+        self.procs[name].send_signal(signal.SIGKILL)
+        self.procs[name].wait()
+
+    def stop(self, name, timeout_s=STOP_TIMEOUT_S):
+        """SIGTERM to the service; its exit status, or a sentence when it had to be killed."""
+        proc = self.procs[name]
+        if proc.poll() is not None:
+            return proc.returncode
+        proc.send_signal(signal.SIGTERM)
+        try:
+            return proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            return f"did not stop within {timeout_s} s"
+
+    def stop_all(self, order=("ms1", "ms3", "ms2")):
+        """Stops every running service, one after the other (MS1 first: it ends the session);
+        {name: exit status} of those that were running."""
+        return {name: self.stop(name) for name in order if self.alive(name)}

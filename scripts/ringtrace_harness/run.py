@@ -1,0 +1,119 @@
+"""The command line of scripts/run.sh: runs the ring natively. Builds if needed, brings the
+infrastructure up, starts MS2, MS3 and MS1, calls GET /start, echoes MS1's console (start line,
+progress, finish line) as it is written until the session's finish line, and stops the three
+services. The infrastructure stays up so the stored rows can be inspected (scripts/infra.sh down).
+
+MS1's console is followed as a stream, line by line, so the finish line is always among the lines
+printed. RINGTRACE_BIN=DIR runs the ms1/ms2/ms3 in DIR and skips the build (the tests do).
+"""
+
+import os
+import signal
+import subprocess
+import sys
+
+from . import infra
+from .ring import Ring, RingError, config_value, http
+from .system import REPO
+
+USAGE = """usage: scripts/run.sh [--duration S] [--window N] [--db postgresql|mariadb] [--naming service|mc] [--config PATH]
+  --duration S   session length in seconds (interaction.duration_seconds)
+  --window N     messages in flight at once (interaction.window)
+  --db NAME      database driver (database.driver): postgresql | mariadb
+  --naming N     timestamp field names (message.naming): service | mc
+  --config PATH  configuration file (default config/ringtrace.yaml)
+"""
+FLAGS = {"--duration": "RINGTRACE__INTERACTION__DURATION_SECONDS", "--window": "RINGTRACE__INTERACTION__WINDOW",
+         "--naming": "RINGTRACE__MESSAGE__NAMING", "--db": "RINGTRACE__DATABASE__DRIVER"}
+
+
+def _fail(text, code=1):
+    print(text, file=sys.stderr, flush=True)
+    return code
+
+
+def _parse(argv, env):
+    config = "config/ringtrace.yaml"
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a in ("-h", "--help"):
+            sys.stdout.write(USAGE)
+            sys.exit(0)
+        if a in FLAGS or a == "--config":
+            if i + 1 >= len(argv):
+                sys.exit(_fail(f"run.sh: unknown argument '{a}'\n{USAGE.rstrip()}", 2))
+            value = argv[i + 1]
+            if a == "--db" and value not in ("postgresql", "mariadb"):
+                sys.exit(_fail(f"run.sh: --db must be postgresql or mariadb, got '{value}'", 2))
+            if a == "--config":
+                config = value
+            else:
+                env[FLAGS[a]] = value
+            i += 2
+            continue
+        sys.exit(_fail(f"run.sh: unknown argument '{a}'\n{USAGE.rstrip()}", 2))
+    return config
+
+
+def _install_deps():
+    if subprocess.run(["scripts/install-deps.sh"]).returncode != 0:
+        sys.exit(1)
+
+
+def _build():
+    if not os.path.isfile("build/build.ninja"):
+        if subprocess.run(["cmake", "--preset", "default"], stdout=subprocess.DEVNULL).returncode != 0:
+            sys.exit(1)
+    print("run: building", flush=True)
+    got = subprocess.run(["cmake", "--build", "--preset", "default", "--", "-j2"], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    if got.returncode != 0:
+        sys.exit(_fail(got.stderr))
+    return "build/bin"
+
+
+def main(argv):
+    """Runs one session; the exit status."""
+    os.chdir(REPO)
+    env = dict(os.environ)
+    config = _parse(argv, env)
+    _install_deps()
+    bin_dir = env.get("RINGTRACE_BIN") or _build()
+    if infra.main(["up"]) != 0:
+        return 1
+    out = os.path.join(".run", "ring")
+    env.setdefault("RINGTRACE__LOGGING__DIRECTORY", os.path.join(REPO, ".run", "logs"))
+    ring = Ring(bin_dir, config, out, env)
+    try:
+        ring.start()
+        ring.wait_ready()
+        session = ring.start_session()
+    except RingError as e:
+        ring.stop_all()
+        return _fail(f"run: {e}")
+    # Ctrl-C ends the session early (GET /stop); the finish line still follows.
+    signal.signal(signal.SIGINT, lambda *_: http(ring.api + "/stop", timeout_s=30))
+    limit = int(env.get("RINGTRACE__INTERACTION__DURATION_SECONDS", "3600")) + 120
+    try:
+        ring.wait_finish_line(session, limit, echo=lambda line: print(line, flush=True))
+    except RingError as e:
+        ring.stop_all()
+        return _fail(f"run: {e}")
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    if any(code != 0 for code in ring.stop_all().values()):
+        _fail(f"run: a service did not stop cleanly (see {out}/*.stderr)")
+    driver = env.get("RINGTRACE__DATABASE__DRIVER") or config_value(config, "database", "driver")
+    query = f"SELECT * FROM messages WHERE session_id={session} ORDER BY id LIMIT 5"
+    if driver == "mariadb":
+        rows = f"mariadb -h 127.0.0.1 -P 3306 -u ringtrace -pringtrace ringtrace -e '{query}'"
+    else:
+        rows = f"PGPASSWORD=ringtrace psql -h 127.0.0.1 -p 5432 -U ringtrace ringtrace -c '{query}'"
+    print(f"logs: {out}/ (console) and {env['RINGTRACE__LOGGING__DIRECTORY']} (log files)")
+    print(f"rows: {rows}")
+    print("stop the infrastructure with: scripts/infra.sh down", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,317 @@
+#!/usr/bin/env python3
+"""End to end: the three binaries on the real Kafka broker and database (scripts/infra.sh up).
+
+  ring_e2e.py [--db postgresql|mariadb] [--naming service|mc]   (RINGTRACE_BIN: ms1/ms2/ms3)
+
+Uses its own ports, topic, consumer group and log directory, so it can run beside scripts/run.sh.
+KEEP_E2E=1 keeps the logs of a passing run too.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "scripts"))
+from ringtrace_harness.db import Database  # noqa: E402
+from ringtrace_harness.ring import Ring, RingError, field, http, metric  # noqa: E402
+from ringtrace_harness.wait import waits  # noqa: E402
+
+CONFIG = os.path.join(REPO, "config", "ringtrace.yaml")
+JSON = {"Content-Type": "application/json"}
+
+
+class Checks:
+    """ok/FAIL lines and their tally."""
+
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def __call__(self, what, ok, detail=None):
+        if ok:
+            self.passed += 1
+            print(f"ok   - {what}", flush=True)
+        else:
+            self.failed += 1
+            print(f"FAIL - {what}", flush=True)
+            if detail:
+                print(f"       {detail}", file=sys.stderr, flush=True)
+        return ok
+
+    def eq(self, what, got, want):
+        return self(what, str(got) == str(want), f"expected '{want}', got '{got}'")
+
+
+def session_of(body):
+    m = re.search(r'"session_id":(\d+)', body or "")
+    return int(m.group(1)) if m else None
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", default="postgresql", choices=["postgresql", "mariadb"])
+    parser.add_argument("--naming", default="service", choices=["service", "mc"])
+    args = parser.parse_args()
+    db, naming = args.db, args.naming
+    bin_dir = os.environ.get("RINGTRACE_BIN", os.path.join(REPO, "build", "bin"))
+    if naming == "mc":
+        c1, c2, c3, base = "MC1_timestamp", "MC2_timestamp", "MC3_timestamp", 18280
+    else:
+        c1, c2, c3, base = "service1_timestamp", "service2_timestamp", "service3_timestamp", 18180
+    if db == "mariadb":
+        base += 200
+    work = tempfile.mkdtemp(prefix="ringtrace-e2e.")
+    env = dict(os.environ)
+    env.update({
+        "RINGTRACE__MESSAGE__NAMING": naming, "RINGTRACE__DATABASE__DRIVER": db,
+        "RINGTRACE__INTERACTION__DURATION_SECONDS": "5", "RINGTRACE__INTERACTION__DRAIN_TIMEOUT_MS": "2000",
+        "RINGTRACE__MS1__PORT": str(base), "RINGTRACE__MS1__MS2_URL": f"ws://127.0.0.1:{base + 1}/ws",
+        "RINGTRACE__MS2__PORT": str(base + 1), "RINGTRACE__MS2__ADMIN_PORT": str(base + 2),
+        "RINGTRACE__MS3__ADMIN_PORT": str(base + 3), "RINGTRACE__MS3__STORE_URL": f"http://127.0.0.1:{base}/store",
+        "RINGTRACE__KAFKA__TOPIC": f"ringtrace.e2e.{db}.{naming}.{os.getpid()}",
+        "RINGTRACE__KAFKA__GROUP_ID": f"ringtrace-e2e-{db}-{naming}-{os.getpid()}",
+        "RINGTRACE__LOGGING__DIRECTORY": os.path.join(work, "logs"), "RINGTRACE__LOGGING__LEVEL": "info",
+    })
+    ring = Ring(bin_dir, CONFIG, work, env)
+    sql = Database(db, env=env)
+    check = Checks()
+    try:
+        run(ring, sql, check, env, work, bin_dir, naming, (c1, c2, c3))
+    except RingError as e:
+        check("the ring started", False, str(e))
+    finally:
+        ring.stop_all()
+        if check.failed or os.environ.get("KEEP_E2E"):
+            print(f"logs kept in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    print(f"e2e ({db}, {naming}): {check.passed} passed, {check.failed} failed")
+    return 1 if check.failed else 0
+
+
+def run(ring, sql, check, env, work, bin_dir, naming, stamps):
+    c1, c2, c3 = stamps
+    api = ring.api
+    admin2, admin3 = ring.admin["ms2"], ring.admin["ms3"]
+    code = lambda url, **kw: http(url, **kw)[0]  # noqa: E731
+    ready = lambda: ring.healthz() == 200  # noqa: E731
+    count = sql.count
+    ring.start()
+    ring.wait_ready()
+
+    # -- routes and bad input ---------------------------------------------------------------------
+    check.eq("GET /stop while idle is 409", code(api + "/stop"), 409)
+    check.eq("unknown path is 404", code(api + "/nope"), 404)
+    check.eq("POST /start is 405", code(api + "/start", method="POST"), 405)
+    store = lambda body: code(api + "/store", method="POST", body=body, headers=JSON)  # noqa: E731
+    check.eq("malformed JSON on /store is 400", store(b"{bad"), 400)
+    check.eq("oversized /store body is 413", store(b"x" * 70000), 413)
+    other = "service1_timestamp" if naming == "mc" else "MC1_timestamp"
+    check.eq("/store with the other naming is 400", store(f'{{"id":1,"session_id":1,"{other}":null}}'.encode()), 400)
+    check.eq("/store of a message that skipped hops is 422", store(b'{"id":1,"session_id":1}'), 422)
+    old = "".join(f'"{c}":"0999-12-31T23:59:59.000000Z",' for c in (c1, c2, c3))
+    check.eq("/store with a stamp before the year 1000 is 422", store(f'{{{old}"id":1,"session_id":1}}'.encode()), 422)
+    check("MS1 still healthy after bad input", ready())
+
+    # -- a 5 s session: rows = finish line's messages, four ordered timestamps ---------------------
+    _, start_body = ring.get("/start/")
+    session = session_of(start_body)
+    check(f"GET /start/ starts a session ({start_body})", session is not None)
+    check.eq("a second GET /start is 409", code(api + "/start"), 409)
+    stdout = ring.path("ms1", "stdout")
+    check("start line printed", f"interaction started: session_id={session} duration=5s window=1" in lines(stdout))
+    ms1_log = os.path.join(work, "logs", "ms1.log")
+    check("start line logged to the log file", f"interaction started: session_id={session} " in read(ms1_log))
+    line = finish(ring, session, 40)
+    print(f"       {line}")
+    messages = int(field(line, "messages") or 0)
+    check("finish line printed with messages > 0", messages > 0)
+    check("finish line logged to the log file", f"interaction finished: session_id={session} " in read(ms1_log))
+    check.eq("reason=duration", field(line, "reason"), "duration")
+    check.eq("stored = messages", field(line, "stored"), messages)
+    elapsed = float((field(line, "elapsed") or "0s").rstrip("s"))
+    check(f"elapsed ({elapsed}s) is about 5 s", 5.0 <= elapsed < 10.0)
+    check.eq("rows in messages = messages", count(session), messages)
+    check.eq("ids are 1..messages", sql.scalar(
+        f"SELECT concat(count(DISTINCT id), ',', min(id), ',', max(id)) FROM messages WHERE session_id={session}"),
+        f"{messages},1,{messages}")
+    q = sql.quote
+    check.eq("every row has four ordered timestamps", sql.scalar(
+        f"SELECT count(*) FROM messages WHERE session_id={session} AND {q(c1)} <= {q(c2)} AND {q(c2)} <= {q(c3)} "
+        f"AND {q(c3)} <= end_timestamp"), messages)
+    check("timestamps carry microseconds", int(sql.scalar(
+        f"SELECT count(*) FROM messages WHERE session_id={session} AND {sql.micros(q(c2))} % 1000 <> 0")) > 0)
+    jaeger = os.environ.get("JAEGER_QUERY", "http://127.0.0.1:16686")
+    traces = [""]
+
+    def traces_ok():
+        got = subprocess.run([sys.executable, os.path.join(HERE, "check_traces.py"), jaeger, str(session), "5"],
+                             capture_output=True, text=True)
+        traces[0] = (got.stdout + got.stderr).strip()
+        return got.returncode == 0
+    ok = waits(30, traces_ok, 0.5)
+    print(f"       {traces[0]}")
+    check("each message cycle is one trace across ms1, ms2 and ms3 under a single root", ok)
+    check.eq("session recorded in sessions", sql.scalar(
+        f"SELECT concat(reason, ',', sent, ',', stored) FROM sessions WHERE session_id={session}"),
+        f"duration,{messages},{messages}")
+
+    # -- /metrics and /healthz on all three, read the way Prometheus and the container probes do ----
+    def m(url, series):
+        v = metric(http(url + "/metrics")[1], series)
+        return None if v is None else int(v) if v == int(v) else v
+    at_least = lambda v, n: v is not None and v >= n  # noqa: E731
+    check.eq("MS1 /metrics: stored requests = messages", m(api, 'ringtrace_store_requests_total{outcome="stored"}'), messages)
+    check("MS1 /metrics: the bad /store requests above are counted as rejected",
+          at_least(m(api, 'ringtrace_store_requests_total{outcome="rejected"}'), 3))
+    check.eq("MS1 /metrics: one cycle latency per stored message", m(api, 'ringtrace_hop_latency_seconds_count{hop="cycle"}'), messages)
+    check.eq("MS1 /metrics: every Kafka hop within 10 s",
+             m(api, 'ringtrace_hop_latency_seconds_bucket{hop="ms2_to_ms3",le="10"}'), messages)
+    check.eq("MS1 /metrics: nothing in flight after the session", m(api, "ringtrace_messages_in_flight"), 0)
+    check("MS2 /metrics: every message acknowledged by the broker", at_least(m(admin2, "ringtrace_kafka_produced_total"), messages))
+    check("MS2 /metrics: delivery latency observed per record",
+          at_least(m(admin2, "ringtrace_kafka_delivery_latency_seconds_count"), messages))
+    check.eq("MS3 /metrics: records stored = messages", m(admin3, 'ringtrace_records_total{outcome="stored"}'), messages)
+    check("MS3 /metrics: commit lag drains to 0", waits(10, lambda: m(admin3, "ringtrace_kafka_commit_lag") == 0, 0.1))
+    served = set()
+    for url in (api, admin2, admin3):
+        served |= {re.split(r"[{ ]", ln, 1)[0] for ln in http(url + "/metrics")[1].splitlines() if ln and not ln.startswith("#")}
+    documented = set()
+    for doc in ("README.md", "docs/architecture.md", "docs/openapi.yaml"):
+        documented |= set(re.findall(r"ringtrace_[a-z0-9_]+", read(os.path.join(REPO, doc))))
+    missing = sorted(n for n in documented if not any(s in served for s in (n, n + "_bucket", n + "_sum", n + "_count")))
+    check("every metric named in the docs is served", not missing, f"documented but not served: {' '.join(missing)}")
+    probe = lambda url: subprocess.run([os.path.join(bin_dir, "ringtrace-probe"), url, "--timeout-ms", "3000"],  # noqa: E731
+                                       capture_output=True).returncode == 0
+    check("container health check of MS1 passes (ringtrace-probe /healthz)", probe(api + "/healthz"))
+    check("container health check of MS2 passes", probe(admin2 + "/healthz"))
+    check("container health check of MS3 passes", probe(admin3 + "/healthz"))
+
+    def some_sent():
+        got = ring.json("/status", 5) or {}
+        return got.get("sent", 0) >= 3
+
+    # -- /stop ends a session early -----------------------------------------------------------------
+    session2 = session_of(ring.get("/start")[1])
+    check("second session gets a larger session_id", (session2 or 0) > session)
+    waits(20, some_sent, 0.1)
+    _, stop_body = ring.get("/stop/", 20)
+    check(f"GET /stop/ answers with the summary ({stop_body})", '"reason":"stop"' in stop_body)
+    line2 = finish(ring, session2, 0)
+    print(f"       {line2}")
+    check.eq("finish line reason=stop", field(line2, "reason"), "stop")
+    elapsed2 = float((field(line2, "elapsed") or "0s").rstrip("s"))
+    check(f"stopped before the 5 s interval ({elapsed2}s)", 0 < elapsed2 < 5.0)
+    check.eq("rows = messages after /stop", count(session2), field(line2, "messages"))
+
+    # -- MS2 goes away and comes back: MS1 refuses to start, then reconnects by itself ------------
+    check.eq("MS2 exits cleanly on SIGTERM", ring.stop("ms2"), 0)
+    check("MS1 reports the lost MS2 link on /healthz", waits(10, lambda: ring.healthz() == 503, 0.1))
+    check.eq("GET /start without MS2 is 503", code(api + "/start"), 503)
+    ring.start("ms2")
+    check("MS1 reconnects to a restarted MS2", waits(30, ready, 0.1))
+    ring.get("/start")
+    waits(20, some_sent, 0.1)
+    _, line3 = ring.get("/stop", 20)
+    check(f"a session runs after the reconnect ({line3})", re.search(r'"stored":[1-9]', line3) is not None)
+
+    # -- MS2 dies mid-session: MS1 resends what was in flight, nothing is lost -----------------------
+    session4 = session_of(ring.get("/start")[1])
+    waits(20, some_sent, 0.1)
+    check.eq("MS2 stops mid-session", ring.stop("ms2"), 0)
+    ring.start("ms2")
+    check("MS1 reconnects mid-session", waits(30, ready, 0.1))
+    waits(20, some_sent, 0.1)
+    _, stop4 = ring.get("/stop", 20)
+    check(f"GET /stop after the reconnect ({stop4})", f'"session_id":{session4},' in stop4)
+    line4 = finish(ring, session4, 0)
+    print(f"       {line4}")
+    check.eq("no message lost across the MS2 restart (stored = messages)", field(line4, "stored"), field(line4, "messages"))
+    check.eq("rows = messages across the MS2 restart", count(session4), field(line4, "messages"))
+
+    # -- MS3 stops mid-session: the session drains, times out, counts the message lost; two /stop ---
+    # -- calls both get the summary; MS3 restarts and the uncommitted message is still stored -------
+    session5 = session_of(ring.get("/start")[1])
+    waits(20, some_sent, 0.1)
+    check.eq("MS3 stops mid-session", ring.stop("ms3"), 0)
+    answers = {}
+    first = threading.Thread(target=lambda: answers.update(a=ring.get("/stop", 20)[1]))
+    first.start()
+    answers["b"] = ring.get("/stop/", 20)[1]
+    first.join()
+    check.eq("two /stop calls during the drain both get the summary",
+             sum(f'"session_id":{session5},' in answers.get(k, "") for k in "ab"), 2)
+    check("the message stuck in Kafka is counted lost", re.search(r'"lost":[1-9]', answers.get("a", "")) is not None)
+    line5 = finish(ring, session5, 0)
+    print(f"       {line5}")
+    ring.start("ms3")
+    check("after MS3 restarts, every generated message is stored (rows = messages)",
+          waits(30, lambda: str(count(session5)) == str(field(line5, "messages")), 0.1))
+
+    # -- SIGTERM to MS1 mid-session: it drains, records the session as shut down, exits 0 -----------
+    session6 = session_of(ring.get("/start")[1])
+    waits(20, some_sent, 0.1)
+    check.eq("MS1 exits cleanly on SIGTERM during a session", ring.stop("ms1"), 0)
+    line6 = finish(ring, session6, 0)
+    print(f"       {line6}")
+    check.eq("finish line reason=shutdown", field(line6, "reason"), "shutdown")
+    check.eq("rows = messages after the shutdown drain", count(session6), field(line6, "messages"))
+    check.eq("session recorded as shut down", sql.scalar(f"SELECT reason FROM sessions WHERE session_id={session6}"), "shutdown")
+
+    # -- graceful shutdown ---------------------------------------------------------------------------
+    check("MS2 and MS3 exit cleanly on SIGTERM", all(c == 0 for c in ring.stop_all().values()))
+
+    # -- bad configuration stops each service at startup, naming the key ----------------------------
+    for svc in ("ms1", "ms2", "ms3"):
+        exe = os.path.join(bin_dir, svc)
+        got = subprocess.run([exe, "--config", CONFIG], env=dict(env, RINGTRACE__INTERACTION__WINDOW="many"),
+                             capture_output=True, text=True)
+        check.eq(f"{svc} exits 2 on a bad value, naming it",
+                 f"{got.returncode},{named(got.stderr, 'RINGTRACE__INTERACTION__WINDOW')}",
+                 "2,1")
+        got = subprocess.run([exe, "--config", os.path.join(work, "missing.yaml")], env=env, capture_output=True)
+        check.eq(f"{svc} exits 2 on a missing config file", got.returncode, 2)
+        check(f"{svc} --help", subprocess.run([exe, "--help"], env=env, capture_output=True).returncode == 0)
+        check(f"{svc} --check-config accepts this run's configuration",
+              subprocess.run([exe, "--config", CONFIG, "--check-config"], env=env, capture_output=True).returncode == 0)
+        got = subprocess.run([exe, "--config", CONFIG, "--check-config"], env=dict(env, RINGTRACE__MS3__STORE_URL="ms1:8080"),
+                             capture_output=True, text=True)
+        check.eq(f"{svc} --check-config refuses a bad URL with exit 2, naming it",
+                 f"{got.returncode},{named(got.stderr, 'RINGTRACE__MS3__STORE_URL')}", "2,1")
+
+
+def named(text, key):
+    """How many lines of text name key (grep -c)."""
+    return sum(key in ln for ln in text.splitlines())
+
+
+def read(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def lines(path):
+    return read(path).splitlines()
+
+
+def finish(ring, session, timeout_s):
+    """The session's finish line, waiting up to timeout_s; "" when there is none."""
+    if session is None:
+        return ""
+    try:
+        return ring.wait_finish_line(session, timeout_s) if timeout_s else (ring.console.finish_line(session) or "")
+    except RingError:
+        return ""
+
+
+if __name__ == "__main__":
+    sys.exit(main())

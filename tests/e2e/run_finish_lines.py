@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""scripts/run.sh always prints the finish line: 20 one-second sessions through run.sh as users
+run it, each of whose output must hold its start line and, after it, the finish line of the same
+session. Needs the servers (scripts/infra.sh up; run.sh brings them up itself otherwise).
+
+  run_finish_lines.py [--runs N]   (RINGTRACE_BIN: ms1/ms2/ms3; own ports, topic and logs)
+"""
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PORT_BASE = 18800
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=20)
+    args = parser.parse_args()
+    work = tempfile.mkdtemp(prefix="ringtrace-run-finish.")
+    env = dict(os.environ)
+    env.update({
+        "RINGTRACE_BIN": env.get("RINGTRACE_BIN", os.path.join(REPO, "build", "bin")),
+        "RINGTRACE__MS1__PORT": str(PORT_BASE),
+        "RINGTRACE__MS1__MS2_URL": f"ws://127.0.0.1:{PORT_BASE + 1}/ws",
+        "RINGTRACE__MS2__PORT": str(PORT_BASE + 1),
+        "RINGTRACE__MS2__ADMIN_PORT": str(PORT_BASE + 2),
+        "RINGTRACE__MS3__ADMIN_PORT": str(PORT_BASE + 3),
+        "RINGTRACE__MS3__STORE_URL": f"http://127.0.0.1:{PORT_BASE}/store",
+        "RINGTRACE__KAFKA__TOPIC": f"ringtrace.e2e.run.{os.getpid()}",
+        "RINGTRACE__KAFKA__GROUP_ID": f"ringtrace-e2e-run-{os.getpid()}",
+        "RINGTRACE__TRACING__ENABLED": "false",
+        "RINGTRACE__LOGGING__DIRECTORY": os.path.join(work, "logs"),
+    })
+    failed = 0
+    for n in range(1, args.runs + 1):
+        got = subprocess.run([os.path.join(REPO, "scripts", "run.sh"), "--duration", "1"], env=env,
+                             capture_output=True, text=True, timeout=180)
+        lines = got.stdout.splitlines()
+        started = [m.group(1) for ln in lines if (m := re.match(r"^interaction started: session_id=(\d+) ", ln))]
+        session = started[0] if len(started) == 1 else None
+        finish = [i for i, ln in enumerate(lines) if session and ln.startswith(f"interaction finished: session_id={session} ")]
+        start_at = next((i for i, ln in enumerate(lines) if ln.startswith("interaction started: ")), -1)
+        if got.returncode == 0 and session and len(finish) == 1 and finish[0] > start_at:
+            print(f"ok   - run {n}: {lines[finish[0]]}")
+        else:
+            failed += 1
+            print(f"FAIL - run {n}: exit {got.returncode}, start lines {started}, finish lines {len(finish)}")
+            print("       stdout:\n" + "\n".join("       " + ln for ln in lines[-15:]))
+            print("       stderr:\n" + "\n".join("       " + ln for ln in got.stderr.splitlines()[-15:]))
+    print(f"run.sh finish lines: {args.runs - failed} of {args.runs} printed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
