@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# ThreadSanitizer pass over MS1's threaded parts: the database writer (its own thread beside the
-# event loop) and the session controller. Builds only their two unit-test binaries with the tsan
+# ThreadSanitizer pass over the threaded parts: MS1's database writer (its own thread beside the
+# event loop), the session controller and the lifecycle (stop() from another thread); MS2's
+# sessions with delivery callbacks handed over from the producer's thread; MS3's forwarder and
+# store client. Builds only those unit-test binaries with the tsan
 # preset (build-tsan/), runs them, prints one summary line and exits non-zero on a failed test or
 # any ThreadSanitizer report.
 #
@@ -31,14 +33,17 @@ fi
 # halt_on_error: the first report fails the run, before later noise can hide it.
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1${TSAN_OPTIONS:+:$TSAN_OPTIONS}"
 
-binaries=(ms1_unit_tests store_writer_unit_tests)
+binaries=(ms1_unit_tests store_writer_unit_tests ms1_service_unit_tests ms2_unit_tests ms3_unit_tests)
+# Tests that create a librdkafka handle are left out: librdkafka is not built with TSan, and its
+# threads crash the instrumented process (they run in the unit and ASan passes).
+declare -A filters=([ms2_unit_tests]='-ProducerProperties.LibrdkafkaAcceptsEveryPropertyInEveryMode:Ms2Service.*')
 passed=0
 reports=0
 failed=()
 for binary in "${binaries[@]}"; do
   out="$logs/$binary"
   rc=0
-  "build-tsan/bin/$binary" --gtest_brief=1 --gtest_repeat="$repeat" >"$out" 2>&1 || rc=$?
+  "build-tsan/bin/$binary" --gtest_brief=1 --gtest_repeat="$repeat" --gtest_filter="${filters[$binary]:-*}" >"$out" 2>&1 || rc=$?
   found=$(grep -c '^WARNING: ThreadSanitizer' "$out" || true)
   reports=$((reports + found))
   ran=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) tests\{0,1\}\..*/\1/p' "$out" | awk '{s += $1} END {print s + 0}')

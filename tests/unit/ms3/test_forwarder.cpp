@@ -225,6 +225,7 @@ TEST_F(ForwarderTest, StopDuringTheBackoffReturnsPromptlyAndLeavesTheRestUncommi
   const auto a = record(1);
   const auto b = record(2);
   const auto c = record(3);
+  forwarder();  // built here, so the worker and this thread share a finished object
   std::thread worker([&] { outcomes = forward({a, b, c}); });
   ASSERT_TRUE(test::eventually([&] { return counters_.retries.load() == 2; }));
   const auto stopped_at = std::chrono::steady_clock::now();
