@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <string>
 
 #include <boost/asio/connect.hpp>
@@ -21,6 +20,7 @@
 
 #include "ringtrace/common/endpoint.hpp"
 #include "ringtrace/common/tracing.hpp"
+#include "ringtrace/test/backends.hpp"
 #include "ringtrace/test/wait.hpp"
 
 using namespace ringtrace::common;
@@ -28,23 +28,15 @@ namespace http = boost::beast::http;
 
 namespace {
 
-/// Jaeger's OTLP/HTTP traces endpoint, as the services' configuration names it.
-std::string otlp_endpoint() {
-  const char* env = std::getenv("RINGTRACE__TRACING__ENDPOINT");
-  return env != nullptr && *env != '\0' ? env : "http://127.0.0.1:4318/v1/traces";
-}
-
-/// The host of Jaeger's query API: the OTLP endpoint's.
-std::string query_host() { return parse_endpoint(otlp_endpoint(), "http", "RINGTRACE__TRACING__ENDPOINT").host; }
-
-/// GET http://<query host>:16686<target>; "" when Jaeger does not answer.
+/// GET <Jaeger query API><target>; "" when Jaeger does not answer.
 std::string jaeger_get(const std::string& target) {
   try {
     boost::asio::io_context ioc;
     boost::asio::ip::tcp::socket socket(ioc);
     boost::asio::ip::tcp::resolver resolver(ioc);
-    const auto host = query_host();
-    boost::asio::connect(socket, resolver.resolve(host, "16686"));
+    const auto query = parse_endpoint(ringtrace::test::jaeger_query_url(), "http", "Jaeger query API");
+    const auto& host = query.host;
+    boost::asio::connect(socket, resolver.resolve(host, query.port));
     http::request<http::empty_body> request{http::verb::get, target, 11};
     request.set(http::field::host, host);
     http::write(socket, request);
@@ -71,7 +63,7 @@ void check_spans_arrive(TracingProtocol protocol) {
   const std::string service = "ringtrace-it-" + std::to_string(::getpid()) +
                               (protocol == TracingProtocol::kHttpJson ? "-json" : "-protobuf");
   TracingConfig config;
-  config.endpoint = otlp_endpoint();
+  config.endpoint = ringtrace::test::otlp_traces_url();
   config.flush_interval_ms = 50;
   config.protocol = protocol;
   std::string trace_id;
