@@ -84,7 +84,7 @@ if [ "${RINGTRACE_SKIP_ASAN:-}" != 1 ]; then
   ctest --preset asan -j2 -LE "faults|bench|compose" || status=$?
 fi
 
-echo "== ThreadSanitizer (the database writer and the session controller)"
+echo "== ThreadSanitizer (MS1 writer, controller and lifecycle; MS2 sessions; MS3 forwarder)"
 scripts/tsan.sh || status=$?
 
 echo "== fuzzing (libFuzzer: message codec, traceparent, timestamps)"
