@@ -12,6 +12,9 @@ Ms1Metrics register_metrics(common::MetricsRegistry& r, const common::tracing::T
   m.duplicate = &r.counter("ringtrace_store_requests_total", store_help, {{"outcome", "duplicate"}});
   m.rejected = &r.counter("ringtrace_store_requests_total", store_help, {{"outcome", "rejected"}});
   m.unavailable = &r.counter("ringtrace_store_requests_total", store_help, {{"outcome", "unavailable"}});
+  m.unauthorized = &r.counter("ringtrace_store_requests_total", store_help, {{"outcome", "unauthorized"}});
+  m.unknown_session = &r.counter("ringtrace_store_requests_total", store_help, {{"outcome", "unknown_session"}});
+  m.unknown_id = &r.counter("ringtrace_store_requests_total", store_help, {{"outcome", "unknown_id"}});
   r.gauge_fn("ringtrace_messages_in_flight", "Messages sent in the running session and not stored yet",
              std::move(sources.in_flight));
   m.sessions = &r.counter("ringtrace_sessions_finished_total", "Sessions ended and recorded in the database");

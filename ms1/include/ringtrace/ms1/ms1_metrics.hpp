@@ -18,6 +18,9 @@ struct Ms1Metrics {
   common::Counter* duplicate = nullptr;    ///< /store requests for a row already there
   common::Counter* rejected = nullptr;     ///< /store requests refused (4xx, or the database refused)
   common::Counter* unavailable = nullptr;  ///< /store requests answered 503 (database down or busy)
+  common::Counter* unauthorized = nullptr; ///< /store requests without the shared token, or with a wrong one (401)
+  common::Counter* unknown_session = nullptr;  ///< /store requests for a session MS1 never started (422)
+  common::Counter* unknown_id = nullptr;   ///< /store requests for an id the session never sent (422)
   common::Counter* sessions = nullptr;     ///< sessions finished and recorded
   common::Counter* resent = nullptr;       ///< messages sent again after a link drop or timeout (at least once)
   common::Counter* lost = nullptr;         ///< messages given up by finished sessions
