@@ -60,10 +60,8 @@ port_base=18700
 [ "$db" = mariadb ] && port_base=18710
 export RINGTRACE__MESSAGE__NAMING=$naming
 export RINGTRACE__DATABASE__DRIVER=$db
-# schemathesis posts made-up session ids, which MS1 stores while it accepts messages of any
-# session: a database of its own (scripts/infra.sh creates it), so that no session of another test,
-# running now or later, inherits those rows.
-export RINGTRACE__DATABASE__NAME=ringtrace_scratch
+# schemathesis posts made-up session ids to the shared database: MS1 refuses every session it
+# never began (422 unknown session), so no other test's sessions gain rows from it.
 # The ring runs with a token, as compose does; schemathesis presents it on every request, and the
 # ignored_auth check sends /store without it and with a wrong one, which must answer 401.
 token=$("$venv/bin/python" -c 'import secrets; print(secrets.token_hex(32))')
