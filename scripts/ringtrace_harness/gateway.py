@@ -3,7 +3,8 @@ configured by config/gateway/ringtrace.conf.template (the file the compose gatew
 
 As an infra.sh component (`scripts/infra.sh up gateway`): 127.0.0.1:${RINGTRACE_GATEWAY_PORT:-8088}
 → MS1 at ${RINGTRACE_GATEWAY_UPSTREAM:-127.0.0.1:8080}, state under .run/gateway/ (the rendered
-configuration, nginx.conf, error.log, access.log). It needs no MS1 to start (MS1's routes answer
+configuration, nginx.conf, error.log, access.log; .run/gateway-PORT/ for a port other than 8088,
+so a second one can run beside it). It needs no MS1 to start (MS1's routes answer
 502 until MS1 is up), but is of no use without one, so a bare `infra.sh up` leaves it out;
 `down` and `status` include it.
 
@@ -39,6 +40,11 @@ STOP_TIMEOUT_S = 15
 def default_port():
     """The port `infra.sh up gateway` listens on."""
     return int(os.environ.get("RINGTRACE_GATEWAY_PORT") or 8088)
+
+
+def default_dir(port):
+    """The state directory of the gateway on PORT (infra.sh's and run.sh's)."""
+    return RUN if int(port) == 8088 else f"{RUN}-{int(port)}"
 
 
 def default_upstream():
@@ -122,15 +128,18 @@ class Gateway:
         """For messages: what listens where and forwards to what."""
         return f"{self.url} -> MS1 {self.upstream}"
 
+    def site_text(self):
+        """The template rendered for this instance."""
+        with open(TEMPLATE) as f:
+            return render(f.read(), {"RINGTRACE_GATEWAY_LISTEN": f"127.0.0.1:{self.port}",
+                                     "RINGTRACE_GATEWAY_UPSTREAM": self.upstream,
+                                     "RINGTRACE_GATEWAY_ACCESS_LOG": self.access_log})
+
     def write_config(self):
         """Renders the template and the main nginx.conf into the directory."""
         os.makedirs(os.path.join(self.dir, "tmp"), exist_ok=True)
-        with open(TEMPLATE) as f:
-            site = render(f.read(), {"RINGTRACE_GATEWAY_LISTEN": f"127.0.0.1:{self.port}",
-                                     "RINGTRACE_GATEWAY_UPSTREAM": self.upstream,
-                                     "RINGTRACE_GATEWAY_ACCESS_LOG": self.access_log})
         with open(self.site, "w") as f:
-            f.write(site)
+            f.write(self.site_text())
         # nginx-light has no FastCGI, uwsgi or SCGI modules; a full nginx would create their
         # default temp directories under /var/lib/nginx without these.
         more = "".join(f"    {m}_temp_path {self.dir}/tmp/{m};\n" for m in ("fastcgi", "uwsgi", "scgi")
@@ -163,6 +172,14 @@ class Gateway:
         t0 = s.now()
         p = self.pid()
         if p:
+            try:
+                with open(self.site) as f:
+                    same = f.read() == self.site_text()
+            except OSError:
+                same = False
+            if not same:
+                raise s.Fatal(f"gateway: already running (pid {p}) with another configuration than {self.where()} "
+                              f"(a changed template, port or upstream; see {self.site}); stop it first")
             s.wait_ready(NAME, p, READY_TIMEOUT_S, self.probe, self.url, self.error_log, self.log)
             s.info(f"gateway: already running ({self.where()}; pid {p})")
             return p
@@ -226,7 +243,7 @@ def _configure_args():
 
 def instance():
     """The infra.sh component's instance."""
-    return Gateway(default_port(), default_upstream(), RUN)
+    return Gateway(default_port(), default_upstream(), default_dir(default_port()))
 
 
 # The component interface of infra.py.
