@@ -195,7 +195,12 @@ class Gateway:
         if not s.run_logged(self._argv("-t", "-q"), check_log):
             s.fail_with_log(NAME, f"nginx refused the configuration {self.site}", check_log)
         p = s.spawn(self._argv(), self.log, self.pidfile)
-        s.wait_ready(NAME, p, READY_TIMEOUT_S, self.probe, self.url, self.error_log, self.log)
+        try:
+            s.wait_ready(NAME, p, READY_TIMEOUT_S, self.probe, self.url, self.error_log, self.log)
+        except s.Fatal:
+            if self.pid():
+                s.terminate(NAME, p, self.pidfile, STOP_TIMEOUT_S)  # a gateway that does not answer is of no use
+            raise
         s.info(f"gateway: started ({self.where()}; pid {p}; access log {self.access_log}) in {s.elapsed(t0)}")
         return p
 
