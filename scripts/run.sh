@@ -4,6 +4,7 @@
 # three services. The infrastructure stays up so the stored rows can be inspected
 # (scripts/infra.sh down). The harness does the work (scripts/ringtrace_harness/run.py):
 #   scripts/run.sh [--duration S] [--window N] [--db postgresql|mariadb] [--naming service|mc] [--config PATH]
+#                  [--gateway]   (the API gateway in front of MS1; the calls go through it)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PYTHONPATH=$here${PYTHONPATH:+:$PYTHONPATH} exec python3 -m ringtrace_harness.run "$@"

@@ -10,13 +10,19 @@
   jaeger    Jaeger v2 (built from source with Go, once), in-memory storage: OTLP HTTP
             127.0.0.1:4318, OTLP gRPC 127.0.0.1:4317, query API/UI 127.0.0.1:16686
             (also query gRPC 127.0.0.1:16685, health 127.0.0.1:13133/status)
+  gateway   the API gateway: nginx (Debian package nginx-light) on
+            127.0.0.1:${RINGTRACE_GATEWAY_PORT:-8088} in front of MS1 at
+            ${RINGTRACE_GATEWAY_UPSTREAM:-127.0.0.1:8080} (config/gateway/ringtrace.conf.template);
+            access log .run/gateway/access.log. Not part of a bare `up` (it fronts MS1, which
+            scripts/run.sh --gateway starts with it); `down` and `status` include it.
 
 Usage:
   scripts/infra.sh up     [component...]   start (idempotent), wait until ready
   scripts/infra.sh down   [component...]   stop only what `up` started (idempotent)
   scripts/infra.sh status [component...]   one line per component
   scripts/infra.sh crash  component...     SIGKILL the running server (PostgreSQL: the postmaster
-                                           and every backend), as a host or container crash would;
+                                           and every backend; nginx: master and worker), as a host
+                                           or container crash would;
                                            `up` restarts it and the server recovers its own data.
                                            For fault-injection tests.
   scripts/infra.sh kafka-classpath         print the classpath glob of the cached Kafka
@@ -26,7 +32,8 @@ Usage:
   scripts/infra.sh pids   component        print the PIDs of the running server, one per line
                                            (PostgreSQL: the postmaster and its children), so a
                                            benchmark can read the CPU time the server used
-Components default to all, in this order (down runs in reverse): postgres mariadb kafka jaeger.
+Components default to postgres mariadb kafka jaeger for up, and to those plus gateway for down
+and status, in this order (down runs in reverse): postgres mariadb kafka jaeger gateway.
 
 State (data, logs, pid files) lives in <repo>/.run/; the Kafka jars (and the Maven
 repository used to fetch them), the Jaeger binary and the Go caches it is built with in
@@ -39,22 +46,25 @@ added to COMPONENTS.
 import os
 import sys
 
-from . import jaeger, kafka, mariadb, postgres
+from . import gateway, jaeger, kafka, mariadb, postgres
 from . import system as s
 
-COMPONENTS = {"postgres": postgres, "mariadb": mariadb, "kafka": kafka, "jaeger": jaeger}
+COMPONENTS = {"postgres": postgres, "mariadb": mariadb, "kafka": kafka, "jaeger": jaeger, "gateway": gateway}
+# What a bare `up` starts: the servers the services need. The gateway fronts MS1, so it comes up
+# only when asked for (infra.sh up gateway, run.sh --gateway).
+UP_DEFAULT = ("postgres", "mariadb", "kafka", "jaeger")
 
 
 def _usage():
     return __doc__.rstrip() + "\n"
 
 
-def select(names):
-    """The named components (default: all), in COMPONENTS order."""
+def select(names, default=tuple(COMPONENTS)):
+    """The named components (default: DEFAULT), in COMPONENTS order."""
     for n in names:
         if n not in COMPONENTS:
             raise s.Fatal(f"infra: unknown component '{n}' (known: {' '.join(COMPONENTS)})")
-    return [COMPONENTS[c] for c in COMPONENTS if not names or c in names]
+    return [COMPONENTS[c] for c in COMPONENTS if c in (names or default)]
 
 
 def _run_lock():
@@ -68,7 +78,7 @@ def main(argv):
     cmd, args = (argv[0], argv[1:]) if argv else ("", [])
     try:
         if cmd == "up":
-            chosen = select(args)
+            chosen = select(args, UP_DEFAULT)
             with _run_lock():
                 for m in chosen:
                     m.up()
@@ -82,7 +92,7 @@ def main(argv):
                 m.status()
         elif cmd == "crash":
             if not args:
-                raise s.Fatal("infra: crash needs a component (postgres, mariadb or kafka)")
+                raise s.Fatal("infra: crash needs a component (postgres, mariadb, kafka or gateway)")
             chosen = select(args)
             with _run_lock():
                 for m in chosen:

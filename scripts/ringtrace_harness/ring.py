@@ -2,18 +2,18 @@
 MS1's console followed line by line until a session's finish line.
 
 Each service's stdout and stderr go to WORK/<name>.stdout and WORK/<name>.stderr (a restart
-appends). RINGTRACE__* variables of the environment given (or of os.environ) pass through; ports
+appends). Calls to MS1 go to MS1 itself, or through an API gateway in front of it (through()). RINGTRACE__* variables of the environment given (or of os.environ) pass through; ports
 come from RINGTRACE__MS1__PORT, RINGTRACE__MS2__ADMIN_PORT and RINGTRACE__MS3__ADMIN_PORT, else
 from the configuration file.
 """
 
+from http import client as http_client
 import json
 import os
 import re
 import signal
 import subprocess
-import urllib.error
-import urllib.request
+import urllib.parse
 
 from .wait import Abort, WaitTimeout, wait_until
 
@@ -25,16 +25,27 @@ class RingError(Exception):
     """The ring did not do what was asked (a service exited, a wait timed out, /start refused)."""
 
 
+def call(url, method="GET", body=None, headers=None, timeout_s=10.0, source=None):
+    """(status, headers, body text) of one HTTP request; (0, {}, "") when nothing answered.
+    SOURCE is a local address to send from (a second client on loopback, e.g. 127.0.0.2)."""
+    parts = urllib.parse.urlsplit(url)
+    conn = http_client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout_s,
+                                      source_address=(source, 0) if source else None)
+    try:
+        conn.request(method, urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, "")), body=body,
+                     headers=headers or {})
+        r = conn.getresponse()
+        return r.status, r.headers, r.read().decode(errors="replace")
+    except (OSError, http_client.HTTPException):
+        return 0, {}, ""
+    finally:
+        conn.close()
+
+
 def http(url, method="GET", body=None, headers=None, timeout_s=10.0):
     """(status, body text); status 0 when nothing answered."""
-    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout_s) as r:
-            return r.status, r.read().decode(errors="replace")
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode(errors="replace")
-    except (urllib.error.URLError, OSError):
-        return 0, ""
+    status, _, text = call(url, method, body, headers, timeout_s)
+    return status, text
 
 
 def metric(text, series):
@@ -100,10 +111,17 @@ class Ring:
         self.env = dict(os.environ if env is None else env)
         self.procs, self.starts = {}, {}
         os.makedirs(work, exist_ok=True)
-        self.api = f"http://127.0.0.1:{self._port('RINGTRACE__MS1__PORT', 'ms1', 'port', 8080)}"
+        self.ms1_address = f"127.0.0.1:{self._port('RINGTRACE__MS1__PORT', 'ms1', 'port', 8080)}"
+        self.ms1 = f"http://{self.ms1_address}"   # MS1 itself (POST /store goes here, never via a gateway)
+        self.api = self.ms1                         # where the control and read calls go; see through()
         self.admin = {"ms2": f"http://127.0.0.1:{self._port('RINGTRACE__MS2__ADMIN_PORT', 'ms2', 'admin_port', 8091)}",
                       "ms3": f"http://127.0.0.1:{self._port('RINGTRACE__MS3__ADMIN_PORT', 'ms3', 'admin_port', 8092)}"}
         self.console = Console(self.path("ms1", "stdout"))
+
+    def through(self, url):
+        """Sends the control and read calls (/start, /stop, /status, /healthz, /metrics) through a
+        gateway in front of MS1 from now on, as users reach MS1 when one is deployed."""
+        self.api = url
 
     def _port(self, var, section, key, default):
         return self.env.get(var) or config_value(self.config, section, key) or default

@@ -2,6 +2,9 @@
 infrastructure up, starts MS2, MS3 and MS1, calls GET /start, echoes MS1's console (start line,
 progress, finish line) as it is written until the session's finish line, and stops the three
 services. The infrastructure stays up so the stored rows can be inspected (scripts/infra.sh down).
+With --gateway the API gateway (scripts/ringtrace_harness/gateway.py) runs in front of MS1 and
+every call goes through it; a gateway started here stops with the ring, one that was already up
+(scripts/infra.sh up gateway) is left running.
 
 MS1's console is followed as a stream, line by line, so the finish line is always among the lines
 printed. RINGTRACE_BIN=DIR runs the ms1/ms2/ms3 in DIR and skips the build (the tests do).
@@ -12,16 +15,19 @@ import signal
 import subprocess
 import sys
 
-from . import infra
+from . import gateway, infra
 from .ring import Ring, RingError, config_value, http
-from .system import REPO
+from .system import REPO, Fatal
 
 USAGE = """usage: scripts/run.sh [--duration S] [--window N] [--db postgresql|mariadb] [--naming service|mc] [--config PATH]
+                      [--gateway]
   --duration S   session length in seconds (interaction.duration_seconds)
   --window N     messages in flight at once (interaction.window)
   --db NAME      database driver (database.driver): postgresql | mariadb
   --naming N     timestamp field names (message.naming): service | mc
   --config PATH  configuration file (default config/ringtrace.yaml)
+  --gateway      run the API gateway (nginx) in front of MS1 on 127.0.0.1:${RINGTRACE_GATEWAY_PORT:-8088}
+                 and make every call through it
 """
 FLAGS = {"--duration": "RINGTRACE__INTERACTION__DURATION_SECONDS", "--window": "RINGTRACE__INTERACTION__WINDOW",
          "--naming": "RINGTRACE__MESSAGE__NAMING", "--db": "RINGTRACE__DATABASE__DRIVER"}
@@ -33,13 +39,18 @@ def _fail(text, code=1):
 
 
 def _parse(argv, env):
-    config = "config/ringtrace.yaml"
+    """(config path, whether to run the gateway)."""
+    config, with_gateway = "config/ringtrace.yaml", False
     i = 0
     while i < len(argv):
         a = argv[i]
         if a in ("-h", "--help"):
             sys.stdout.write(USAGE)
             sys.exit(0)
+        if a == "--gateway":
+            with_gateway = True
+            i += 1
+            continue
         if a in FLAGS or a == "--config":
             if i + 1 >= len(argv):
                 sys.exit(_fail(f"run.sh: unknown argument '{a}'\n{USAGE.rstrip()}", 2))
@@ -53,7 +64,7 @@ def _parse(argv, env):
             i += 2
             continue
         sys.exit(_fail(f"run.sh: unknown argument '{a}'\n{USAGE.rstrip()}", 2))
-    return config
+    return config, with_gateway
 
 
 def _install_deps():
@@ -77,7 +88,7 @@ def main(argv):
     """Runs one session; the exit status."""
     os.chdir(REPO)
     env = dict(os.environ)
-    config = _parse(argv, env)
+    config, with_gateway = _parse(argv, env)
     _install_deps()
     bin_dir = env.get("RINGTRACE_BIN") or _build()
     if infra.main(["up"]) != 0:
@@ -85,12 +96,25 @@ def main(argv):
     out = os.path.join(".run", "ring")
     env.setdefault("RINGTRACE__LOGGING__DIRECTORY", os.path.join(REPO, ".run", "logs"))
     ring = Ring(bin_dir, config, out, env)
+    port = gateway.default_port()
+    gw = gateway.Gateway(port, ring.ms1_address, gateway.default_dir(port)) if with_gateway else None
+    own_gateway = gw is not None and gw.pid() is None
+
+    def stop_gateway():
+        if own_gateway:
+            gw.stop()
     try:
+        if gw:
+            gw.start()
+            ring.through(gw.url)
+            print(f"run: the API gateway listens on {gw.url} (in front of MS1 at {ring.ms1}); "
+                  f"access log {gw.access_log}", flush=True)
         ring.start()
         ring.wait_ready()
         session = ring.start_session()
-    except RingError as e:
+    except (RingError, Fatal) as e:
         ring.stop_all()
+        stop_gateway()
         return _fail(f"run: {e}")
     # Ctrl-C ends the session early (GET /stop); the finish line still follows.
     signal.signal(signal.SIGINT, lambda *_: http(ring.api + "/stop", timeout_s=30))
@@ -99,17 +123,20 @@ def main(argv):
         ring.wait_finish_line(session, limit, echo=lambda line: print(line, flush=True))
     except RingError as e:
         ring.stop_all()
+        stop_gateway()
         return _fail(f"run: {e}")
     signal.signal(signal.SIGINT, signal.default_int_handler)
     if any(code != 0 for code in ring.stop_all().values()):
         _fail(f"run: a service did not stop cleanly (see {out}/*.stderr)")
+    stop_gateway()
     driver = env.get("RINGTRACE__DATABASE__DRIVER") or config_value(config, "database", "driver")
     query = f"SELECT * FROM messages WHERE session_id={session} ORDER BY id LIMIT 5"
     if driver == "mariadb":
         rows = f"mariadb -h 127.0.0.1 -P 3306 -u ringtrace -pringtrace ringtrace -e '{query}'"
     else:
         rows = f"PGPASSWORD=ringtrace psql -h 127.0.0.1 -p 5432 -U ringtrace ringtrace -c '{query}'"
-    print(f"logs: {out}/ (console) and {env['RINGTRACE__LOGGING__DIRECTORY']} (log files)")
+    print(f"logs: {out}/ (console) and {env['RINGTRACE__LOGGING__DIRECTORY']} (log files)"
+          + (f"; gateway: {gw.access_log}" if gw else ""))
     print(f"rows: {rows}")
     print("stop the infrastructure with: scripts/infra.sh down", flush=True)
     return 0

@@ -99,7 +99,9 @@ def ensure_apt_pkg(name, package):
             fail_with_log(name, "apt-get update failed", log)
         _apt_updated[0] = True
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    if not run_logged(["apt-get", "install", "-y", "--no-install-recommends", package], log, env=env):
+    # Another apt-get (a second checkout's infra.sh) may hold dpkg's lock: wait for it.
+    if not run_logged(["apt-get", "-o", "DPkg::Lock::Timeout=300", "install", "-y", "--no-install-recommends", package],
+                      log, env=env):
         fail_with_log(name, f"apt-get install {package} failed", log)
     info(f"{name}: installed Debian package {package}")
 

@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
-"""End to end: the three binaries on the real Kafka broker and database (scripts/infra.sh up).
+"""End to end: the three binaries on the real Kafka broker and database (scripts/infra.sh up),
+with the API gateway (nginx, scripts/ringtrace_harness/gateway.py) in front of MS1 and a token on
+the internal hops.
 
   ring_e2e.py [--db postgresql|mariadb] [--naming service|mc]   (RINGTRACE_BIN: ms1/ms2/ms3)
 
-Uses its own ports, topic, consumer group and log directory, so it can run beside scripts/run.sh.
-KEEP_E2E=1 keeps the logs of a passing run too.
+The control and read calls (/start, /stop, /status, /healthz, /metrics) go through the gateway, as
+a user's do; POST /store and the trust checks go straight to MS1 and MS2 (boundary_checks.py).
+Uses its own ports (the gateway's too), topic, consumer group and log directory, so it can run
+beside scripts/run.sh and scripts/infra.sh up gateway. KEEP_E2E=1 keeps the logs of a passing run too.
 """
 
 import argparse
 import glob
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -20,8 +25,11 @@ import threading
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "scripts"))
+from boundary_checks import gateway_checks, token_checks  # noqa: E402
 from ringtrace_harness.db import Database  # noqa: E402
+from ringtrace_harness.gateway import Gateway  # noqa: E402
 from ringtrace_harness.ring import Ring, RingError, field, http, metric  # noqa: E402
+from ringtrace_harness.system import Fatal  # noqa: E402
 from ringtrace_harness.wait import waits  # noqa: E402
 
 CONFIG = os.path.join(REPO, "config", "ringtrace.yaml")
@@ -69,7 +77,9 @@ def main():
         base += 200
     work = tempfile.mkdtemp(prefix="ringtrace-e2e.")
     env = dict(os.environ)
+    token = secrets.token_hex(16)
     env.update({
+        "RINGTRACE__SECURITY__TOKEN": token,
         "RINGTRACE__MESSAGE__NAMING": naming, "RINGTRACE__DATABASE__DRIVER": db,
         "RINGTRACE__INTERACTION__DURATION_SECONDS": "5", "RINGTRACE__INTERACTION__DRAIN_TIMEOUT_MS": "2000",
         "RINGTRACE__MS1__PORT": str(base), "RINGTRACE__MS1__MS2_URL": f"ws://127.0.0.1:{base + 1}/ws",
@@ -80,14 +90,16 @@ def main():
         "RINGTRACE__LOGGING__DIRECTORY": os.path.join(work, "logs"), "RINGTRACE__LOGGING__LEVEL": "info",
     })
     ring = Ring(bin_dir, CONFIG, work, env)
+    gateway = Gateway(base + 4, ring.ms1_address, os.path.join(work, "gateway"))
     sql = Database(db, env=env)
     check = Checks()
     try:
-        run(ring, sql, check, env, work, bin_dir, naming, (c1, c2, c3))
-    except RingError as e:
-        check("the ring started", False, str(e))
+        run(ring, gateway, sql, check, env, work, bin_dir, naming, (c1, c2, c3), token)
+    except (RingError, Fatal) as e:
+        check("the ring and its gateway started", False, str(e))
     finally:
         ring.stop_all()
+        gateway.stop()
         if check.failed or os.environ.get("KEEP_E2E"):
             print(f"logs kept in {work}")
         else:
@@ -96,21 +108,27 @@ def main():
     return 1 if check.failed else 0
 
 
-def run(ring, sql, check, env, work, bin_dir, naming, stamps):
+def run(ring, gateway, sql, check, env, work, bin_dir, naming, stamps, token):
     c1, c2, c3 = stamps
-    api = ring.api
+    ms1 = ring.ms1
     admin2, admin3 = ring.admin["ms2"], ring.admin["ms3"]
     code = lambda url, **kw: http(url, **kw)[0]  # noqa: E731
     ready = lambda: ring.healthz() == 200  # noqa: E731
     count = sql.count
+    gateway.start()
+    ring.through(gateway.url)
+    api = ring.api
     ring.start()
     ring.wait_ready()
+    jaeger = os.environ.get("JAEGER_QUERY", "http://127.0.0.1:16686")
 
     # -- routes and bad input ---------------------------------------------------------------------
     check.eq("GET /stop while idle is 409", code(api + "/stop"), 409)
     check.eq("unknown path is 404", code(api + "/nope"), 404)
+    check.eq("unknown path on MS1 itself is 404", code(ms1 + "/nope"), 404)
     check.eq("POST /start is 405", code(api + "/start", method="POST"), 405)
-    store = lambda body: code(api + "/store", method="POST", body=body, headers=JSON)  # noqa: E731
+    auth = {**JSON, "Authorization": f"Bearer {token}"}
+    store = lambda body: code(ms1 + "/store", method="POST", body=body, headers=auth)  # noqa: E731
     check.eq("malformed JSON on /store is 400", store(b"{bad"), 400)
     check.eq("oversized /store body is 413", store(b"x" * 70000), 413)
     other = "service1_timestamp" if naming == "mc" else "MC1_timestamp"
@@ -119,6 +137,9 @@ def run(ring, sql, check, env, work, bin_dir, naming, stamps):
     old = "".join(f'"{c}":"0999-12-31T23:59:59.000000Z",' for c in (c1, c2, c3))
     check.eq("/store with a stamp before the year 1000 is 422", store(f'{{{old}"id":1,"session_id":1}}'.encode()), 422)
     check("MS1 still healthy after bad input", ready())
+
+    # -- the API gateway in front of MS1 (boundary_checks.py) -------------------------------------
+    gateway_checks(check, gateway, sql, stamps, jaeger)
 
     # -- a 5 s session: rows = finish line's messages, four ordered timestamps ---------------------
     _, start_body = ring.get("/start/")
@@ -148,7 +169,6 @@ def run(ring, sql, check, env, work, bin_dir, naming, stamps):
         f"AND {q(c3)} <= end_timestamp"), messages)
     check("timestamps carry microseconds", int(sql.scalar(
         f"SELECT count(*) FROM messages WHERE session_id={session} AND {sql.micros(q(c2))} % 1000 <> 0")) > 0)
-    jaeger = os.environ.get("JAEGER_QUERY", "http://127.0.0.1:16686")
     traces = [""]
 
     def traces_ok():
@@ -163,6 +183,9 @@ def run(ring, sql, check, env, work, bin_dir, naming, stamps):
         f"SELECT concat(reason, ',', sent, ',', stored) FROM sessions WHERE session_id={session}"),
         f"duration,{messages},{messages}")
 
+    # -- the internal hops' token, straight to MS1 and MS2 (boundary_checks.py) -------------------
+    token_checks(check, ms1, int(env["RINGTRACE__MS2__PORT"]), sql, token, stamps, session, messages)
+
     # -- /metrics and /healthz on all three, read the way Prometheus and the container probes do ----
     def m(url, series):
         v = metric(http(url + "/metrics")[1], series)
@@ -171,6 +194,12 @@ def run(ring, sql, check, env, work, bin_dir, naming, stamps):
     check.eq("MS1 /metrics: stored requests = messages", m(api, 'ringtrace_store_requests_total{outcome="stored"}'), messages)
     check("MS1 /metrics: the bad /store requests above are counted as rejected",
           at_least(m(api, 'ringtrace_store_requests_total{outcome="rejected"}'), 3))
+    check("MS1 /metrics: the /store requests without or with a wrong token are counted as unauthorized",
+          at_least(m(api, 'ringtrace_store_requests_total{outcome="unauthorized"}'), 3))
+    check("MS1 /metrics: the unknown session is counted",
+          at_least(m(api, 'ringtrace_store_requests_total{outcome="unknown_session"}'), 1))
+    check("MS1 /metrics: the id the session never sent is counted",
+          at_least(m(api, 'ringtrace_store_requests_total{outcome="unknown_id"}'), 1))
     check.eq("MS1 /metrics: one cycle latency per stored message", m(api, 'ringtrace_hop_latency_seconds_count{hop="cycle"}'), messages)
     check.eq("MS1 /metrics: every Kafka hop within 10 s",
              m(api, 'ringtrace_hop_latency_seconds_bucket{hop="ms2_to_ms3",le="10"}'), messages)
