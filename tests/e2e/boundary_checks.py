@@ -107,7 +107,7 @@ def gateway_checks(check, gw, sql, stamps, jaeger):
           waits(30, traced, 0.5))
 
     # -- a burst over the control limit, from a second client (127.0.0.2) ------------------------
-    burst = [call(api + "/stop", source="127.0.0.2") for _ in range(20)]
+    burst = [call(api + "/stop", source="127.0.0.2") for _ in range(40)]
     codes = [c for c, _, _ in burst]
     check(f"a burst of /stop from one client is cut with 429 ({' '.join(map(str, codes))})",
           codes[0] == 409 and 429 in codes)
