@@ -11,6 +11,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include "ringtrace/common/auth.hpp"
 #include "ringtrace/common/endpoint.hpp"
 
 extern char** environ;
@@ -209,6 +210,16 @@ const std::vector<Field>& fields() {
       RT_INT("tracing.batch_max", tracing.batch_max, 1, 100000, "spans per POST at most"),
       RT_INT("tracing.flush_interval_ms", tracing.flush_interval_ms, 1, kMaxMs, "a partial batch is sent after this"),
       RT_INT("tracing.timeout_ms", tracing.timeout_ms, 1, kMaxMs, "per POST"),
+      Field{"security.token", "string of visible ASCII, may be empty",
+            "shared secret of the internal hops: MS1 requires it on `POST /store`, MS2 on the WebSocket upgrade, MS3 "
+            "and MS1 send it; empty = open (warned at startup); never printed",
+            [](Config& c, const std::string& v, bool env) {
+              check_token(v, origin("security.token", env));
+              c.security.token = v;
+            },
+            [](const Config& c) { return c.security.token.empty() ? std::string() : std::string("(hidden)"); }},
+      RT_TEXT("security.token_file", security.token_file,
+              "a file holding `security.token`, read at startup (trailing whitespace stripped); not with `security.token`"),
   };
   return table;
 }
@@ -338,6 +349,11 @@ Config parse_config(const std::string& yaml_text, const Environment& env) {
     }
     apply(config, lower(rest.substr(0, sep)) + "." + lower(rest.substr(sep + 2)), value, true);
   }
+  const auto where = [&env](const std::string& key) { return origin(key, env.count(env_name(key)) > 0); };
+  if (!config.security.token_file.empty()) {
+    if (!config.security.token.empty()) throw ConfigError("security.token and security.token_file: set one, not both");
+    config.security.token = read_token_file(config.security.token_file, where("security.token_file"));
+  }
   if (config.database.port == 0) config.database.port = config.database.driver == "mariadb" ? 3306 : 5432;
   if (config.ms1.reconnect_max_ms < config.ms1.reconnect_initial_ms) {
     throw ConfigError("ms1.reconnect_max_ms: must be >= ms1.reconnect_initial_ms");
@@ -347,7 +363,6 @@ Config parse_config(const std::string& yaml_text, const Environment& env) {
   }
   // URLs and bind addresses are checked here, not where they are first used, so that
   // --check-config catches every value a service would refuse.
-  const auto where = [&env](const std::string& key) { return origin(key, env.count(env_name(key)) > 0); };
   parse_endpoint(config.ms1.ms2_url, "ws", where("ms1.ms2_url"));
   parse_endpoint(config.ms3.store_url, "http", where("ms3.store_url"));
   parse_endpoint(config.tracing.endpoint, "http", where("tracing.endpoint"));

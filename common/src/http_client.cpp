@@ -3,10 +3,12 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <utility>
 
 #include <boost/asio/error.hpp>
@@ -39,6 +41,24 @@ bool header_safe(std::string_view value) {
   return std::all_of(value.begin(), value.end(), [](char c) { return c > 0x20 && c < 0x7f; });
 }
 
+/// Host, User-Agent and the caller's headers, checked once: a name is an RFC 9110 token, a value
+/// visible ASCII with inner spaces, so no configured value can smuggle a header line in.
+std::string fixed_headers(const Endpoint& endpoint, const HttpClientOptions& options) {
+  const auto token_char = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  };
+  const auto value_char = [](char c) { return c == ' ' || (c > 0x20 && c < 0x7f); };
+  std::string lines = "Host: " + endpoint.host + ":" + endpoint.port + "\r\nUser-Agent: " + options.user_agent + "\r\n";
+  for (const auto& [name, value] : options.headers) {
+    const bool name_ok = !name.empty() && std::all_of(name.begin(), name.end(), token_char);
+    const bool value_ok = std::all_of(value.begin(), value.end(), value_char);
+    if (!name_ok || !value_ok) throw std::invalid_argument("HttpClient: header '" + name + "' cannot be sent as is");
+    lines += name + ": " + value + "\r\n";
+  }
+  return lines;
+}
+
 }  // namespace
 
 HttpClient::HttpClient(Endpoint endpoint, HttpClientOptions options, const std::atomic<bool>& abort)
@@ -47,8 +67,7 @@ HttpClient::HttpClient(Endpoint endpoint, HttpClientOptions options, const std::
       abort_(abort),
       resolver_(ioc_),
       stream_(ioc_),
-      fixed_headers_("Host: " + endpoint_.host + ":" + endpoint_.port + "\r\nUser-Agent: " + options_.user_agent +
-                     "\r\n") {}
+      fixed_headers_(fixed_headers(endpoint_, options_)) {}
 
 bool HttpClient::peer_closed() {
   // One non-blocking peek, a single syscall per batch: an idle connection has nothing to read,

@@ -13,6 +13,11 @@ using common::error_json;
 HttpApi::HttpApi(tracing::Tracer& tracer, SessionApi& session, StoreApi& store, const HealthApi& health)
     : tracer_(tracer), session_(session), store_(store), health_(health) {}
 
+void HttpApi::require_token(common::BearerAuth auth, common::Counter& unauthorized) {
+  auth_ = std::move(auth);
+  unauthorized_ = &unauthorized;
+}
+
 void HttpApi::handle(common::HttpRequest&& request, common::Responder respond) {
   const std::string_view target = request.target();
   const Route handler = route(request.method_string(), target);
@@ -36,7 +41,14 @@ void HttpApi::handle(common::HttpRequest&& request, common::Responder respond) {
   switch (handler) {
     case Route::kStart: return session_.start(std::move(respond));
     case Route::kStop: return session_.stop(std::move(respond));
-    case Route::kStore: return store_.store(request, std::move(respond), span);
+    case Route::kStore: {
+      // Before the body is even decoded: without the token nothing of the request is looked at.
+      if (const auto outcome = auth_.check(request); outcome != common::AuthOutcome::kOk) {
+        if (unauthorized_ != nullptr) unauthorized_->inc();
+        return respond(common::unauthorized_response(outcome));
+      }
+      return store_.store(request, std::move(respond), span);
+    }
     case Route::kStatus: return respond(session_.status());
     case Route::kHealthz: return respond(health_.health());
     case Route::kMetrics: return respond(health_.metrics());

@@ -79,6 +79,7 @@ void MariaDbStore::disconnect() {
   insert_.reset();
   begin_.reset();
   finish_.reset();
+  bound_.reset();
   if (conn_ != nullptr) {
     mysql_close(conn_);
     conn_ = nullptr;
@@ -169,6 +170,10 @@ void MariaDbStore::connect() {
   finish_ = prepare("UPDATE sessions SET finished_at = ?, reason = ?, sent = ?, stored = ?, lost = ?,"
                     " elapsed_seconds = ?, resent = ? WHERE session_id = ?",
                     "preparing the session update");
+  // The id bound of a closed session (see MessageStore::id_bound); NULL while open.
+  bound_ = prepare("SELECT CASE WHEN reason IS NULL THEN NULL WHEN sent IS NOT NULL THEN sent"
+                   " ELSE COALESCE(stored, 0) + window_size END FROM sessions WHERE session_id = ?",
+                   "preparing the session lookup");
 }
 
 std::int64_t MariaDbStore::begin_session(const SessionSettings& settings, common::Timestamp started_at) {
@@ -270,6 +275,27 @@ std::vector<std::int64_t> MariaDbStore::close_interrupted_sessions() {
     throw;
   }
   return ids;
+}
+
+std::optional<std::int64_t> MariaDbStore::id_bound(std::int64_t session_id) {
+  constexpr const char* kWhat = "looking up a session";
+  if (conn_ == nullptr) throw StoreUnavailable(std::string(kWhat) + ": not connected");
+  std::array<MYSQL_BIND, 1> params{};
+  bind_int(params[0], session_id);
+  execute(bound_.get(), params.data(), kWhat);
+  std::int64_t bound = 0;
+  my_bool is_null = 0;
+  MYSQL_BIND column{};
+  column.buffer_type = MYSQL_TYPE_LONGLONG;
+  column.buffer = &bound;
+  column.is_null = &is_null;
+  const int fetched = mysql_stmt_bind_result(bound_.get(), &column) == 0 ? mysql_stmt_fetch(bound_.get()) : 1;
+  const unsigned error = mysql_stmt_errno(bound_.get());
+  const std::string message = mysql_stmt_error(bound_.get());
+  mysql_stmt_free_result(bound_.get());  // at most one row (the primary key); the statement is ready again
+  if (fetched == 1) raise(error, message, kWhat);
+  if (fetched == MYSQL_NO_DATA || is_null != 0) return std::nullopt;
+  return bound;
 }
 
 }  // namespace ringtrace::ms1

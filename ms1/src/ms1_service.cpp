@@ -21,6 +21,7 @@ std::unique_ptr<StoreWriter> make_writer(const common::Config& config, boost::as
 
 Ms1Service::Ms1Service(common::Config config)
     : config_(std::move(config)),
+      auth_(config_.security.token),
       tracer_(config_.tracing, "ms1"),
       writer_(make_writer(config_, ioc_)),
       m_(register_metrics(metrics_, tracer_,
@@ -34,7 +35,7 @@ Ms1Service::Ms1Service(common::Config config)
       ws_(std::make_shared<WsClient>(
           ioc_, common::parse_endpoint(config_.ms1.ms2_url, "ws", "ms1.ms2_url"),
           common::Backoff(milliseconds(config_.ms1.reconnect_initial_ms), milliseconds(config_.ms1.reconnect_max_ms)),
-          runner_)),
+          runner_, auth_.header_value())),
       session_api_(runner_, *ws_, *writer_, config_.ms1.ms2_url),
       store_api_(*writer_, runner_, m_, config_.message.naming),
       health_api_(*ws_, *writer_, runner_, metrics_),
@@ -43,6 +44,7 @@ Ms1Service::Ms1Service(common::Config config)
           ioc_, boost::asio::ip::tcp::endpoint{boost::asio::ip::make_address(config_.ms1.listen_address), config_.ms1.port},
           http_api_, common::HttpLimits{config_.ms1.max_body_bytes, milliseconds(config_.ms1.request_timeout_ms)})) {
   runner_.attach(*ws_);
+  http_api_.require_token(auth_, *m_.unauthorized);
 }
 
 Ms1Service::~Ms1Service() {
@@ -54,6 +56,7 @@ void Ms1Service::start() {
   ws_->start();
   spdlog::info("ms1: listening on http://{}:{} (naming={}, database={})", config_.ms1.listen_address,
                listener_->local_endpoint().port(), common::to_string(config_.message.naming), config_.database.driver);
+  common::warn_if_open(auth_, "POST /store");
 }
 
 void Ms1Service::run() {

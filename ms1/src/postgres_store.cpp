@@ -47,6 +47,11 @@ std::string int_array(std::span<const common::Message> messages, Get get) {
 constexpr const char* kStoreStatement = "ringtrace_store";
 constexpr const char* kBeginStatement = "ringtrace_begin";
 constexpr const char* kFinishStatement = "ringtrace_finish";
+constexpr const char* kBoundStatement = "ringtrace_bound";
+/// The id bound of a closed session (see MessageStore::id_bound); NULL while open.
+constexpr const char* kIdBoundSelect =
+    "SELECT CASE WHEN reason IS NULL THEN NULL WHEN sent IS NOT NULL THEN sent"
+    " ELSE COALESCE(stored, 0) + window_size END FROM sessions WHERE session_id = $1::bigint";
 constexpr std::int64_t kSchemaLockKey = 0x72696e67;  // serialises concurrent schema creation
 
 }  // namespace
@@ -140,6 +145,7 @@ void PostgresStore::connect() {
                   " resent = $8::bigint WHERE session_id = $1::bigint",
                   8, nullptr),
         "preparing the session update");
+  check(PQprepare(conn_.get(), kBoundStatement, kIdBoundSelect, 1, nullptr), "preparing the session lookup");
 }
 
 std::int64_t PostgresStore::begin_session(const SessionSettings& settings, common::Timestamp started_at) {
@@ -201,6 +207,16 @@ std::vector<std::int64_t> PostgresStore::close_interrupted_sessions() {
   std::vector<std::int64_t> ids;
   for (int row = 0; row < PQntuples(result.get()); ++row) ids.push_back(std::stoll(PQgetvalue(result.get(), row, 0)));
   return ids;
+}
+
+std::optional<std::int64_t> PostgresStore::id_bound(std::int64_t session_id) {
+  if (!conn_) throw StoreUnavailable("looking up a session: not connected");
+  const std::string id = std::to_string(session_id);
+  const char* params[] = {id.c_str()};
+  auto result =
+      check(PQexecPrepared(conn_.get(), kBoundStatement, 1, params, nullptr, nullptr, 0), "looking up a session");
+  if (PQntuples(result.get()) == 0 || PQgetisnull(result.get(), 0, 0)) return std::nullopt;
+  return std::stoll(PQgetvalue(result.get(), 0, 0));
 }
 
 }  // namespace ringtrace::ms1

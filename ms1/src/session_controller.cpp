@@ -70,6 +70,12 @@ bool SessionController::on_stored(const common::Message& message, SteadyClock::t
   return true;
 }
 
+MessageOrigin SessionController::classify(const common::Message& message) const {
+  if (session_id_ == 0 || message.session_id != session_id_) return MessageOrigin::kOther;
+  // next_id_ moves only once a message is handed to the link, so every id below it was sent.
+  return message.id >= 1 && message.id < next_id_ ? MessageOrigin::kOwn : MessageOrigin::kNotSent;
+}
+
 void SessionController::on_link_up(SteadyClock::time_point now) {
   if (!active()) return;
   if (settings_.resend) {

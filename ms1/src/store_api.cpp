@@ -1,5 +1,6 @@
 #include "ringtrace/ms1/store_api.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "ringtrace/ms1/store_processor.hpp"
@@ -9,6 +10,16 @@ namespace ringtrace::ms1 {
 namespace http = boost::beast::http;
 using common::error_json;
 using common::json_response;
+
+namespace {
+
+std::string unknown_session(const common::Message& m) { return fmt::format("unknown session {}", m.session_id); }
+
+std::string unknown_id(const common::Message& m) {
+  return fmt::format("unknown message id {} of session {}", m.id, m.session_id);
+}
+
+}  // namespace
 
 StoreApi::StoreApi(StoreWriter& writer, SessionRunner& runner, const Ms1Metrics& metrics, common::Naming naming)
     : writer_(writer), runner_(runner), m_(metrics), naming_(naming) {}
@@ -41,7 +52,16 @@ void StoreApi::store(const common::HttpRequest& request, common::Responder respo
     spdlog::warn("/store rejected message {}/{}: {}", message.session_id, message.id, processed.reason);
     return respond(error_json(http::status::unprocessable_entity, processed.reason));
   }
-  writer_.store(message, [this, message, respond = std::move(respond)](StoreOutcome outcome) {
+  // Only messages MS1 generated are stored: the session it began last is checked here, any other
+  // session against the sessions table by the writer.
+  const auto origin = runner_.controller().classify(message);
+  if (origin == MessageOrigin::kNotSent) {
+    m_.unknown_id->inc();
+    spdlog::warn("/store rejected message {}/{}: the session never sent that id", message.session_id, message.id);
+    return respond(error_json(http::status::unprocessable_entity, unknown_id(message)));
+  }
+  const auto check = origin == MessageOrigin::kOwn ? IdCheck::kDone : IdCheck::kSessions;
+  writer_.store(message, check, [this, message, respond = std::move(respond)](StoreOutcome outcome) {
     switch (outcome) {
       case StoreOutcome::kStored:
       case StoreOutcome::kDuplicate: {
@@ -68,6 +88,15 @@ void StoreApi::store(const common::HttpRequest& request, common::Responder respo
         m_.rejected->inc();
         spdlog::error("/store: the database refused message {}/{}; answered 422", message.session_id, message.id);
         return respond(error_json(http::status::unprocessable_entity, "the database refused the message"));
+      case StoreOutcome::kUnknownSession:
+        m_.unknown_session->inc();
+        spdlog::warn("/store rejected message {}/{}: no such session closed in the database", message.session_id,
+                     message.id);
+        return respond(error_json(http::status::unprocessable_entity, unknown_session(message)));
+      case StoreOutcome::kUnknownId:
+        m_.unknown_id->inc();
+        spdlog::warn("/store rejected message {}/{}: beyond what the session sent", message.session_id, message.id);
+        return respond(error_json(http::status::unprocessable_entity, unknown_id(message)));
     }
   });
 }

@@ -48,9 +48,9 @@ bool StoreWriter::push(Job job) {
   return true;
 }
 
-void StoreWriter::store(const common::Message& message, StoreCallback done) {
+void StoreWriter::store(const common::Message& message, IdCheck check, StoreCallback done) {
   auto callback = done;  // kept in case the queue refuses the job
-  if (!push(StoreJob{message, std::move(done)})) {
+  if (!push(StoreJob{message, check, std::move(done)})) {
     complete([callback = std::move(callback)] { callback(StoreOutcome::kOverloaded); });
   }
 }
@@ -106,6 +106,19 @@ void StoreWriter::close_interrupted() {
   }
 }
 
+std::optional<StoreOutcome> StoreWriter::refusal(const common::Message& message) {
+  auto known = known_sessions_.find(message.session_id);
+  if (known == known_sessions_.end()) {
+    const auto bound = store_->id_bound(message.session_id);
+    // Not kept: the session may be one that is about to be closed, and made-up ids are endless.
+    if (!bound) return StoreOutcome::kUnknownSession;
+    if (known_sessions_.size() >= options_.known_sessions_max) known_sessions_.clear();
+    known = known_sessions_.emplace(message.session_id, *bound).first;
+  }
+  if (message.id < 1 || message.id > known->second) return StoreOutcome::kUnknownId;
+  return std::nullopt;
+}
+
 template <typename Op>
 void StoreWriter::with_retry(Op&& op) {
   // Two tries: a connection that dropped since the last job is re-opened once, right away.
@@ -140,13 +153,27 @@ void StoreWriter::write_batch(std::deque<Job>& batch) {
     struct {
       StoreWriter* self;
       std::deque<Job>& jobs;
-      std::vector<common::Message> messages;
+      std::vector<std::optional<StoreOutcome>> refused;  // by job: why it is left out, if it is
+      std::vector<common::Message> messages;             // the jobs not refused, in order
       std::vector<bool> inserted;
-      void run() { inserted = self->store_->store(messages); }
+      void run() {
+        // Checked again on a retry; the bounds found are kept, so that costs no second lookup.
+        refused.assign(jobs.size(), std::nullopt);
+        messages.clear();
+        inserted.clear();
+        for (std::size_t i = 0; i < jobs.size(); ++i) {
+          const auto& job = std::get<StoreJob>(jobs[i]);
+          if (job.check == IdCheck::kSessions) refused[i] = self->refusal(job.message);
+          if (!refused[i]) messages.push_back(job.message);
+        }
+        if (!messages.empty()) inserted = self->store_->store(messages);
+      }
       void ok() {
+        std::size_t row = 0;
         for (std::size_t i = 0; i < jobs.size(); ++i) {
           auto& job = std::get<StoreJob>(jobs[i]);
-          const auto outcome = inserted[i] ? StoreOutcome::kStored : StoreOutcome::kDuplicate;
+          const auto outcome =
+              refused[i] ? *refused[i] : (inserted[row++] ? StoreOutcome::kStored : StoreOutcome::kDuplicate);
           self->complete([done = std::move(job.done), outcome] { done(outcome); });
         }
       }
@@ -166,9 +193,7 @@ void StoreWriter::write_batch(std::deque<Job>& batch) {
           self->complete([done = std::move(std::get<StoreJob>(job).done), outcome] { done(outcome); });
         }
       }
-    } op{this, batch, {}, {}};
-    op.messages.reserve(batch.size());
-    for (const auto& job : batch) op.messages.push_back(std::get<StoreJob>(job).message);
+    } op{this, batch, {}, {}, {}};
     with_retry(op);
   } else if (auto* begin = std::get_if<BeginJob>(&batch.front())) {
     struct {

@@ -17,11 +17,12 @@ constexpr auto kConnectTimeout = std::chrono::seconds(5);
 }  // namespace
 
 WsClient::WsClient(boost::asio::io_context& ioc, common::Endpoint endpoint, common::Backoff backoff,
-                   WsLinkListener& listener)
+                   WsLinkListener& listener, std::string authorization)
     : ioc_(ioc),
       endpoint_(std::move(endpoint)),
       backoff_(backoff),
       listener_(listener),
+      authorization_(std::move(authorization)),
       resolver_(ioc),
       retry_timer_(ioc) {}
 
@@ -74,17 +75,22 @@ void WsClient::on_connect(beast::error_code ec) {
   stream.socket().set_option(tcp::no_delay(true));  // one small frame per message: Nagle would add latency
   stream.expires_never();
   ws_->set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
-  ws_->set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
+  ws_->set_option(websocket::stream_base::decorator([authorization = authorization_](websocket::request_type& req) {
     req.set(beast::http::field::user_agent, "ringtrace-ms1");
+    if (!authorization.empty()) req.set(beast::http::field::authorization, authorization);
   }));
   ws_->text(true);
-  ws_->async_handshake(endpoint_.host + ":" + endpoint_.port, endpoint_.target,
+  handshake_response_ = {};
+  ws_->async_handshake(handshake_response_, endpoint_.host + ":" + endpoint_.port, endpoint_.target,
                        [self = shared_from_this(), gen = generation_](beast::error_code ec) {
                          if (gen == self->generation_) self->on_handshake(ec);
                        });
 }
 
 void WsClient::on_handshake(beast::error_code ec) {
+  if (ec == websocket::error::upgrade_declined && handshake_response_.result() == beast::http::status::unauthorized) {
+    return fail(ec, "handshake (MS2 answered 401: check security.token)");
+  }
   if (ec) return fail(ec, "handshake");
   connected_ = true;
   logged_down_ = false;

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "ringtrace/common/auth.hpp"
 #include "ringtrace/ms2/topic_admin.hpp"
 
 namespace ringtrace::ms2 {
@@ -42,6 +43,8 @@ void Ms2Service::register_metrics() {
                                             common::latency_buckets());
   r.gauge_fn("ringtrace_kafka_producer_queue", "Records queued in the producer or in flight to the broker",
              [this] { return static_cast<double>(producer_.queued()); });
+  r.counter_fn("ringtrace_ws_upgrades_refused_total", "WebSocket upgrades refused before any session existed",
+               common::read_atomic(counters_.upgrades_unauthorized), {{"reason", "unauthorized"}});
   r.gauge_fn("ringtrace_ws_sessions", "Open WebSocket sessions (MS1 keeps one)",
              [this] { return static_cast<double>(registry_.size()); });
   common::tracing::register_metrics(tracer_, r);
@@ -65,6 +68,7 @@ void Ms2Service::start() {
   }
   ws_port_ = std::make_unique<WsPort>(ioc_, net::ip::tcp::endpoint(address, config_.ms2.port), context_);
   spdlog::info("ms2: listening on ws://{}:{}{}", config_.ms2.listen_address, port(), config_.ms2.path);
+  common::warn_if_open(common::BearerAuth(config_.security.token), "the WebSocket");
   if (config_.ms2.admin_port != 0) {
     admin_ = std::make_unique<common::AdminServer>(
         ioc_, net::ip::tcp::endpoint(address, config_.ms2.admin_port), metrics_, [this] {

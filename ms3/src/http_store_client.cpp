@@ -2,15 +2,25 @@
 
 #include <chrono>
 
+#include "ringtrace/common/auth.hpp"
 #include "ringtrace/common/endpoint.hpp"
 
 namespace ringtrace::ms3 {
 
+namespace {
+
+common::HttpClientOptions options(const common::Config& config) {
+  common::HttpClientOptions options{std::chrono::milliseconds(config.ms3.request_timeout_ms), "ringtrace-ms3", "ms3",
+                                    config.kafka.delivery != common::Delivery::kAtMostOnce};
+  const common::BearerAuth auth(config.security.token);
+  if (!auth.open()) options.headers.emplace_back("Authorization", auth.header_value());
+  return options;
+}
+
+}  // namespace
+
 HttpStoreClient::HttpStoreClient(const common::Config& config)
-    : client_(common::parse_endpoint(config.ms3.store_url, "http", "ms3.store_url"),
-              common::HttpClientOptions{std::chrono::milliseconds(config.ms3.request_timeout_ms), "ringtrace-ms3",
-                                        "ms3", config.kafka.delivery != common::Delivery::kAtMostOnce},
-              abort_) {}
+    : client_(common::parse_endpoint(config.ms3.store_url, "http", "ms3.store_url"), options(config), abort_) {}
 
 std::vector<StoreResult> HttpStoreClient::store(const std::vector<StoreRequest>& records) {
   requests_.clear();

@@ -15,7 +15,7 @@ ResponseAction classify_response(unsigned status) {
   if (status >= 200 && status < 300) {
     return ResponseAction::kCommit;
   }
-  if (status >= 400 && status < 500 && status != 408 && status != 429) {
+  if (status >= 400 && status < 500 && status != 401 && status != 408 && status != 429) {
     return ResponseAction::kReject;
   }
   return ResponseAction::kRetry;

@@ -1,5 +1,5 @@
-"""MariaDB (Debian's package) on 127.0.0.1:3306: databases ringtrace and ringtrace_scratch, user
-and password ringtrace; root has no password (unix socket .run/mariadb/mysqld.sock, or loopback).
+"""MariaDB (Debian's package) on 127.0.0.1:3306: database ringtrace, user and password
+ringtrace; root has no password (unix socket .run/mariadb/mysqld.sock, or loopback).
 
 Debian's own `mariadb` service (datadir /var/lib/mysql) is never touched: if anything holds our
 port, up() fails naming it. Every MariaDB binary gets --no-defaults FIRST (else it reads
@@ -85,12 +85,11 @@ def _bootstrap():
     """Databases and users (idempotent), as root over the unix socket; drops the root@<hostname>
     account mariadb-install-db creates (with --skip-name-resolve it only adds a warning a start)."""
     sql = []
-    for db in (DB, f"{DB}_scratch"):
-        sql.append(f"CREATE DATABASE IF NOT EXISTS `{db}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;")
+    sql.append(f"CREATE DATABASE IF NOT EXISTS `{DB}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;")
     for host in ("127.0.0.1", "localhost", "%"):
         u = f"'{USER}'@'{host}'"
         sql += [f"CREATE USER IF NOT EXISTS {u} IDENTIFIED BY '{PASSWORD}';",
-                f"GRANT ALL PRIVILEGES ON `{DB}`.* TO {u};", f"GRANT ALL PRIVILEGES ON `{DB}_scratch`.* TO {u};"]
+                f"GRANT ALL PRIVILEGES ON `{DB}`.* TO {u};"]
     sql.append(f"DROP USER IF EXISTS 'root'@'{socket.gethostname()}';")
     log = os.path.join(RUN, "bootstrap.log")
     with open(log, "a") as out:

@@ -1,5 +1,5 @@
-"""PostgreSQL (Debian's package) on 127.0.0.1:5432: databases ringtrace and ringtrace_scratch
-(for tests that post made-up session ids), user and password ringtrace.
+"""PostgreSQL (Debian's package) on 127.0.0.1:5432: database ringtrace, user and
+password ringtrace.
 
 Debian's default cluster (15/main, port 5432) is created by the package and, where services may
 start, started. If it runs and holds our port, up() stops it, only through the packaging's own
@@ -101,8 +101,6 @@ SELECT format('CREATE ROLE %I LOGIN CREATEDB PASSWORD %L', '{USER}', '{PASSWORD}
  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{USER}')\\gexec
 SELECT format('CREATE DATABASE %I OWNER %I', '{DB}', '{USER}')
  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '{DB}')\\gexec
-SELECT format('CREATE DATABASE %I OWNER %I', '{DB}_scratch', '{USER}')
- WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '{DB}_scratch')\\gexec
 """
 
 

@@ -8,7 +8,8 @@
 #
 # The document describes both namings; MS1 accepts only its configured one, so schemathesis gets a
 # copy whose request bodies are narrowed to that naming. RINGTRACE_SCHEMATHESIS_SECONDS (60) is the
-# time budget. Afterwards MS1 must still be healthy and every service must stop cleanly.
+# time budget. The ring runs with a fresh security.token, which schemathesis sends. Afterwards MS1
+# must still be healthy and every service must stop cleanly.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -59,9 +60,12 @@ port_base=18700
 [ "$db" = mariadb ] && port_base=18710
 export RINGTRACE__MESSAGE__NAMING=$naming
 export RINGTRACE__DATABASE__DRIVER=$db
-# schemathesis posts made-up session ids: a database of its own (scripts/infra.sh creates it), so
-# that no session of another test, running now or later, inherits those rows.
-export RINGTRACE__DATABASE__NAME=ringtrace_scratch
+# schemathesis posts made-up session ids to the shared database: MS1 refuses every session it
+# never began (422 unknown session), so no other test's sessions gain rows from it.
+# The ring runs with a token, as compose does; schemathesis presents it on every request, and the
+# ignored_auth check sends /store without it and with a wrong one, which must answer 401.
+token=$("$venv/bin/python" -c 'import secrets; print(secrets.token_hex(32))')
+export RINGTRACE__SECURITY__TOKEN=$token
 export RINGTRACE__INTERACTION__DURATION_SECONDS=1
 export RINGTRACE__INTERACTION__PROGRESS_INTERVAL_MS=0
 export RINGTRACE__MS1__PORT=$port_base
@@ -83,6 +87,7 @@ PYTHONPATH=$repo/scripts python3 -m ringtrace_harness.ring_cli exec --bin "$bin"
   --config "$repo/config/ringtrace.yaml" --work "$work" --what schemathesis -- \
   "$venv/bin/st" run "$work/openapi.yaml" --url "$api" --workers 1 \
   --phases examples,coverage,fuzzing --max-time "${RINGTRACE_SCHEMATHESIS_SECONDS:-60}" \
-  --checks all --exclude-checks ignored_auth,use_after_free,ensure_resource_availability,object_level_authorization \
+  -H "Authorization: Bearer $token" \
+  --checks all --exclude-checks use_after_free,ensure_resource_availability,object_level_authorization \
   --no-color || status=$?
 exit $status

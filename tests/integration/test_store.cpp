@@ -214,7 +214,7 @@ TEST_P(StoreServerTest, WriterBatchesConcurrentStoresAndReportsDuplicates) {
   std::vector<StoreOutcome> outcomes;
   for (int round = 0; round < 2; ++round) {
     for (int i = 1; i <= kCount; ++i) {
-      writer.store(message(*session, i), [&](StoreOutcome o) { outcomes.push_back(o); });
+      writer.store(message(*session, i), IdCheck::kDone, [&](StoreOutcome o) { outcomes.push_back(o); });
     }
   }
   ASSERT_TRUE(run_until(ioc, [&] { return outcomes.size() == 2 * kCount; }));
@@ -241,7 +241,7 @@ TEST_P(StoreServerTest, WriterAnswersUnavailableWithoutBlockingWhenTheServerIsDo
   config.port = 1;
   StoreWriter writer(make_store(config, Naming::kService), ioc.get_executor(), {});
   std::optional<StoreOutcome> outcome;
-  writer.store(message(1, 1), [&](StoreOutcome o) { outcome = o; });
+  writer.store(message(1, 1), IdCheck::kDone, [&](StoreOutcome o) { outcome = o; });
   ASSERT_TRUE(run_until(ioc, [&] { return outcome.has_value(); }));
   EXPECT_EQ(*outcome, StoreOutcome::kUnavailable);
   EXPECT_FALSE(writer.connected());

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -129,6 +130,47 @@ TEST_F(KafkaRing, Ms2RefusesOtherPaths) {
   beast::error_code ec;
   ws.handshake("127.0.0.1", config_.ms2.path, ec);
   EXPECT_FALSE(ec) << ec.message();
+}
+
+// With security.token set, an upgrade without it (or with another) gets 401 before any WebSocket
+// exists; with it the session works as usual.
+TEST_F(KafkaRing, Ms2RefusesAnUpgradeWithoutTheToken) {
+  config_.security.token = "kafka-ring-s3cret";
+  Ms2Runner ms2(config_);
+  net::io_context ioc;
+  const auto upgrade = [&](websocket::stream<tcp::socket>& ws, const std::string& authorization,
+                           websocket::response_type& response) {
+    ws.next_layer().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), ms2.port()));
+    if (!authorization.empty()) {
+      ws.set_option(websocket::stream_base::decorator([authorization](websocket::request_type& request) {
+        request.set(beast::http::field::authorization, authorization);
+      }));
+    }
+    beast::error_code ec;
+    ws.handshake(response, "127.0.0.1", config_.ms2.path, ec);
+    return ec;
+  };
+  for (const auto& [authorization, body] :
+       {std::pair{std::string(), R"({"error":"missing bearer token"})"},
+        std::pair{std::string("Bearer not-the-token"), R"({"error":"wrong bearer token"})"}}) {
+    websocket::stream<tcp::socket> ws(ioc);
+    websocket::response_type response;
+    EXPECT_EQ(upgrade(ws, authorization, response), websocket::error::upgrade_declined) << authorization;
+    EXPECT_EQ(response.result(), beast::http::status::unauthorized) << authorization;
+    EXPECT_EQ(response[beast::http::field::www_authenticate], "Bearer");
+    EXPECT_EQ(response.body(), body);
+  }
+  EXPECT_EQ(ms2.counters().upgrades_unauthorized.load(), 2u);
+
+  websocket::stream<tcp::socket> ws(ioc);
+  websocket::response_type response;
+  ASSERT_FALSE(upgrade(ws, "Bearer kafka-ring-s3cret", response)) << response.body();
+  ws.text(true);
+  ws.write(net::buffer(ms1_frame(13, 1)));
+  auto records = read_topic(1);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records.front().key, "13");
+  EXPECT_EQ(ms2.counters().upgrades_unauthorized.load(), 2u);
 }
 
 // A frame over ms2.max_frame_bytes closes the connection with 1009; the service keeps serving.

@@ -319,6 +319,11 @@ TEST(ConfigReference, TypesSayWhatTheLoaderAccepts) {
       EXPECT_NE(error("").find("must not be empty"), std::string::npos) << entry.key;
     } else if (entry.type == "string, may be empty") {
       EXPECT_EQ(error(""), "") << entry.key;
+    } else if (entry.type == "string of visible ASCII, may be empty") {
+      EXPECT_EQ(error(""), "") << entry.key;
+      EXPECT_EQ(error("Visible~ASCII_0-9+/="), "") << entry.key;
+      EXPECT_NE(error("with space").find("visible ASCII"), std::string::npos) << entry.key;
+      EXPECT_NE(error("caf\xc3\xa9").find("visible ASCII"), std::string::npos) << entry.key;
     } else {
       EXPECT_EQ(entry.type, "string starting with /") << entry.key;
       EXPECT_NE(error("ws").find("must start with '/'"), std::string::npos) << entry.key;

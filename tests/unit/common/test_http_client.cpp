@@ -186,6 +186,33 @@ TEST(HttpClient, NeverWritesALineBreakIntoAHeader) {
   EXPECT_EQ(server.received().find("Injected"), std::string::npos);
 }
 
+TEST(HttpClient, SendsItsConfiguredHeadersOnEveryRequest) {
+  FakeHttpServer server;
+  std::atomic<bool> abort{false};
+  auto with_token = options(2s);
+  with_token.headers = {{"Authorization", "Bearer abc"}};
+  HttpClient client(local(server.port()), with_token, abort);
+  const auto results = client.post_all({json("{}"), json("{}"), json("{}")});
+  ASSERT_EQ(results.size(), 3u);
+  const auto received = server.received();
+  std::size_t count = 0;
+  for (auto at = received.find("\r\nAuthorization: Bearer abc\r\n"); at != std::string::npos;
+       at = received.find("\r\nAuthorization: Bearer abc\r\n", at + 1)) {
+    ++count;
+  }
+  EXPECT_EQ(count, 3u) << received;
+}
+
+TEST(HttpClient, RefusesAHeaderThatWouldBreakTheRequestApart) {
+  std::atomic<bool> abort{false};
+  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+           {"Authorization", "Bearer a\r\nInjected: yes"}, {"Bad Name", "x"}, {"", "x"}, {"X-Nul", std::string("a\0b", 3)}}) {
+    auto bad = options(2s);
+    bad.headers = {{name, value}};
+    EXPECT_THROW(HttpClient(local(1), bad, abort), std::invalid_argument) << name;
+  }
+}
+
 TEST(HttpClient, SendsTheContentTypeItIsGivenAndALargeBodyIntact) {
   FakeHttpServer server;
   std::atomic<bool> abort{false};

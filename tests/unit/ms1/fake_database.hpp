@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -49,6 +50,12 @@ class FakeDatabase {
     std::lock_guard lock(mutex_);
     refused_ids_.insert(id);
   }
+  /// Puts a row into the sessions table: closed with id bound `bound` (see MessageStore::id_bound),
+  /// or open (nullopt).
+  void set_session(std::int64_t session_id, std::optional<std::int64_t> bound) {
+    std::lock_guard lock(mutex_);
+    sessions_[session_id] = bound;
+  }
   /// Calls of `op` ("connect", "store", …) wait at the gate until release().
   void hold(const std::string& op) {
     std::lock_guard lock(mutex_);
@@ -68,7 +75,7 @@ class FakeDatabase {
     return gate_.wait_for(lock, kGateDeadline, [this] { return waiting_ > 0; });
   }
 
-  /// Every call so far: "connect", "store 1,2,3", "begin", "finish 7"; a trailing "!" means it threw.
+  /// Every call so far: "connect", "store 1,2,3", "begin", "finish 7", "bound 7"; a trailing "!" means it threw.
   Log log() const {
     std::lock_guard lock(mutex_);
     return log_;
@@ -99,7 +106,18 @@ class FakeDatabase {
     std::lock_guard lock(mutex_);
     fail_if_scripted("begin", "begin");
     log_.push_back("begin");
-    return ++last_session_id_;
+    sessions_[++last_session_id_] = std::nullopt;
+    return last_session_id_;
+  }
+
+  std::optional<std::int64_t> id_bound(std::int64_t session_id) {
+    enter("bound");
+    std::lock_guard lock(mutex_);
+    const std::string entry = "bound " + std::to_string(session_id);
+    fail_if_scripted("bound", entry);
+    log_.push_back(entry);
+    const auto it = sessions_.find(session_id);
+    return it == sessions_.end() ? std::nullopt : it->second;
   }
 
   std::vector<bool> store(std::span<const common::Message> messages) {
@@ -139,12 +157,13 @@ class FakeDatabase {
     return std::exchange(open_sessions_, {});
   }
 
-  void finish_session(std::int64_t session_id) {
+  void finish_session(std::int64_t session_id, std::int64_t sent) {
     enter("finish");
     std::lock_guard lock(mutex_);
     const std::string entry = "finish " + std::to_string(session_id);
     fail_if_scripted("finish", entry);
     log_.push_back(entry);
+    sessions_[session_id] = sent;
   }
 
  private:
@@ -178,6 +197,7 @@ class FakeDatabase {
   std::vector<std::size_t> batch_sizes_;
   std::set<Key> rows_;
   std::set<std::int64_t> refused_ids_;
+  std::map<std::int64_t, std::optional<std::int64_t>> sessions_;  ///< id → bound, nullopt while open
   std::int64_t last_session_id_ = 41;
   std::vector<std::int64_t> open_sessions_;
   int close_calls_ = 0;
@@ -190,8 +210,9 @@ class FakeStore : public MessageStore {
   void connect() override { db_->connect(); }
   std::int64_t begin_session(const SessionSettings&, common::Timestamp) override { return db_->begin_session(); }
   std::vector<bool> store(std::span<const common::Message> messages) override { return db_->store(messages); }
-  void finish_session(const SessionSummary& summary) override { db_->finish_session(summary.session_id); }
+  void finish_session(const SessionSummary& summary) override { db_->finish_session(summary.session_id, summary.sent); }
   std::vector<std::int64_t> close_interrupted_sessions() override { return db_->close_interrupted(); }
+  std::optional<std::int64_t> id_bound(std::int64_t session_id) override { return db_->id_bound(session_id); }
 
  private:
   std::shared_ptr<FakeDatabase> db_;

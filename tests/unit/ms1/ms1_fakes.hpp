@@ -60,14 +60,16 @@ inline common::Config test_config(bool tracing) {
   return config;
 }
 
-/// MS1 without its sockets: the handlers, the runner and a writer over the fake database, all
-/// on one io_context the test drives.
+/// MS1 without its sockets: the handlers, the runner and a writer over the fake database (or a
+/// real one, for the integration tests), all on one io_context the test drives.
 class FakeMs1 {
  public:
-  explicit FakeMs1(common::Config config)
+  explicit FakeMs1(common::Config config) : FakeMs1(std::move(config), nullptr) {}
+  /// Writes to `store` instead of the fake database when it is given.
+  FakeMs1(common::Config config, std::unique_ptr<MessageStore> store)
       : config_(std::move(config)),
         tracer_(config_.tracing, "ms1"),
-        writer_(std::make_unique<FakeStore>(db), ioc_.get_executor(), quick_writer()),
+        writer_(store ? std::move(store) : std::make_unique<FakeStore>(db), ioc_.get_executor(), quick_writer()),
         m_(register_metrics(registry_, tracer_,
                             {[this] { return static_cast<double>(runner.controller().status(SteadyClock::now()).in_flight); },
                              [this] { return link.connected() ? 1.0 : 0.0; },
@@ -126,11 +128,15 @@ class FakeMs1 {
   }
 
   /// A frame sent to MS2, as MS3 would post it back: stamped by MS2 and MS3.
-  [[nodiscard]] std::string returned(std::size_t frame) const {
-    auto m = sent(frame);
-    common::stamp(m, common::Hop::kMs2, common::now_utc());
-    common::stamp(m, common::Hop::kMs3, common::now_utc());
-    return common::encode(m, config_.message.naming);
+  [[nodiscard]] std::string returned(std::size_t frame) const { return round_trip(sent(frame)); }
+
+  /// Message `id` of `session` as MS3 would post it, whether this MS1 sent it or not.
+  [[nodiscard]] std::string returned(std::int64_t session, std::int64_t id) const {
+    common::Message m;
+    m.session_id = session;
+    m.id = id;
+    common::stamp(m, common::Hop::kMs1, common::now_utc());
+    return round_trip(std::move(m));
   }
 
   /// Waits for the writer's first connection.
@@ -146,6 +152,12 @@ class FakeMs1 {
   FakeLink link;
 
  private:
+  [[nodiscard]] std::string round_trip(common::Message m) const {
+    common::stamp(m, common::Hop::kMs2, common::now_utc());
+    common::stamp(m, common::Hop::kMs3, common::now_utc());
+    return common::encode(m, config_.message.naming);
+  }
+
   static StoreWriterOptions quick_writer() {
     StoreWriterOptions options;
     options.reconnect_initial = std::chrono::milliseconds(1);

@@ -44,6 +44,8 @@ inline void PrintTo(StoreOutcome outcome, std::ostream* os) {
     case StoreOutcome::kUnavailable: *os << "kUnavailable"; return;
     case StoreOutcome::kRejected: *os << "kRejected"; return;
     case StoreOutcome::kOverloaded: *os << "kOverloaded"; return;
+    case StoreOutcome::kUnknownSession: *os << "kUnknownSession"; return;
+    case StoreOutcome::kUnknownId: *os << "kUnknownId"; return;
   }
   *os << "StoreOutcome(" << static_cast<int>(outcome) << ")";
 }
@@ -121,8 +123,8 @@ class StoreWriterTest : public ::testing::Test {
   }
 
   /// Hands message `id` to the writer from the loop thread, as MS1's /store handler does.
-  void store(std::int64_t id, std::int64_t session = 1) {
-    on_loop([&] { writer_->store(message(id, session), record({session, id})); });
+  void store(std::int64_t id, std::int64_t session = 1, IdCheck check = IdCheck::kDone) {
+    on_loop([&] { writer_->store(message(id, session), check, record({session, id})); });
   }
 
   void finish(std::int64_t session_id) {

@@ -2,6 +2,7 @@
 // operational routes, and what the HTTP stack refuses before a handler sees it.
 #include <array>
 #include <atomic>
+#include <optional>
 #include <thread>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -104,6 +105,62 @@ TEST_P(HttpApiTest, MalformedRequestIs400) {
 
 TEST_P(HttpApiTest, StatusOverTheWire) {
   EXPECT_EQ(over_the_wire(ms1(), "GET /status HTTP/1.1\r\nHost: ms1\r\n\r\n"), "HTTP/1.1 200 OK");
+}
+
+/// POST /store with `authorization` (none when empty) straight into the API, answered.
+common::HttpResponse store_with(FakeMs1& ms1, const std::string& body, const std::string& authorization) {
+  common::HttpRequest request{http::verb::post, "/store", 11};
+  request.set(http::field::content_type, "application/json");
+  if (!authorization.empty()) request.set(http::field::authorization, authorization);
+  request.body() = body;
+  request.prepare_payload();
+  std::optional<common::HttpResponse> out;
+  ms1.api.handle(std::move(request), [&out](common::HttpResponse response) { out = std::move(response); });
+  ms1.run_until([&] { return out.has_value(); });
+  return out.value_or(common::HttpResponse{http::status::gateway_timeout, 11});
+}
+
+TEST_P(HttpApiTest, StoreWantsTheTokenOnceOneIsRequired) {
+  common::MetricsRegistry registry;
+  auto& unauthorized = registry.counter("unauthorized_total", "refused /store requests");
+  const common::BearerAuth auth("s3cret");
+  ms1().api.require_token(auth, unauthorized);
+  start();
+  const auto body = ms1().returned(0);
+  for (const auto& [authorization, reason] :
+       {std::pair{std::string(), "missing bearer token"}, std::pair{std::string("Basic s3cret"), "missing bearer token"},
+        std::pair{std::string("Bearer s3cre"), "wrong bearer token"},
+        std::pair{std::string("Bearer s3cret2"), "wrong bearer token"}}) {
+    const auto response = store_with(ms1(), body, authorization);
+    EXPECT_EQ(response.result(), http::status::unauthorized) << authorization;
+    EXPECT_EQ(response[http::field::www_authenticate], "Bearer");
+    EXPECT_EQ(body_of(response).at("error").as_string(), reason) << authorization;
+  }
+  EXPECT_EQ(unauthorized.value(), 4u);
+  EXPECT_TRUE(ms1().db->rows().empty()) << "nothing of a refused request is stored";
+  // Checked before the body: a refused request is never decoded, so garbage gets 401 too.
+  EXPECT_EQ(store_with(ms1(), "not json", "").result(), http::status::unauthorized);
+
+  const auto response = store_with(ms1(), body, "bearer s3cret");
+  EXPECT_EQ(response.result(), http::status::ok) << response.body();
+  EXPECT_EQ(ms1().db->rows().size(), 1u);
+  EXPECT_EQ(unauthorized.value(), 5u);
+}
+
+TEST_P(HttpApiTest, OnlyStoreIsGuarded) {
+  common::MetricsRegistry registry;
+  ms1().api.require_token(common::BearerAuth("s3cret"), registry.counter("unauthorized_total", "refused"));
+  EXPECT_EQ(ms1().call(http::verb::get, "/status").result(), http::status::ok);
+  EXPECT_EQ(ms1().call(http::verb::get, "/healthz").result(), http::status::ok);
+  EXPECT_EQ(ms1().call(http::verb::get, "/metrics").result(), http::status::ok);
+  start();  // checks its 200
+  EXPECT_EQ(ms1().call(http::verb::get, "/store").result(), http::status::method_not_allowed);
+}
+
+TEST_P(HttpApiTest, WithoutATokenStoreIsOpen) {
+  start();
+  EXPECT_EQ(store_with(ms1(), ms1().returned(0), "").result(), http::status::ok);
+  EXPECT_EQ(store_with(ms1(), ms1().returned(0), "Bearer anything").result(), http::status::ok);
 }
 
 }  // namespace

@@ -3,48 +3,15 @@
 #include <vector>
 
 #include "ringtrace/ms1/session_controller.hpp"
+#include "fake_session_port.hpp"
 
 using namespace ringtrace;
 using namespace ringtrace::ms1;
 using common::Hop;
 using common::Message;
 
-namespace {
-
-/// Records what the controller asks of its transport; the link can be taken down.
-class FakePort : public SessionPort {
- public:
-  bool send(const Message& message, bool resend, common::tracing::Span&) override {
-    if (!link_up) return false;
-    sent.push_back(message);
-    if (resend) ++resends;
-    return true;
-  }
-  /// Records at once, as a database that never fails would.
-  void finished(const SessionSummary& summary) override {
-    summaries.push_back(summary);
-    if (controller != nullptr) controller->recorded();
-  }
-
-  /// What MS2, Kafka and MS3 would do: the message comes back stamped.
-  Message returned(const Message& m) const {
-    Message back = m;
-    back.at(Hop::kMs2) = common::now_utc();
-    back.at(Hop::kMs3) = common::now_utc();
-    back.at(Hop::kEnd) = common::now_utc();
-    return back;
-  }
-
-  SessionController* controller = nullptr;  ///< told recorded() from finished() when set
-  bool link_up = true;
-  int resends = 0;
-  std::vector<Message> sent;
-  std::vector<SessionSummary> summaries;
-};
-
-const auto t0 = SteadyClock::time_point{} + std::chrono::hours(1);
-
-}  // namespace
+using fakes::FakePort;
+using fakes::t0;
 
 TEST(SessionController, WindowOneSendsOneAtATime) {
   FakePort port;

@@ -104,3 +104,85 @@ TEST_F(StoreWriterTest, SessionJobsReportTheIdOrTheDatabaseError) {
                            "finish 42 failed: relation \"messages\" does not exist", "finish 42"}));
   EXPECT_EQ(writer_->connects(), 1u) << "a refused statement is no reason to reconnect";
 }
+
+// Messages of sessions other than the running one are checked against the sessions table.
+
+TEST_F(StoreWriterTest, MessagesOfOtherSessionsAreCheckedWithoutFailingTheirBatch) {
+  db_->set_session(7, 5);         // closed: sent 5 (or interrupted with stored + window = 5)
+  db_->set_session(8, std::nullopt);  // still open, and not the running session: no one's
+  auto& writer = start();
+  ASSERT_TRUE(eventually([&] { return writer.connected(); }));
+  db_->hold("store");
+  store(1);
+  ASSERT_TRUE(db_->wait_held());  // what follows queues up into one batch
+  store(5, 7, IdCheck::kSessions);   // the last id session 7 sent: a late message, stored
+  store(6, 7, IdCheck::kSessions);   // beyond it
+  store(0, 7, IdCheck::kSessions);   // below the first id
+  store(1, 99, IdCheck::kSessions);  // no such session
+  store(1, 8, IdCheck::kSessions);   // open row
+  store(2);                          // the running session, checked on the loop already
+  db_->release();
+  ASSERT_TRUE(completed(7));
+  settle();
+  EXPECT_EQ(outcomes(5, 7), Outcomes{StoreOutcome::kStored});
+  EXPECT_EQ(outcomes(6, 7), Outcomes{StoreOutcome::kUnknownId});
+  EXPECT_EQ(outcomes(0, 7), Outcomes{StoreOutcome::kUnknownId});
+  EXPECT_EQ(outcomes(1, 99), Outcomes{StoreOutcome::kUnknownSession});
+  EXPECT_EQ(outcomes(1, 8), Outcomes{StoreOutcome::kUnknownSession});
+  EXPECT_EQ(outcomes(2), Outcomes{StoreOutcome::kStored});
+  EXPECT_EQ(db_->rows(), (std::set<Key>{{1, 1}, {7, 5}, {1, 2}}));
+  // One lookup per session (7's bound is kept), and the accepted rows of the batch in one transaction.
+  EXPECT_EQ(db_->log(), (Log{"connect", "store 1", "bound 7", "bound 99", "bound 8", "store 5,2"}));
+  expect_all_on_loop();
+}
+
+TEST_F(StoreWriterTest, ClosedSessionsAreLookedUpOnceUnknownOnesEveryTime) {
+  db_->set_session(7, 5);
+  start();
+  store(1, 7, IdCheck::kSessions);
+  store(1, 99, IdCheck::kSessions);
+  ASSERT_TRUE(completed(2));
+  db_->set_session(99, 3);  // an unknown session is not remembered as unknown
+  store(2, 7, IdCheck::kSessions);
+  store(9, 7, IdCheck::kSessions);
+  store(1, 99, IdCheck::kSessions);
+  ASSERT_TRUE(completed(5));
+  settle();
+  EXPECT_EQ(outcomes(1, 99), (Outcomes{StoreOutcome::kUnknownSession, StoreOutcome::kStored}));
+  EXPECT_EQ(outcomes(9, 7), Outcomes{StoreOutcome::kUnknownId});
+  const auto log = db_->log();
+  EXPECT_EQ(std::count(log.begin(), log.end(), "bound 7"), 1);
+  EXPECT_EQ(std::count(log.begin(), log.end(), "bound 99"), 2);
+}
+
+TEST_F(StoreWriterTest, KnownSessionsStartOverBeyondTheirLimit) {
+  for (std::int64_t s = 1; s <= 3; ++s) db_->set_session(s, 5);
+  auto options = fast_options();
+  options.known_sessions_max = 2;
+  start(options);
+  for (std::int64_t s = 1; s <= 3; ++s) store(1, s, IdCheck::kSessions);  // the third one clears the cache
+  ASSERT_TRUE(completed(3));
+  store(2, 3, IdCheck::kSessions);  // kept after the clear
+  store(2, 1, IdCheck::kSessions);  // forgotten by it
+  ASSERT_TRUE(completed(5));
+  settle();
+  const auto log = db_->log();
+  EXPECT_EQ(std::count(log.begin(), log.end(), "bound 1"), 2);
+  EXPECT_EQ(std::count(log.begin(), log.end(), "bound 3"), 1);
+}
+
+TEST_F(StoreWriterTest, LookupFailuresAreTreatedAsTheStoreIs) {
+  db_->set_session(7, 5);
+  auto& writer = start();
+  ASSERT_TRUE(eventually([&] { return writer.connected(); }));
+  db_->fail_next("bound", Fault::kUnavailable);  // the connection dropped: reconnect and retry once
+  store(1, 7, IdCheck::kSessions);
+  ASSERT_TRUE(completed(1));
+  db_->fail_next("bound", Fault::kRefused);
+  store(1, 8, IdCheck::kSessions);
+  ASSERT_TRUE(completed(2));
+  settle();
+  EXPECT_EQ(outcomes(1, 7), Outcomes{StoreOutcome::kStored});
+  EXPECT_EQ(outcomes(1, 8), Outcomes{StoreOutcome::kRejected});
+  EXPECT_EQ(db_->log(), (Log{"connect", "bound 7!", "connect", "bound 7", "store 1", "bound 8!"}));
+}

@@ -50,6 +50,7 @@ class TestWsServer {
   int close_frames = 0;              ///< connections the client closed with a close frame
   std::string target;                ///< the path of the last upgrade
   std::string user_agent;            ///< the User-Agent of the last upgrade
+  std::string authorization;         ///< the Authorization of the last upgrade, "(none)" without one
   std::vector<std::string> frames;   ///< text frames read, in order
 
  private:
@@ -63,6 +64,9 @@ class TestWsServer {
         if (ec) return;
         target = std::string(request->target());
         user_agent = std::string((*request)[beast::http::field::user_agent]);
+        authorization = request->count(beast::http::field::authorization) == 0
+                            ? "(none)"
+                            : std::string((*request)[beast::http::field::authorization]);
         ws->async_accept(*request, [this, ws](beast::error_code ec) {
           if (ec) return;
           ++handshakes;
@@ -101,10 +105,11 @@ class WsClientTest : public ::testing::Test {
  protected:
   void SetUp() override { spdlog::set_level(spdlog::level::off); }  // link failures log on purpose
 
-  std::shared_ptr<WsClient> make_client(unsigned short port) {
+  std::shared_ptr<WsClient> make_client(unsigned short port, std::string authorization = {}) {
     return std::make_shared<WsClient>(
         ioc_, common::parse_endpoint("ws://127.0.0.1:" + std::to_string(port) + "/ws", "ws", "ms1.ms2_url"),
-        common::Backoff(std::chrono::milliseconds(5), std::chrono::milliseconds(20)), listener_);
+        common::Backoff(std::chrono::milliseconds(5), std::chrono::milliseconds(20)), listener_,
+        std::move(authorization));
   }
 
   template <typename Pred>
@@ -132,6 +137,7 @@ TEST_F(WsClientTest, ConnectsAndSendsTextFramesInOrder) {
   EXPECT_EQ(client->connects(), 1u);
   EXPECT_EQ(server.target, "/ws");
   EXPECT_EQ(server.user_agent, "ringtrace-ms1");
+  EXPECT_EQ(server.authorization, "(none)") << "no token configured, no header";
   for (int i = 0; i < 20; ++i) EXPECT_TRUE(client->send("frame " + std::to_string(i)));
   ASSERT_TRUE(run_until([&] { return server.frames.size() == 20; }));
   for (int i = 0; i < 20; ++i) EXPECT_EQ(server.frames[static_cast<std::size_t>(i)], "frame " + std::to_string(i));
@@ -140,6 +146,19 @@ TEST_F(WsClientTest, ConnectsAndSendsTextFramesInOrder) {
   EXPECT_FALSE(client->connected());
   EXPECT_FALSE(client->send("after stop"));
   EXPECT_EQ(listener_.downs, 0) << "a stop is not a lost link";
+}
+
+TEST_F(WsClientTest, SendsTheTokenOnEveryHandshake) {
+  TestWsServer server(ioc_);
+  auto client = make_client(server.port(), "Bearer s3cret");
+  client->start();
+  ASSERT_TRUE(run_until([&] { return client->connected(); }));
+  EXPECT_EQ(server.authorization, "Bearer s3cret");
+  server.authorization.clear();
+  server.drop();
+  ASSERT_TRUE(run_until([&] { return server.handshakes == 2; }));
+  EXPECT_EQ(server.authorization, "Bearer s3cret") << "and again on a reconnect";
+  client->stop();
 }
 
 TEST_F(WsClientTest, DroppedLinkIsReportedAndReconnected) {

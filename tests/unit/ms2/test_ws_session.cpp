@@ -164,10 +164,14 @@ class WsSessionTest : public ::testing::Test {
     thread_.join();
     sink_.forget_writers();
   }
-  /// Opens the WebSocket as MS1 does.
-  void connect() {
+  /// Opens the WebSocket as MS1 does, with `authorization` in the upgrade (none when empty).
+  void connect(const std::string& authorization = {}) {
     ws_ = std::make_unique<websocket::stream<tcp::socket>>(client_ioc_);
     ws_->next_layer().connect(port_->local_endpoint());
+    if (!authorization.empty()) {
+      ws_->set_option(websocket::stream_base::decorator(
+          [authorization](websocket::request_type& request) { request.set(http::field::authorization, authorization); }));
+    }
     ws_->handshake("127.0.0.1", config_.ms2.path);
     ws_->text(true);
   }
@@ -285,6 +289,59 @@ TEST_F(WsSessionTest, OtherRequestsAreRefused) {
   http::read(stream, buffer, response);
   EXPECT_EQ(response.result(), http::status::bad_request);
   EXPECT_NE(response.body().find("expected a WebSocket upgrade"), std::string::npos) << response.body();
+}
+
+/// The same port with `security.token` set.
+class WsTokenTest : public WsSessionTest {
+ protected:
+  void SetUp() override {
+    config_.security.token = "s3cret";
+    WsSessionTest::SetUp();
+  }
+  /// The answer to an upgrade with `authorization` (none when empty), which must be declined.
+  websocket::response_type refused_upgrade(const std::string& authorization) {
+    net::io_context ioc;
+    websocket::stream<tcp::socket> ws(ioc);
+    ws.next_layer().connect(port_->local_endpoint());
+    if (!authorization.empty()) {
+      ws.set_option(websocket::stream_base::decorator(
+          [authorization](websocket::request_type& request) { request.set(http::field::authorization, authorization); }));
+    }
+    websocket::response_type response;
+    beast::error_code ec;
+    ws.handshake(response, "127.0.0.1", config_.ms2.path, ec);
+    EXPECT_EQ(ec, websocket::error::upgrade_declined) << ec.message();
+    return response;
+  }
+};
+
+TEST_F(WsTokenTest, UpgradeWithoutTheTokenIsRefused401) {
+  for (const auto& [authorization, reason] : {std::pair{std::string(), "missing bearer token"},
+                                              std::pair{std::string("Basic s3cret"), "missing bearer token"},
+                                              std::pair{std::string("Bearer s3cre"), "wrong bearer token"}}) {
+    const auto response = refused_upgrade(authorization);
+    EXPECT_EQ(response.result(), http::status::unauthorized) << authorization;
+    EXPECT_EQ(response[http::field::www_authenticate], "Bearer");
+    EXPECT_EQ(response[http::field::content_type], "application/json");
+    EXPECT_EQ(response.body(), std::string(R"({"error":")") + reason + "\"}") << authorization;
+  }
+  EXPECT_EQ(counters_.upgrades_unauthorized.load(), 3u);
+  EXPECT_EQ(registry_.size(), 0u) << "no session was ever created";
+  EXPECT_EQ(counters_.frames_received.load(), 0u);
+}
+
+TEST_F(WsTokenTest, UpgradeWithTheTokenIsAccepted) {
+  connect("Bearer s3cret");
+  send(ms1_frame(8, 1));
+  ASSERT_TRUE(eventually([&] { return sink_.records() == 1; }));
+  EXPECT_EQ(counters_.upgrades_unauthorized.load(), 0u);
+}
+
+TEST_F(WsSessionTest, WithoutATokenEveryUpgradeIsAccepted) {
+  connect("Bearer anything");
+  send(ms1_frame(9, 1));
+  ASSERT_TRUE(eventually([&] { return sink_.records() == 1; }));
+  EXPECT_EQ(counters_.upgrades_unauthorized.load(), 0u);
 }
 
 }  // namespace ringtrace::ms2

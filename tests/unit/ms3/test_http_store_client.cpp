@@ -39,6 +39,30 @@ void hang_up_on_the_second_request(FakeHttpServer& server) {
   });
 }
 
+/// How many times `needle` occurs in `haystack`.
+std::size_t occurrences(const std::string& haystack, const std::string& needle) {
+  std::size_t count = 0;
+  for (auto at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) ++count;
+  return count;
+}
+
+TEST(HttpStoreClient, SendsTheTokenOnEveryPost) {
+  FakeHttpServer server;
+  auto config = config_for(server.url("/store"));
+  config.security.token = "s3cret";
+  HttpStoreClient client(config);
+  ASSERT_EQ(client.store({{R"({"id":1})", {}}, {R"({"id":2})", {}}}).size(), 2u);
+  ASSERT_EQ(client.store({{R"({"id":3})", {}}}).size(), 1u);
+  EXPECT_EQ(occurrences(server.received(), "\r\nAuthorization: Bearer s3cret\r\n"), 3u) << server.received();
+}
+
+TEST(HttpStoreClient, SendsNoAuthorizationWithoutAToken) {
+  FakeHttpServer server;
+  HttpStoreClient client(config_for(server.url("/store")));
+  ASSERT_EQ(client.store({{R"({"id":1})", {}}}).size(), 1u);
+  EXPECT_EQ(server.received().find("Authorization"), std::string::npos) << server.received();
+}
+
 TEST(HttpStoreClient, PostsEachRecordAsJsonWithItsTraceparent) {
   FakeHttpServer server;
   HttpStoreClient client(config_for(server.url("/store")));

@@ -12,7 +12,7 @@ TEST(ResponseClassifier, SuccessCommits) {
 }
 
 TEST(ResponseClassifier, ClientErrorsArePermanent) {
-  for (unsigned status : {400u, 401u, 403u, 404u, 409u, 413u, 415u, 422u, 499u}) {
+  for (unsigned status : {400u, 403u, 404u, 409u, 413u, 415u, 422u, 499u}) {
     EXPECT_EQ(classify_response(status), ResponseAction::kReject) << status;
   }
 }
@@ -20,6 +20,11 @@ TEST(ResponseClassifier, ClientErrorsArePermanent) {
 TEST(ResponseClassifier, TimeoutAndTooManyRequestsAreRetried) {
   EXPECT_EQ(classify_response(408), ResponseAction::kRetry);
   EXPECT_EQ(classify_response(429), ResponseAction::kRetry);
+}
+
+// A 401 means MS3's token is not MS1's: every record would be refused alike, so none is dropped.
+TEST(ResponseClassifier, UnauthorizedIsRetriedUntilTheTokensAgree) {
+  EXPECT_EQ(classify_response(401), ResponseAction::kRetry);
 }
 
 TEST(ResponseClassifier, ServerErrorsAreRetried) {

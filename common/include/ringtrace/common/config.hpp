@@ -134,6 +134,12 @@ struct TracingConfig {
   int timeout_ms = 2000;           ///< per POST
 };
 
+/// Section `security`: the shared secret of the internal hops (docs/security.md).
+struct SecurityConfig {
+  std::string token;       ///< required on POST /store and the MS2 upgrade, sent by MS3 and MS1; empty = open
+  std::string token_file;  ///< a file holding the token, read at load into `token`; empty = none
+};
+
 /// The whole configuration; each service reads its own section plus the shared ones.
 struct Config {
   MessageConfig message;          ///< section `message`
@@ -145,6 +151,7 @@ struct Config {
   KafkaConfig kafka;              ///< section `kafka`
   DatabaseConfig database;        ///< section `database`
   TracingConfig tracing;          ///< section `tracing`
+  SecurityConfig security;        ///< section `security`; `token` holds the secret once loaded
 };
 
 /// Environment variables, as name → value (a seam so tests need not touch the real environment).
@@ -167,14 +174,16 @@ struct ConfigEntry {
 /// Every key with its type, built-in default and meaning, so documentation is checked, not trusted.
 std::vector<ConfigEntry> config_reference();
 
-/// `key`'s value in `config`, spelled as in the YAML file; throws ConfigError for an unknown key.
+/// `key`'s value in `config`, spelled as in the YAML file (a set `security.token` reads as
+/// `(hidden)`, so no dump can show it); throws ConfigError for an unknown key.
 std::string config_value(const Config& config, const std::string& key);
 
 /// The environment variable that overrides `key` (`interaction.window` → `RINGTRACE__INTERACTION__WINDOW`).
 std::string env_name(const std::string& key);
 
-/// Builds a configuration from YAML text plus overrides; throws ConfigError naming the key on
-/// unknown keys, non-scalar values, wrong types or out-of-range values.
+/// Builds a configuration from YAML text plus overrides, reading `security.token_file` into
+/// `security.token`; throws ConfigError naming the key on unknown keys, non-scalar values, wrong
+/// types or out-of-range values, and on both token keys set or an unreadable or empty token file.
 Config parse_config(const std::string& yaml_text, const Environment& env);
 
 /// Reads `path` (throws ConfigError if unreadable) and applies `env` over it.

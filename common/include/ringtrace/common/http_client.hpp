@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/buffer.hpp>
@@ -46,6 +47,8 @@ struct HttpClientOptions {
   /// Sends a pipeline again when the kept-alive connection it was written to turns out closed;
   /// the server may have processed it, so at-most-once callers turn it off.
   bool resend_on_stale = true;
+  /// Further headers sent on every request, as name and value (e.g. MS3's `Authorization`).
+  std::vector<std::pair<std::string, std::string>> headers = {};
 };
 
 /// Synchronous interface over async Beast ops run on a private io_context, because blocking Beast
@@ -56,7 +59,8 @@ class HttpClient {
   static constexpr std::uint64_t kMaxResponseBytes = 64 * 1024;
 
   /// POSTs to `endpoint`. `abort` (read from the calling thread every few ms; must outlive the
-  /// client) cancels a request in flight, for shutdown.
+  /// client) cancels a request in flight, for shutdown. Throws std::invalid_argument for a header
+  /// of `options` that could break the request apart (a bad name, a line break in a value).
   HttpClient(Endpoint endpoint, HttpClientOptions options, const std::atomic<bool>& abort);
 
   /// POSTs one request; see post_all().
@@ -93,7 +97,7 @@ class HttpClient {
   boost::asio::ip::tcp::resolver resolver_;
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
-  std::string fixed_headers_;  ///< Host and User-Agent lines, built once
+  std::string fixed_headers_;  ///< Host, User-Agent and the options' header lines, built once
   std::string heads_;          ///< the pipeline's request heads, reused so steady state allocates nothing
   std::vector<std::size_t> head_ends_;                 ///< where each request's head ends in heads_
   std::vector<boost::asio::const_buffer> buffers_;     ///< heads and bodies, written in one gather

@@ -3,7 +3,9 @@
 /// MS1's HTTP front: routes each request to its handler and wraps the state-changing ones in a
 /// server span.
 
+#include "ringtrace/common/auth.hpp"
 #include "ringtrace/common/http_session.hpp"
+#include "ringtrace/common/metrics.hpp"
 #include "ringtrace/common/tracing.hpp"
 #include "ringtrace/ms1/health_api.hpp"
 #include "ringtrace/ms1/session_api.hpp"
@@ -12,11 +14,17 @@
 namespace ringtrace::ms1 {
 
 /// The RequestHandler MS1's listener serves; 404 for unknown paths, 405 (with Allow) for
-/// known paths with another method. Runs on the event loop.
+/// known paths with another method; 401 on POST /store without the shared token, once one is
+/// required. Runs on the event loop.
 class HttpApi final : public common::RequestHandler {
  public:
   /// Everything referenced must outlive the handler.
   HttpApi(common::tracing::Tracer& tracer, SessionApi& session, StoreApi& store, const HealthApi& health);
+
+  /// Requires `Authorization: Bearer <token>` on POST /store from now on (the other routes stay
+  /// open), counting refusals in `unauthorized`; an open `auth` lets everything through. Call
+  /// before serving; `unauthorized` must outlive the handler.
+  void require_token(common::BearerAuth auth, common::Counter& unauthorized);
 
   /// Routes one request.
   void handle(common::HttpRequest&& request, common::Responder respond) override;
@@ -26,6 +34,8 @@ class HttpApi final : public common::RequestHandler {
   SessionApi& session_;
   StoreApi& store_;
   const HealthApi& health_;
+  common::BearerAuth auth_;                  ///< open until require_token()
+  common::Counter* unauthorized_ = nullptr;  ///< set with auth_
 };
 
 }  // namespace ringtrace::ms1

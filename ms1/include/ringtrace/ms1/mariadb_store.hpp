@@ -25,6 +25,7 @@ class MariaDbStore final : public MessageStore {
   std::vector<bool> store(std::span<const common::Message> messages) override;
   void finish_session(const SessionSummary& summary) override;
   std::vector<std::int64_t> close_interrupted_sessions() override;
+  std::optional<std::int64_t> id_bound(std::int64_t session_id) override;
 
  private:
   struct StmtCloser {
@@ -45,6 +46,7 @@ class MariaDbStore final : public MessageStore {
   Stmt insert_;
   Stmt begin_;
   Stmt finish_;
+  Stmt bound_;
 };
 
 }  // namespace ringtrace::ms1

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <vector>
@@ -48,6 +49,12 @@ class MessageStore {
   /// stopping) as `interrupted`, with the rows it has so far as `stored`; returns their ids.
   /// Only MS1's first connection calls it: the sessions left open are then no one's.
   virtual std::vector<std::int64_t> close_interrupted_sessions() = 0;
+
+  /// The highest id session `session_id` can have sent, from its closed row: `sent` once it
+  /// finished; `stored + window_size` (as recorded at close) once closed as interrupted, since no
+  /// more than a window of its messages was ever unstored. nullopt for no row or a row still open.
+  /// Lets MS1 refuse messages it never generated; a closed row's bound never changes.
+  virtual std::optional<std::int64_t> id_bound(std::int64_t session_id) = 0;
 };
 
 /// Builds the store `config.driver` names; throws ConfigError for an unknown driver.

@@ -8,6 +8,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "ringtrace/common/auth.hpp"
 #include "ringtrace/common/config.hpp"
 #include "ringtrace/common/http_listener.hpp"
 #include "ringtrace/common/metrics.hpp"
@@ -43,12 +44,15 @@ class Ms1Service final : public common::Service {
   void run() override;
   /// Begins that graceful shutdown on the event loop; thread-safe, idempotent, callable before run().
   void stop() override;
+  /// The HTTP port it listens on (the real one when configured with port 0).
+  [[nodiscard]] std::uint16_t port() const { return listener_->local_endpoint().port(); }
 
  private:
   void begin_shutdown();
   void complete_shutdown();
 
   common::Config config_;
+  common::BearerAuth auth_;          ///< security.token: checked on /store, sent to MS2
   common::MetricsRegistry metrics_;  ///< before everything that registers into it
   common::tracing::Tracer tracer_;   ///< declared early: spans below must end before it goes
   boost::asio::io_context ioc_{1};

@@ -47,6 +47,10 @@ class SessionController {
   /// and ends its cycle span as a success. Returns true when it belonged to the in-flight set.
   bool on_stored(const common::Message& message, SteadyClock::time_point now);
 
+  /// Whether `message` is one this controller generated, judged against the session it began
+  /// last, which stays its own through draining and finishing until the next one begins.
+  [[nodiscard]] MessageOrigin classify(const common::Message& message) const;
+
   /// The link to MS2 is (again) up: resends what was in flight (the store is idempotent, so a
   /// message that did get through is stored once) and fills the window.
   void on_link_up(SteadyClock::time_point now);

@@ -23,6 +23,13 @@ enum class SessionState {
   kFinishing,  ///< ended; its outcome is being recorded
 };
 
+/// Whose message a POST /store body is, as far as the session state on the event loop can tell.
+enum class MessageOrigin {
+  kOwn,      ///< an id the controller's session has sent (1 <= id < the next id it would generate)
+  kNotSent,  ///< the controller's session, but an id it never sent
+  kOther,    ///< another session (an earlier one, or an earlier MS1's): the sessions table decides
+};
+
 /// Why a session stopped generating.
 enum class StopReason { kDuration, kStopped, kShutdown };
 

@@ -20,8 +20,9 @@ class StoreApi {
   /// Everything referenced must outlive the handler.
   StoreApi(StoreWriter& writer, SessionRunner& runner, const Ms1Metrics& metrics, common::Naming naming);
 
-  /// POST /store: 200 stored or duplicate, 400/415/422 refused, 503 (Retry-After) while the
-  /// database is down or busy. `span`, when tracing, gets the message's ids.
+  /// POST /store: 200 stored or duplicate, 400/415/422 refused (422 too for a message MS1 never
+  /// generated: unknown session or id), 503 (Retry-After) while the database is down or busy.
+  /// `span`, when tracing, gets the message's ids.
   void store(const common::HttpRequest& request, common::Responder respond,
              const std::shared_ptr<common::tracing::Span>& span);
 

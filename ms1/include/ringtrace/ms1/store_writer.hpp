@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <variant>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -28,6 +29,14 @@ enum class StoreOutcome {
   kUnavailable,  ///< the database is down; the sender should retry later
   kRejected,     ///< the database refused this very row (its batch-mates were written alone)
   kOverloaded,   ///< the queue is full; the sender should retry later
+  kUnknownSession,  ///< the sessions table has no closed session of that id; nothing was written
+  kUnknownId,       ///< the session is known but never sent that id; nothing was written
+};
+
+/// Who vouches that MS1 generated a message handed to the writer.
+enum class IdCheck {
+  kDone,      ///< the event loop did: it is an id the controller's own session sent
+  kSessions,  ///< nobody yet: the writer checks it against the sessions table (MessageStore::id_bound)
 };
 
 /// Tuning of the writer.
@@ -36,6 +45,7 @@ struct StoreWriterOptions {
   std::size_t queue_max = 100000;  ///< queued jobs beyond this are refused (kOverloaded)
   std::chrono::milliseconds reconnect_initial{100};  ///< first reconnect delay
   std::chrono::milliseconds reconnect_max{5000};     ///< reconnect backoff ceiling
+  std::size_t known_sessions_max = 4096;  ///< id bounds of closed sessions kept; beyond, the cache starts over
 };
 
 /// Owns a MessageStore and the thread that uses it. Every completion is posted to the executor
@@ -57,8 +67,10 @@ class StoreWriter {
   StoreWriter(const StoreWriter&) = delete;
   StoreWriter& operator=(const StoreWriter&) = delete;
 
-  /// Queues one message; consecutive messages are written together in one transaction.
-  void store(const common::Message& message, StoreCallback done);
+  /// Queues one message; consecutive messages are written together in one transaction. With
+  /// IdCheck::kSessions a message its session never sent completes kUnknownSession or
+  /// kUnknownId and is left out of the transaction, which goes on without it.
+  void store(const common::Message& message, IdCheck check, StoreCallback done);
   /// Queues the creation of a session row.
   void begin_session(const SessionSettings& settings, common::Timestamp started_at, BeginCallback done);
   /// Queues the session's outcome; runs after every message queued before it, so once it
@@ -78,6 +90,7 @@ class StoreWriter {
  private:
   struct StoreJob {
     common::Message message;
+    IdCheck check;
     StoreCallback done;
   };
   struct BeginJob {
@@ -100,6 +113,8 @@ class StoreWriter {
   template <typename Op>
   void with_retry(Op&& op);
   void write_batch(std::deque<Job>& batch);
+  /// Why `message` must not be stored (kUnknownSession, kUnknownId), or nullopt; may throw as the store does.
+  std::optional<StoreOutcome> refusal(const common::Message& message);
   template <typename F>
   void complete(F&& f);
 
@@ -114,6 +129,9 @@ class StoreWriter {
   std::atomic<std::uint64_t> connects_{0};
   std::chrono::steady_clock::time_point next_connect_{};
   std::chrono::milliseconds backoff_;
+  /// Writer thread only: id bounds of closed sessions, which never change. Unknown sessions are
+  /// not kept, so a stranger's made-up ids cannot fill it.
+  std::unordered_map<std::int64_t, std::int64_t> known_sessions_;
   std::thread thread_;
 };
 

@@ -23,8 +23,10 @@ namespace ringtrace::ms1 {
 /// called from that thread. Create with std::make_shared (completions keep it alive).
 class WsClient final : public Ms2Link, public std::enable_shared_from_this<WsClient> {
  public:
-  /// `listener` must outlive the client.
-  WsClient(boost::asio::io_context& ioc, common::Endpoint endpoint, common::Backoff backoff, WsLinkListener& listener);
+  /// `listener` must outlive the client; `authorization` (e.g. `Bearer <security.token>`) goes in the
+  /// handshake's Authorization header, none when empty.
+  WsClient(boost::asio::io_context& ioc, common::Endpoint endpoint, common::Backoff backoff, WsLinkListener& listener,
+           std::string authorization = {});
 
   /// Begins connecting.
   void start();
@@ -55,9 +57,11 @@ class WsClient final : public Ms2Link, public std::enable_shared_from_this<WsCli
   common::Endpoint endpoint_;
   common::Backoff backoff_;
   WsLinkListener& listener_;
+  std::string authorization_;
   boost::asio::ip::tcp::resolver resolver_;
   boost::asio::steady_timer retry_timer_;
   std::optional<Stream> ws_;
+  boost::beast::websocket::response_type handshake_response_;  ///< MS2's answer, to tell a refused token apart
   boost::beast::flat_buffer read_buffer_;
   std::deque<std::string> outbox_;
   bool connected_ = false;

@@ -7,13 +7,15 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "ringtrace/common/auth.hpp"
 #include "ringtrace/common/http_listener.hpp"
 #include "ringtrace/ms2/session_context.hpp"
 
 namespace ringtrace::ms2 {
 
 /// Upgrades on ms2.path become WsSessions; any other request is refused (404 elsewhere, 400 for a
-/// plain request on the path), so a misdirected client learns why. Owned by Ms2Service.
+/// plain request on the path), so a misdirected client learns why. When `security.token` is set,
+/// an upgrade without it, or with another, gets 401 before any WebSocket exists. Owned by Ms2Service.
 class WsPort final : public common::RequestHandler {
  public:
   /// Time allowed for a client to send its upgrade request.
@@ -35,6 +37,9 @@ class WsPort final : public common::RequestHandler {
   void handle(common::HttpRequest&& request, common::Responder respond) override;
 
  private:
+  /// Writes `response` on the socket of a refused upgrade, then closes it.
+  static void refuse(boost::asio::ip::tcp::socket&& socket, common::HttpResponse response);
+
   SessionContext& context_;
   std::shared_ptr<common::HttpListener> listener_;
 };

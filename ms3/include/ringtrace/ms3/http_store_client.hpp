@@ -14,7 +14,8 @@ namespace ringtrace::ms3 {
 
 /// The StoreClient MS3 runs with: each POST bounded by `ms3.request_timeout_ms`; a request whose
 /// kept-alive connection closed under it is sent again at least once, never at most once
-/// (MS1 may have stored it, and the record is committed already).
+/// (MS1 may have stored it, and the record is committed already). Every POST carries
+/// `Authorization: Bearer` with `security.token` when one is set.
 class HttpStoreClient final : public StoreClient {
  public:
   /// Parses `ms3.store_url` (throws ConfigError naming it).
