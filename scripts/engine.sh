@@ -5,7 +5,8 @@
 #   scripts/engine.sh up       start it (idempotent) and make sure it holds what compose needs:
 #                              the Debian base image the Dockerfile names, and stand-ins for the
 #                              images docker-compose.yml pulls (apache/kafka, jaegertracing/jaeger,
-#                              postgres, mariadb), each tagged exactly as the compose files name it
+#                              postgres, mariadb, nginx), each tagged exactly as the compose files
+#                              name it
 #   scripts/engine.sh down     stop the engine this script started, by the PID in its pid file
 #   scripts/engine.sh status   one line
 #   scripts/engine.sh compose-path
@@ -253,6 +254,7 @@ ensure_standins() {
 
   standin_build "postgres:$(image_tag postgres)" "$STANDINS_DIR/postgres"
   standin_build "mariadb:$(image_tag mariadb)" "$STANDINS_DIR/mariadb"
+  standin_build "nginx:$(image_tag nginx)" "$STANDINS_DIR/nginx"
 }
 
 # ---------------------------------------------------------------------------------- main

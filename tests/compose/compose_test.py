@@ -9,7 +9,9 @@ images the compose files name; scripts/compose-test.sh provides both. Each varia
 compose project (ringtrace-test-<variant>) on free loopback ports, so it never touches a user's
 `ringtrace` project or the native servers' ports:
 
-  up --wait (every health check), GET /start on the published port, the finish line in
+  up --wait (every health check); the trust boundary (tests/compose/boundary.py: only the gateway
+  publishes the API, /store is not routed, the internal hops refuse a missing or wrong token, the
+  token is the generated one or RINGTRACE_TOKEN); GET /start through the gateway, the finish line in
   `logs ms1`; rows = the finish line's messages, timestamps ordered (asked with `exec` on the
   database container); Jaeger's query API holds traces across ms1, ms2, ms3 under one root;
   MS3's process is killed mid-session and its restart policy brings it back with nothing lost;
@@ -35,6 +37,9 @@ import time
 import urllib.error
 import urllib.request
 
+sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
+import boundary  # noqa: E402
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CHECK_TRACES = os.path.join(REPO, "tests", "e2e", "check_traces.py")
 PASSWORD = "ringtrace"
@@ -45,8 +50,8 @@ VARIANTS = {
     "mariadb": {"files": ["docker-compose.yml", "docker-compose.mariadb.yml"], "db": "mariadb",
                 "columns": ["service1_timestamp", "service2_timestamp", "service3_timestamp", "end_timestamp"]},
 }
-PORT_VARIABLES = ("RINGTRACE_MS1_PORT", "RINGTRACE_MS2_ADMIN_PORT", "RINGTRACE_MS3_ADMIN_PORT",
-                  "RINGTRACE_JAEGER_UI_PORT", "RINGTRACE_POSTGRES_PORT", "RINGTRACE_MARIADB_PORT")
+PORT_VARIABLES = ("RINGTRACE_GATEWAY_PORT", "RINGTRACE_JAEGER_UI_PORT", "RINGTRACE_POSTGRES_PORT",
+                  "RINGTRACE_MARIADB_PORT")
 FINISH = re.compile(r"interaction finished: session_id=(\d+) elapsed=([0-9.]+)s messages=(\d+) stored=(\d+) reason=(\w+)")
 
 failures = []
@@ -79,14 +84,20 @@ def free_port():
         return s.getsockname()[1]
 
 
-def http_get(url, timeout=10):
+def http_request(url, method="GET", body=None, headers=None, timeout=10):
+    """(status, body, headers) of one request; status None when nothing answered."""
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status, response.read().decode()
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read().decode(), dict(response.headers)
     except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
+        return error.code, error.read().decode(), dict(error.headers)
     except OSError as error:
-        return None, str(error)
+        return None, str(error), {}
+
+
+def http_get(url, timeout=10):
+    return http_request(url, timeout=timeout)[:2]
 
 
 def docker(*args, check_rc=False, timeout=600, stdin=None):
@@ -112,12 +123,16 @@ class Project:
     def port(self, variable):
         return int(self.env[variable])
 
-    def compose(self, *args, timeout=900, check_rc=False):
+    def gateway(self, path):
+        """The URL of PATH through the gateway, the one published port of the API."""
+        return f"http://127.0.0.1:{self.port('RINGTRACE_GATEWAY_PORT')}{path}"
+
+    def compose(self, *args, timeout=900, check_rc=False, stdin=None):
         cmd = ["docker", "compose", "--project-name", self.name, "--env-file", self.env_file.name]
         for f in self.files:
             cmd += ["-f", f]
         result = subprocess.run(cmd + list(args), capture_output=True, text=True, env=self.env,
-                                cwd=REPO, timeout=timeout)
+                                cwd=REPO, timeout=timeout, input=stdin)
         if check_rc and result.returncode != 0:
             raise RuntimeError(f"docker compose {' '.join(args)} failed ({result.returncode}):\n"
                                f"{result.stderr.strip()[-3000:]}")
@@ -154,11 +169,11 @@ def finish_line(project, session):
 
 
 def start_session(project):
-    status, body = http_get(f"http://127.0.0.1:{project.port('RINGTRACE_MS1_PORT')}/start")
+    status, body = http_get(project.gateway("/start"))
     session = None
     if status == 200:
         session = json.loads(body).get("session_id")
-    check("GET /start on the published port starts a session", session is not None, f"{status} {body.strip()[:120]}")
+    check("GET /start through the gateway starts a session", session is not None, f"{status} {body.strip()[:120]}")
     return session
 
 
@@ -197,9 +212,17 @@ def up(project, label, *services):
     return ok, took
 
 
+# The MariaDB run brings its own token (RINGTRACE_TOKEN, as a user's .env would); the PostgreSQL run
+# uses the one the token service generates.
+OWN_TOKEN = {"postgresql": None, "mariadb": "compose-test-own-token"}
+
+
 def run_variant(variant, seconds):
-    project = Project(variant, f"ringtrace-test-{variant}", extra_env={"RINGTRACE_DURATION_SECONDS": str(seconds)})
-    print(f"== {variant}: project {project.name}, MS1 on 127.0.0.1:{project.port('RINGTRACE_MS1_PORT')}, "
+    settings = {"RINGTRACE_DURATION_SECONDS": str(seconds)}
+    if OWN_TOKEN[variant]:
+        settings["RINGTRACE_TOKEN"] = OWN_TOKEN[variant]
+    project = Project(variant, f"ringtrace-test-{variant}", extra_env=settings)
+    print(f"== {variant}: project {project.name}, the gateway on 127.0.0.1:{project.port('RINGTRACE_GATEWAY_PORT')}, "
           f"Jaeger on 127.0.0.1:{project.port('RINGTRACE_JAEGER_UI_PORT')}", flush=True)
     project.compose("down", "-v", "--remove-orphans", timeout=300)
 
@@ -214,6 +237,7 @@ def run_variant(variant, seconds):
         return
     figure(f"{variant} up to healthy", f"{took:.1f} s")
     db = project.spec["db"]
+    boundary.check_boundary(project, check, http_request, wait_for, OWN_TOKEN[variant])
 
     # -- one session of the configured length -------------------------------------------------
     session = start_session(project)
@@ -255,7 +279,7 @@ def run_variant(variant, seconds):
         check(f"{variant}: the restart policy brought MS3 back, healthy", state is not None,
               f"restart count {state[0]}, healthy {back_after:.1f} s after the kill" if state
               else docker("inspect", "-f", "{{json .State}}", ms3).stdout.strip()[:300])
-        status, body = http_get(f"http://127.0.0.1:{project.port('RINGTRACE_MS1_PORT')}/status")
+        status, body = http_get(project.gateway("/status"))
         check(f"{variant}: session {session2} was still running when MS3 came back", '"running"' in body, body.strip()[:120])
         check_session(project, session2, seconds, f"{variant} session {session2} (MS3 crashed)")
 

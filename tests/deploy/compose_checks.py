@@ -5,11 +5,14 @@
   compose_checks.py config-rejects-broken   ... and refuses a broken copy (so `config` can fail)
   compose_checks.py env VARIANT MS1 MS2 MS3 every service accepts the environment compose gives it:
                                             its own `--check-config` with exactly those variables
+                                            (the token file, a path on a container volume, replaced
+                                            by a temporary file)
   compose_checks.py env-rejects-bad MS1 MS2 MS3
                                             the same pipeline reports a service refusing a value
   compose_checks.py unknown-env MS1 MS2 MS3 a RINGTRACE__ variable naming no key stops every service
   compose_checks.py static VARIANT          health checks, depends_on, pinned images, no ZooKeeper,
                                             and the variant's database, naming and addresses
+                                            (the gateway and the token: compose_entry_checks.py)
   compose_checks.py images-match-publish    by default the services are built, never pulled; with
                                             docker-compose.images.yml compose runs exactly the
                                             images publish-images.sh pushes, and only from the
@@ -139,40 +142,14 @@ def healthcheck_ok(service):
 def native_versions():
     """The Kafka and Jaeger versions the native tests run (scripts/versions.env, the one pins file):
     the containers must run the same ones."""
-    pins = {}
-    with open(os.path.join(REPO, "scripts", "versions.env")) as f:
-        for line in f:
-            key, sep, value = line.strip().partition("=")
-            if sep and not key.startswith("#"):
-                pins[key] = value
+    pins = dc.pins()
     jaeger = pins.get("JAEGER_V2_VERSION")
     return pins.get("KAFKA_VERSION"), (jaeger.removeprefix("v") if jaeger else None)
 
 
-def mounts(service):
-    """(source, target) of each volume, from the short or the long syntax."""
-    out = []
-    for m in service.get("volumes") or []:
-        if isinstance(m, dict):
-            out.append((m.get("source"), m.get("target")))
-        else:
-            parts = str(m).split(":")
-            out.append((parts[0], parts[1]) if len(parts) > 1 else (None, parts[0]))
-    return out
-
-
 def published(service):
-    """Container ports published to the host (`[ip:]host:container[/proto]` or the long syntax)."""
-    out = set()
-    for p in service.get("ports") or []:
-        if isinstance(p, dict):
-            if p.get("published"):
-                out.add(int(p["target"]))
-        else:
-            parts = str(p).split("/")[0].split(":")
-            if len(parts) >= 2:
-                out.add(int(parts[-1]))
-    return out
+    """Container ports published to the host."""
+    return {target for _, _, target in dc.published_ports(service)}
 
 
 def url_host_port(url):
@@ -185,7 +162,7 @@ def check_static(variant):
     model = dc.resolve(dc.compose_files(variant))
     services = dc.enabled_services(model)
     problems = Problems(f"static {variant}")
-    expected = {"kafka", "jaeger", spec["database"], *SERVICES}
+    expected = {"kafka", "jaeger", spec["database"], "gateway", dc.TOKEN_SERVICE, *SERVICES}
     problems.expect(set(services) == expected,
                     f"services started: {sorted(services)}, expected {sorted(expected)}")
 
@@ -193,7 +170,8 @@ def check_static(variant):
         image = svc.get("image", "")
         env_text = " ".join(f"{k}={v}" for k, v in dc.service_environment(svc).items())
         problems.expect("zookeeper" not in (name + image + env_text).lower(), f"{name}: mentions ZooKeeper")
-        problems.expect(healthcheck_ok(svc), f"{name}: no health check")
+        # The one-shot token service runs to completion instead: its dependants wait for that.
+        problems.expect(healthcheck_ok(svc) or name == dc.TOKEN_SERVICE, f"{name}: no health check")
         tag = image_tag(image)
         if name in SERVICES:
             # A local name and `build`: a plain `up` never pulls someone else's image.
@@ -212,8 +190,8 @@ def check_static(variant):
                             f"{name}: image {image!r} has no pinned tag")
         for dep, cond in (svc.get("depends_on") or {}).items():
             condition = cond.get("condition") if isinstance(cond, dict) else None
-            problems.expect(condition == "service_healthy",
-                            f"{name}: depends_on {dep} with condition {condition!r}, not service_healthy")
+            wanted = "service_completed_successfully" if dep == dc.TOKEN_SERVICE else "service_healthy"
+            problems.expect(condition == wanted, f"{name}: depends_on {dep} with condition {condition!r}, not {wanted}")
             if name in services:
                 problems.expect(dep in services, f"{name}: depends on {dep}, which this variant does not start")
 
@@ -231,7 +209,7 @@ def check_static(variant):
 
     db = services.get(spec["database"], {})
     named_volumes = model.get("volumes") or {}
-    problems.expect(any(source in named_volumes and target == spec["data_dir"] for source, target in mounts(db)),
+    problems.expect(any(source in named_volumes and target == spec["data_dir"] for source, target in dc.mounts(db)),
                     f"{spec['database']}: {spec['data_dir']} is not on a named volume")
     problems.expect(spec["port"] in published(db), f"{spec['database']}: port {spec['port']} not published")
 
@@ -243,7 +221,7 @@ def check_static(variant):
         problems.expect(env[name].get(f"RINGTRACE__{name.upper()}__LISTEN_ADDRESS") == "0.0.0.0",
                         f"{name}: does not listen on 0.0.0.0, other containers could not reach it")
         log_dir = env[name].get("RINGTRACE__LOGGING__DIRECTORY", "")
-        problems.expect(log_dir.startswith("/") and log_dir in [t for _, t in mounts(model["services"].get(name, {}))],
+        problems.expect(log_dir.startswith("/") and log_dir in [t for _, t in dc.mounts(model["services"].get(name, {}))],
                         f"{name}: logging.directory {log_dir!r} is not an absolute path on a volume")
         host, _ = url_host_port(env[name].get("RINGTRACE__TRACING__ENDPOINT", ""))
         problems.expect(host == "jaeger", f"{name}: tracing.endpoint does not point at the jaeger service")
@@ -281,6 +259,9 @@ def check_images_match_publish():
             if result.returncode != 0:
                 dc.die(f"publish-images.sh --dry-run failed for {namespace}: {result.stderr}")
             pushed = {line.split()[-1] for line in result.stdout.splitlines() if line.startswith("docker push ")}
+            token = model["services"][dc.TOKEN_SERVICE]
+            problems.expect(token["image"] == model["services"]["ms1"]["image"] and "build" not in token,
+                            f"{variant}: the token service runs {token['image']}, not the published MS1 image")
             for name in SERVICES:
                 svc = model["services"][name]
                 image = svc["image"]

@@ -40,6 +40,11 @@ VARIANTS = {
 
 SERVICES = ("ms1", "ms2", "ms3")
 
+# The shared token reaches the services as a file on the token volume (the compose `token` service
+# writes it); that path exists only inside the containers.
+TOKEN_FILE_VARIABLE = "RINGTRACE__SECURITY__TOKEN_FILE"
+TOKEN_SERVICE = "token"
+
 # Passed through to the services next to the compose environment: the sanitizer builds read them,
 # the configuration loader does not.
 PASSTHROUGH_ENV = ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")
@@ -123,6 +128,44 @@ def enabled_services(model, profiles=()):
     }
 
 
+def pins():
+    """scripts/versions.env, the one pins file, as a dict (plain KEY=VALUE lines)."""
+    values = {}
+    with open(os.path.join(REPO, "scripts", "versions.env")) as f:
+        for line in f:
+            key, sep, value = line.strip().partition("=")
+            if sep and not key.startswith("#"):
+                values[key] = value
+    return values
+
+
+def mounts(service):
+    """(source, target) of each volume, from the short or the long syntax."""
+    out = []
+    for m in service.get("volumes") or []:
+        if isinstance(m, dict):
+            out.append((m.get("source"), m.get("target")))
+        else:
+            parts = str(m).split(":")
+            out.append((parts[0], parts[1]) if len(parts) > 1 else (None, parts[0]))
+    return out
+
+
+def published_ports(service):
+    """(host address, host port, container port) of each port published to the host, from the
+    short (`[ip:]host:container[/proto]`) or the long syntax; the address is "" when unbound."""
+    out = []
+    for p in service.get("ports") or []:
+        if isinstance(p, dict):
+            if p.get("published"):
+                out.append((p.get("host_ip") or "", str(p["published"]), int(p["target"])))
+        else:
+            parts = str(p).split("/")[0].split(":")
+            if len(parts) >= 2:
+                out.append((parts[-3] if len(parts) >= 3 else "", parts[-2], int(parts[-1])))
+    return out
+
+
 def service_environment(service):
     env = service.get("environment") or {}
     if isinstance(env, list):
@@ -130,13 +173,22 @@ def service_environment(service):
     return {str(k): "" if v is None else str(v) for k, v in env.items()}
 
 
-def run_check_config(binary, environment, config=None):
-    """Runs BINARY --config CONFIG --check-config with exactly `environment` (plus PATH)."""
+def run_check_config(binary, environment, config=None, host_token_file=True):
+    """Runs BINARY --config CONFIG --check-config with exactly `environment` (plus PATH).
+
+    With host_token_file, a token file path (a container path) is replaced by a temporary file
+    holding a test token, so the check judges the rest of the environment as the container
+    would; without it the path is passed as it is."""
     config = config or os.path.join(REPO, "config", "ringtrace.yaml")
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
     env.update({k: os.environ[k] for k in PASSTHROUGH_ENV if k in os.environ})
     env.update(environment)
     if not os.access(binary, os.X_OK):
         die(f"{binary} is not built (build the ms1, ms2 and ms3 targets first)")
-    return subprocess.run([binary, "--config", config, "--check-config"], capture_output=True, text=True,
-                          env=env, cwd=tempfile.gettempdir(), timeout=30)
+    with tempfile.TemporaryDirectory() as tmp:
+        if host_token_file and env.get(TOKEN_FILE_VARIABLE):
+            env[TOKEN_FILE_VARIABLE] = os.path.join(tmp, "token")
+            with open(env[TOKEN_FILE_VARIABLE], "w") as f:
+                f.write("deploy-check-token\n")
+        return subprocess.run([binary, "--config", config, "--check-config"], capture_output=True, text=True,
+                              env=env, cwd=tempfile.gettempdir(), timeout=30)
