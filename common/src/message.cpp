@@ -22,6 +22,16 @@ void append_int(std::string& out, std::int64_t value) {
   out.append(buf, end);
 }
 
+/// True when `x` is an integer written as a JSON number with a fraction or an exponent (3.0, 2e0).
+/// Boost.JSON 1.81 does not round every decimal correctly: a large integral literal such as
+/// 2236514255103855.0 may come back a few units in the last place off, so the nearest integer
+/// within 4 ulps counts. Only values near 2^50 and beyond have ulps that wide.
+bool is_integral(double x) {
+  const double nearest = std::round(x);
+  const double ulp = std::nextafter(std::fabs(x), INFINITY) - std::fabs(x);
+  return std::fabs(x - nearest) <= 4 * ulp;
+}
+
 /// Reads a positive integer member; reason filled on failure.
 bool read_positive_id(const boost::json::value& v, std::string_view key, std::int64_t& out, std::string& reason) {
   // JSON has one number type: 3.0 is the integer 3 (as JSON Schema counts it), while 3.5 is not
@@ -32,12 +42,12 @@ bool read_positive_id(const boost::json::value& v, std::string_view key, std::in
   } else if (v.is_uint64()) {
     reason = std::string(key) + " is out of range";
     return false;
-  } else if (v.is_double() && std::trunc(v.get_double()) == v.get_double()) {
+  } else if (v.is_double() && is_integral(v.get_double())) {
     if (std::fabs(v.get_double()) > kExactLimit) {
       reason = std::string(key) + " is out of range";
       return false;
     }
-    out = static_cast<std::int64_t>(v.get_double());
+    out = static_cast<std::int64_t>(std::round(v.get_double()));
   } else {
     reason = std::string(key) + " must be an integer";
     return false;

@@ -115,6 +115,11 @@ TEST(Codec, IntegralNumbersWrittenWithAFractionAreIntegers) {
   ASSERT_TRUE(decoded) << decoded.error;
   EXPECT_EQ(decoded.message->id, 3);
   EXPECT_EQ(decoded.message->session_id, 2);
+  // The parser rounds some large literals a few ulps off; they are still the integers written.
+  const auto large = decode(R"({"id":2236514255103855.0,"session_id":4503599627370495.0})", Naming::kService);
+  ASSERT_TRUE(large) << large.error;
+  EXPECT_EQ(large.message->id, 2236514255103855);
+  EXPECT_EQ(large.message->session_id, 4503599627370495);
 }
 
 TEST(Stamp, EachHopInOrder) {
