@@ -2,8 +2,6 @@
 (no Docker) on loopback (the command line of scripts/infra.sh):
   postgres  PostgreSQL 15 (Debian package) on 127.0.0.1:5432, db/user/password ringtrace
   mariadb   MariaDB 10.11 (Debian package) on 127.0.0.1:3306, db/user/password ringtrace
-            (both also hold ringtrace_scratch, same user: a database for tests that post
-            made-up session ids, so no real session ever inherits their rows)
             (root has no password: unix socket .run/mariadb/mysqld.sock, or loopback TCP)
   kafka     Apache Kafka (jars from Maven Central), single-node KRaft, 127.0.0.1:9092
             (controller 127.0.0.1:9093)
