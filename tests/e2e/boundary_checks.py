@@ -40,6 +40,7 @@ def error_of(body):
 
 
 def read(path):
+    """The text of a log file, or "" while it does not exist yet."""
     try:
         with open(path, errors="replace") as f:
             return f.read()

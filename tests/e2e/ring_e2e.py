@@ -25,7 +25,7 @@ import threading
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "scripts"))
-from boundary_checks import gateway_checks, token_checks  # noqa: E402
+from boundary_checks import gateway_checks, read, token_checks  # noqa: E402
 from ringtrace_harness.db import Database  # noqa: E402
 from ringtrace_harness.gateway import Gateway  # noqa: E402
 from ringtrace_harness.ring import Ring, RingError, field, http, metric  # noqa: E402
@@ -321,13 +321,6 @@ def named(text, key):
     """How many lines of text name key (grep -c)."""
     return sum(key in ln for ln in text.splitlines())
 
-
-def read(path):
-    try:
-        with open(path, errors="replace") as f:
-            return f.read()
-    except OSError:
-        return ""
 
 
 def lines(path):
