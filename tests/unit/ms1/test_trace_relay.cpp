@@ -1,0 +1,2 @@
+// Placeholder: filled in by issue 16.
+#include <gtest/gtest.h>
