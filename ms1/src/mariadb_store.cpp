@@ -3,6 +3,7 @@
 #include <errmsg.h>
 #include <mysqld_error.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -153,6 +154,7 @@ void MariaDbStore::connect() {
         " id BIGINT NOT NULL,"
         " PRIMARY KEY (session_id, id)) ENGINE=InnoDB",
         "creating the messages table");
+  query("ALTER TABLE messages ADD COLUMN IF NOT EXISTS trace_id CHAR(32) NULL", "adding the trace id column");
   // Columns follow the configured naming; a database used with both namings keeps both sets.
   for (std::size_t i = 0; i < common::kHopCount; ++i) {
     query("ALTER TABLE messages ADD COLUMN IF NOT EXISTS " + quoted(common::field_name(naming_, static_cast<Hop>(i))) +
@@ -163,7 +165,7 @@ void MariaDbStore::connect() {
 
   std::string insert = "INSERT INTO messages (session_id, id";
   for (std::size_t i = 0; i < common::kHopCount; ++i) insert += ", " + quoted(common::field_name(naming_, static_cast<Hop>(i)));
-  insert += ") VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE id = id";
+  insert += ", trace_id) VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE id = id";
   insert_ = prepare(insert, "preparing the insert");
   begin_ = prepare("INSERT INTO sessions (started_at, duration_seconds, window_size, naming) VALUES (?, ?, ?, ?)",
                    "preparing the session insert");
@@ -191,9 +193,9 @@ std::int64_t MariaDbStore::begin_session(const SessionSettings& settings, common
   return static_cast<std::int64_t>(mysql_stmt_insert_id(begin_.get()));
 }
 
-std::vector<bool> MariaDbStore::store(std::span<const common::Message> messages) {
-  std::vector<bool> inserted(messages.size(), false);
-  if (messages.empty()) return inserted;
+std::vector<bool> MariaDbStore::store(std::span<const StoreRow> rows) {
+  std::vector<bool> inserted(rows.size(), false);
+  if (rows.empty()) return inserted;
   if (conn_ == nullptr) throw StoreUnavailable("storing messages: not connected");
   query("START TRANSACTION", "storing messages");
   try {
@@ -201,21 +203,34 @@ std::vector<bool> MariaDbStore::store(std::span<const common::Message> messages)
     std::int64_t id = 0;
     std::array<MYSQL_TIME, common::kHopCount> stamps{};
     std::array<my_bool, common::kHopCount> is_null{};
-    std::array<MYSQL_BIND, 2 + common::kHopCount> params{};
+    std::array<char, 32> trace{};
+    unsigned long trace_length = trace.size();
+    my_bool trace_null = 0;
+    std::array<MYSQL_BIND, 3 + common::kHopCount> params{};
     bind_int(params[0], session_id);
     bind_int(params[1], id);
     for (std::size_t h = 0; h < common::kHopCount; ++h) bind_time(params[2 + h], stamps[h], &is_null[h]);
+    auto& trace_bind = params[2 + common::kHopCount];
+    trace_bind.buffer_type = MYSQL_TYPE_STRING;
+    trace_bind.buffer = trace.data();
+    trace_bind.buffer_length = trace.size();
+    trace_bind.length = &trace_length;
+    trace_bind.is_null = &trace_null;
     if (mysql_stmt_bind_param(insert_.get(), params.data()) != 0) {
       raise(mysql_stmt_errno(insert_.get()), mysql_stmt_error(insert_.get()), "storing messages");
     }
-    for (std::size_t i = 0; i < messages.size(); ++i) {
-      session_id = messages[i].session_id;
-      id = messages[i].id;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const auto& message = rows[i].message;
+      session_id = message.session_id;
+      id = message.id;
       for (std::size_t h = 0; h < common::kHopCount; ++h) {
-        const auto& ts = messages[i].stamps[h];
+        const auto& ts = message.stamps[h];
         is_null[h] = ts ? 0 : 1;
         if (ts) stamps[h] = to_mysql_time(*ts);
       }
+      const auto text = trace_id_text(rows[i].trace_id);
+      trace_null = text.empty() ? 1 : 0;
+      std::copy(text.begin(), text.end(), trace.begin());
       if (mysql_stmt_execute(insert_.get()) != 0) {
         raise(mysql_stmt_errno(insert_.get()), mysql_stmt_error(insert_.get()), "storing messages");
       }

@@ -19,11 +19,11 @@ void append_int(std::string& out, std::int64_t value) {
 }
 
 /// PostgreSQL array literal of the stamps at `hop`: {2026-…Z,NULL,…}.
-std::string stamp_array(std::span<const common::Message> messages, Hop hop) {
+std::string stamp_array(std::span<const StoreRow> rows, Hop hop) {
   std::string out = "{";
-  for (std::size_t i = 0; i < messages.size(); ++i) {
+  for (std::size_t i = 0; i < rows.size(); ++i) {
     if (i != 0) out += ',';
-    if (const auto& ts = messages[i].at(hop)) {
+    if (const auto& ts = rows[i].message.at(hop)) {
       common::append_timestamp(out, *ts);
     } else {
       out += "NULL";
@@ -34,11 +34,23 @@ std::string stamp_array(std::span<const common::Message> messages, Hop hop) {
 }
 
 template <typename Get>
-std::string int_array(std::span<const common::Message> messages, Get get) {
+std::string int_array(std::span<const StoreRow> rows, Get get) {
   std::string out = "{";
-  for (std::size_t i = 0; i < messages.size(); ++i) {
+  for (std::size_t i = 0; i < rows.size(); ++i) {
     if (i != 0) out += ',';
-    append_int(out, get(messages[i]));
+    append_int(out, get(rows[i].message));
+  }
+  out += '}';
+  return out;
+}
+
+/// PostgreSQL array literal of the trace ids: {<32 hex>,NULL,…} (NULL for an untraced row).
+std::string trace_array(std::span<const StoreRow> rows) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (i != 0) out += ',';
+    const auto text = trace_id_text(rows[i].trace_id);
+    out += text.empty() ? std::string("NULL") : text;
   }
   out += '}';
   return out;
@@ -116,7 +128,8 @@ void PostgresStore::connect() {
       "CREATE TABLE IF NOT EXISTS messages ("
       " session_id BIGINT NOT NULL,"
       " id BIGINT NOT NULL,"
-      " PRIMARY KEY (session_id, id));";
+      " PRIMARY KEY (session_id, id));"
+      "ALTER TABLE messages ADD COLUMN IF NOT EXISTS trace_id TEXT;";
   // Columns follow the configured naming; a database used with both namings keeps both sets.
   for (std::size_t i = 0; i < common::kHopCount; ++i) {
     ddl += "ALTER TABLE messages ADD COLUMN IF NOT EXISTS " + quoted(common::field_name(naming_, static_cast<Hop>(i))) +
@@ -130,10 +143,10 @@ void PostgresStore::connect() {
     insert += ", " + quoted(common::field_name(naming_, static_cast<Hop>(i)));
   }
   insert +=
-      ") SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[],"
-      " $5::timestamptz[], $6::timestamptz[])"
+      ", trace_id) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[],"
+      " $5::timestamptz[], $6::timestamptz[], $7::text[])"
       " ON CONFLICT (session_id, id) DO NOTHING RETURNING session_id, id";
-  check(PQprepare(conn_.get(), kStoreStatement, insert.c_str(), 6, nullptr), "preparing the insert");
+  check(PQprepare(conn_.get(), kStoreStatement, insert.c_str(), 7, nullptr), "preparing the insert");
   check(PQprepare(conn_.get(), kBeginStatement,
                   "INSERT INTO sessions (started_at, duration_seconds, window_size, naming)"
                   " VALUES ($1::timestamptz, $2::integer, $3::integer, $4) RETURNING session_id",
@@ -159,25 +172,26 @@ std::int64_t PostgresStore::begin_session(const SessionSettings& settings, commo
   return std::stoll(PQgetvalue(result.get(), 0, 0));
 }
 
-std::vector<bool> PostgresStore::store(std::span<const common::Message> messages) {
-  std::vector<bool> inserted(messages.size(), false);
-  if (messages.empty()) return inserted;
+std::vector<bool> PostgresStore::store(std::span<const StoreRow> rows) {
+  std::vector<bool> inserted(rows.size(), false);
+  if (rows.empty()) return inserted;
   if (!conn_) throw StoreUnavailable("storing messages: not connected");
-  const std::string sessions = int_array(messages, [](const common::Message& m) { return m.session_id; });
-  const std::string ids = int_array(messages, [](const common::Message& m) { return m.id; });
+  const std::string sessions = int_array(rows, [](const common::Message& m) { return m.session_id; });
+  const std::string ids = int_array(rows, [](const common::Message& m) { return m.id; });
   std::array<std::string, common::kHopCount> stamps;
-  for (std::size_t i = 0; i < common::kHopCount; ++i) stamps[i] = stamp_array(messages, static_cast<Hop>(i));
-  const char* params[] = {sessions.c_str(), ids.c_str(), stamps[0].c_str(), stamps[1].c_str(), stamps[2].c_str(),
-                          stamps[3].c_str()};
-  auto result = check(PQexecPrepared(conn_.get(), kStoreStatement, 6, params, nullptr, nullptr, 0), "storing messages");
+  for (std::size_t i = 0; i < common::kHopCount; ++i) stamps[i] = stamp_array(rows, static_cast<Hop>(i));
+  const std::string traces = trace_array(rows);
+  const char* params[] = {sessions.c_str(),  ids.c_str(),       stamps[0].c_str(), stamps[1].c_str(),
+                          stamps[2].c_str(), stamps[3].c_str(), traces.c_str()};
+  auto result = check(PQexecPrepared(conn_.get(), kStoreStatement, 7, params, nullptr, nullptr, 0), "storing messages");
 
   std::set<std::pair<std::int64_t, std::int64_t>> fresh;
   for (int row = 0; row < PQntuples(result.get()); ++row) {
     fresh.emplace(std::stoll(PQgetvalue(result.get(), row, 0)), std::stoll(PQgetvalue(result.get(), row, 1)));
   }
-  for (std::size_t i = 0; i < messages.size(); ++i) {
+  for (std::size_t i = 0; i < rows.size(); ++i) {
     // erase() so a key repeated within one batch counts as new only once
-    inserted[i] = fresh.erase({messages[i].session_id, messages[i].id}) == 1;
+    inserted[i] = fresh.erase({rows[i].message.session_id, rows[i].message.id}) == 1;
   }
   return inserted;
 }

@@ -22,7 +22,7 @@ class MariaDbStore final : public MessageStore {
 
   void connect() override;
   std::int64_t begin_session(const SessionSettings& settings, common::Timestamp started_at) override;
-  std::vector<bool> store(std::span<const common::Message> messages) override;
+  std::vector<bool> store(std::span<const StoreRow> rows) override;
   void finish_session(const SessionSummary& summary) override;
   std::vector<std::int64_t> close_interrupted_sessions() override;
   std::optional<std::int64_t> id_bound(std::int64_t session_id) override;
