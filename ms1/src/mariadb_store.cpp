@@ -15,20 +15,6 @@ using common::Hop;
 
 std::string quoted(std::string_view name) { return "`" + std::string(name) + "`"; }
 
-/// The server went away or refused the connection: reconnecting may help.
-bool connection_lost(unsigned error) {
-  switch (error) {
-    case CR_CONNECTION_ERROR:
-    case CR_CONN_HOST_ERROR:
-    case CR_SERVER_GONE_ERROR:
-    case CR_SERVER_LOST:
-    case ER_CONNECTION_KILLED:
-    case ER_SERVER_SHUTDOWN:
-      return true;
-    default:
-      return false;
-  }
-}
 
 MYSQL_TIME to_mysql_time(common::Timestamp ts) {
   using namespace std::chrono;
@@ -71,6 +57,40 @@ void bind_time(MYSQL_BIND& bind, MYSQL_TIME& value, my_bool* is_null) {
 
 }  // namespace
 
+bool mariadb_connection_lost(unsigned error) {
+  switch (error) {
+    case CR_CONNECTION_ERROR:
+    case CR_CONN_HOST_ERROR:
+    case CR_SERVER_GONE_ERROR:
+    case CR_SERVER_LOST:
+    case ER_CONNECTION_KILLED:
+    case ER_SERVER_SHUTDOWN:
+      return true;
+    default:
+      return false;
+  }
+}
+
+MYSQL* connect_mariadb(const common::DatabaseConfig& config, std::string& error) {
+  MYSQL* conn = mysql_init(nullptr);
+  if (conn == nullptr) {
+    error = "cannot connect to MariaDB: out of memory";
+    return nullptr;
+  }
+  const unsigned timeout = static_cast<unsigned>(config.connect_timeout_s);
+  mysql_options(conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+  mysql_options(conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+  if (mysql_real_connect(conn, config.host.c_str(), config.user.c_str(), config.password.c_str(), config.name.c_str(),
+                         config.port, nullptr, 0) == nullptr ||
+      mysql_query(conn, "SET time_zone = '+00:00'") != 0) {
+    error = "cannot connect to MariaDB at " + config.host + ":" + std::to_string(config.port) + "/" + config.name +
+            ": " + mysql_error(conn);
+    mysql_close(conn);
+    return nullptr;
+  }
+  return conn;
+}
+
 MariaDbStore::MariaDbStore(common::DatabaseConfig config, common::Naming naming)
     : config_(std::move(config)), naming_(naming) {}
 
@@ -89,7 +109,7 @@ void MariaDbStore::disconnect() {
 
 void MariaDbStore::raise(unsigned error, const std::string& message, const char* what) {
   const std::string text = std::string(what) + ": " + message + " (error " + std::to_string(error) + ")";
-  if (connection_lost(error)) {
+  if (mariadb_connection_lost(error)) {
     disconnect();
     throw StoreUnavailable(text);
   }
@@ -120,19 +140,9 @@ void MariaDbStore::execute(MYSQL_STMT* stmt, MYSQL_BIND* params, const char* wha
 
 void MariaDbStore::connect() {
   disconnect();
-  conn_ = mysql_init(nullptr);
-  if (conn_ == nullptr) throw StoreUnavailable("cannot connect to MariaDB: out of memory");
-  const unsigned timeout = static_cast<unsigned>(config_.connect_timeout_s);
-  mysql_options(conn_, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
-  mysql_options(conn_, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-  if (mysql_real_connect(conn_, config_.host.c_str(), config_.user.c_str(), config_.password.c_str(),
-                         config_.name.c_str(), config_.port, nullptr, 0) == nullptr) {
-    const std::string message = mysql_error(conn_);
-    disconnect();
-    throw StoreUnavailable("cannot connect to MariaDB at " + config_.host + ":" + std::to_string(config_.port) + "/" +
-                           config_.name + ": " + message);
-  }
-  query("SET time_zone = '+00:00'", "setting the time zone");
+  std::string error;
+  conn_ = connect_mariadb(config_, error);
+  if (conn_ == nullptr) throw StoreUnavailable(error);
   // Serialise concurrent schema creation (two MS1 starting at once).
   query("SELECT GET_LOCK('ringtrace_schema', 30)", "locking the schema");
   query("CREATE TABLE IF NOT EXISTS sessions ("

@@ -68,6 +68,23 @@ constexpr std::int64_t kSchemaLockKey = 0x72696e67;  // serialises concurrent sc
 
 }  // namespace
 
+PgConn connect_postgres(const common::DatabaseConfig& config, const char* application_name, const std::string& options) {
+  const std::string port = std::to_string(config.port);
+  const std::string timeout = std::to_string(config.connect_timeout_s);
+  const char* keys[] = {"host", "port", "dbname", "user", "password", "connect_timeout", "application_name",
+                        "options", nullptr};
+  const char* values[] = {config.host.c_str(), port.c_str(),    config.name.c_str(), config.user.c_str(),
+                          config.password.c_str(), timeout.c_str(), application_name, options.c_str(), nullptr};
+  PgConn conn(PQconnectdbParams(keys, values, 0));
+  if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
+    std::string message = conn ? PQerrorMessage(conn.get()) : "out of memory";
+    while (!message.empty() && message.back() == '\n') message.pop_back();
+    throw StoreUnavailable("cannot connect to PostgreSQL at " + config.host + ":" + port + "/" + config.name + ": " +
+                           message);
+  }
+  return conn;
+}
+
 PostgresStore::PostgresStore(common::DatabaseConfig config, common::Naming naming)
     : config_(std::move(config)), naming_(naming) {}
 
@@ -93,21 +110,7 @@ void PostgresStore::exec(const std::string& sql, const char* what) {
 
 void PostgresStore::connect() {
   conn_.reset();
-  const std::string port = std::to_string(config_.port);
-  const std::string timeout = std::to_string(config_.connect_timeout_s);
-  const char* keys[] = {"host", "port", "dbname", "user", "password", "connect_timeout", "application_name",
-                        "options", nullptr};
-  const char* values[] = {config_.host.c_str(), port.c_str(), config_.name.c_str(), config_.user.c_str(),
-                          config_.password.c_str(), timeout.c_str(), "ringtrace-ms1",
-                          "-c client_min_messages=warning", nullptr};
-  std::unique_ptr<PGconn, ConnCloser> conn(PQconnectdbParams(keys, values, 0));
-  if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
-    std::string message = conn ? PQerrorMessage(conn.get()) : "out of memory";
-    while (!message.empty() && message.back() == '\n') message.pop_back();
-    throw StoreUnavailable("cannot connect to PostgreSQL at " + config_.host + ":" + port + "/" + config_.name +
-                           ": " + message);
-  }
-  conn_ = std::move(conn);
+  conn_ = connect_postgres(config_, "ringtrace-ms1", "-c client_min_messages=warning");
 
   std::string ddl =
       "BEGIN;"

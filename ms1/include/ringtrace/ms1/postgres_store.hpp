@@ -11,6 +11,18 @@
 
 namespace ringtrace::ms1 {
 
+/// Closes a libpq connection.
+struct PgConnCloser {
+  /// PQfinish.
+  void operator()(PGconn* conn) const { PQfinish(conn); }
+};
+/// An owned libpq connection.
+using PgConn = std::unique_ptr<PGconn, PgConnCloser>;
+
+/// Opens a connection to `config` as `application_name` with server `options` (`-c key=value …`);
+/// throws StoreUnavailable naming the server when it cannot. The writer and the reports share it.
+PgConn connect_postgres(const common::DatabaseConfig& config, const char* application_name, const std::string& options);
+
 /// PostgreSQL store: one connection, prepared statements, batches as arrays through `unnest`
 /// so a batch of any size is one round trip and one prepared plan.
 class PostgresStore final : public MessageStore {
@@ -26,9 +38,6 @@ class PostgresStore final : public MessageStore {
   std::optional<std::int64_t> id_bound(std::int64_t session_id) override;
 
  private:
-  struct ConnCloser {
-    void operator()(PGconn* conn) const { PQfinish(conn); }
-  };
   struct ResultCloser {
     void operator()(PGresult* res) const { PQclear(res); }
   };
@@ -40,7 +49,7 @@ class PostgresStore final : public MessageStore {
 
   common::DatabaseConfig config_;
   common::Naming naming_;
-  std::unique_ptr<PGconn, ConnCloser> conn_;
+  PgConn conn_;
 };
 
 }  // namespace ringtrace::ms1
