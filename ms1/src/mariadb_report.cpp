@@ -91,9 +91,8 @@ void MariaDbReport::connect() {
   conn_ = connect_mariadb(config_, error);
   if (conn_ == nullptr) throw StoreUnavailable(error);
   // Read-only, and bounded: a report never holds a lock or the server for long.
-  query("SET SESSION TRANSACTION READ ONLY, SESSION max_statement_time = 10,"
-        " SESSION sort_buffer_size = 67108864",
-        "configuring the report connection");
+  query("SET SESSION TRANSACTION READ ONLY", "configuring the report connection");
+  query("SET SESSION max_statement_time = 10, SESSION sort_buffer_size = 67108864", "configuring the report connection");
 }
 
 MariaDbReport::Result MariaDbReport::query(const std::string& sql, const char* what, bool* absent) {

@@ -60,7 +60,9 @@ TEST(ReportMath, IntegerBoundsAreTheCeilingsOfThePowers) {
     EXPECT_GE(static_cast<long double>(bounds[static_cast<std::size_t>(i)]), power * (1 - 1e-15L)) << i;
     // Exactness is for the generator (integer arithmetic); a long double can check it while
     // it holds every integer of the bound's size (below 2^64 it does not quite).
-    if (i <= 150) EXPECT_LT(static_cast<long double>(bounds[static_cast<std::size_t>(i)] - 1), power) << i;
+    if (i <= 150) {
+      EXPECT_LT(static_cast<long double>(bounds[static_cast<std::size_t>(i)] - 1), power) << i;
+    }
     if (i > 0) {
       EXPECT_LE(bounds[static_cast<std::size_t>(i - 1)], bounds[static_cast<std::size_t>(i)]) << i;
       // Every bound is where bucket_index steps up to at least that bucket.
