@@ -10,8 +10,9 @@
   const NS = $('throughput').namespaceURI;   // the SVG namespace, read off the page itself
   const view = {
     status: null, liveId: null, shownId: null, follow: true, reportBusy: false, reportAt: 0,
-    sessions: new Map(), nextBefore: undefined, statusTimer: 0,
+    sessions: new Map(), nextBefore: undefined, statusTimer: 0, rereads: 0,
   };
+  const REREADS = 10;              // a finished session whose row is not closed yet: read again
 
   // -- small helpers ------------------------------------------------------------------------------
   function html(tag, attrs = {}, text) {
@@ -216,6 +217,13 @@
   function drawReport(r) {
     const s = r.session;
     const open = !s.finished_at;
+    // MS1 is idle but the row is not closed yet: read it again shortly, a few times at most.
+    if (open && s.session_id !== view.liveId && view.rereads < REREADS) {
+      view.rereads += 1;
+      setTimeout(() => { if (view.shownId === s.session_id) loadReport(s.session_id); }, 1000);
+    } else if (!open) {
+      view.rereads = 0;
+    }
     $('report-title').textContent = `Report of session ${s.session_id}${open ? ' (running)' : ''}`;
     $('report-summary').textContent = `Started ${s.started_at}, ${s.duration_seconds} s asked, window ${s.window_size}, ` +
       `naming ${s.naming}; ` + (open ? 'still running: the rows stored so far.' :
