@@ -46,7 +46,7 @@ void HttpApi::handle(common::HttpRequest&& request, common::Responder respond) {
     };
   }
   switch (handler) {
-    case Route::kStart: return session_.start(std::move(respond));
+    case Route::kStart: return session_.start(target, std::move(respond));
     case Route::kStop: return session_.stop(std::move(respond));
     case Route::kStore: {
       // Before the body is even decoded: without the token nothing of the request is looked at.
