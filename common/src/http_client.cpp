@@ -78,10 +78,15 @@ bool HttpClient::peer_closed() {
 }
 
 void HttpClient::serialize_head(const PostRequest& request) {
-  heads_ += "POST ";
-  heads_ += endpoint_.target;
+  const bool get = !get_target_.empty();
+  heads_ += get ? "GET " : "POST ";
+  heads_ += get ? get_target_ : std::string_view(endpoint_.target);
   heads_ += " HTTP/1.1\r\n";
   heads_ += fixed_headers_;
+  if (get) {
+    heads_ += "Accept: application/json\r\n\r\n";
+    return;
+  }
   if (header_safe(request.content_type)) {
     heads_ += "Content-Type: ";
     heads_ += request.content_type;
@@ -160,7 +165,7 @@ void HttpClient::attempt(const std::vector<PostRequest>& requests, std::vector<P
   std::size_t begin = 0;
   for (std::size_t i = 0; i < requests.size(); ++i) {
     buffers_.emplace_back(heads_.data() + begin, head_ends_[i] - begin);
-    if (!requests[i].body.empty()) buffers_.emplace_back(requests[i].body.data(), requests[i].body.size());
+    if (!requests[i].body.empty() && get_target_.empty()) buffers_.emplace_back(requests[i].body.data(), requests[i].body.size());
     begin = head_ends_[i];
   }
 
@@ -178,7 +183,7 @@ void HttpClient::attempt(const std::vector<PostRequest>& requests, std::vector<P
   std::optional<http::response_parser<http::string_body>> parser;
   std::function<void()> read_next = [&] {
     parser.emplace();
-    parser->body_limit(kMaxResponseBytes);
+    parser->body_limit(options_.max_response_bytes);
     if (answered > 0) stream_.expires_after(options_.timeout);
     http::async_read(stream_, buffer_, *parser, [&](const beast::error_code& ec, std::size_t) {
       if (ec) {
@@ -207,13 +212,27 @@ void HttpClient::attempt(const std::vector<PostRequest>& requests, std::vector<P
 
 PostResult HttpClient::post(const PostRequest& request) { return std::move(post_all({request}).front()); }
 
+PostResult HttpClient::get(std::string_view target) {
+  if (target.empty() || target.front() != '/' || !header_safe(target)) {
+    PostResult refused;
+    refused.ec = boost::asio::error::invalid_argument;
+    return refused;
+  }
+  get_target_ = target;
+  auto result = std::move(post_all({PostRequest{}}).front());
+  get_target_ = {};
+  return result;
+}
+
 std::vector<PostResult> HttpClient::post_all(const std::vector<PostRequest>& requests) {
   std::vector<PostResult> results;
   if (requests.empty()) return results;
   if (connected_ && peer_closed()) close();  // the server dropped the idle connection: reconnect before sending
   const bool reused = connected_;
   attempt(requests, results);
-  if (reused && options_.resend_on_stale && results.front().ec && is_stale_connection(results.front().ec) &&
+  // A GET changes nothing, so it is always safe to send again.
+  const bool resend = options_.resend_on_stale || !get_target_.empty();
+  if (reused && resend && results.front().ec && is_stale_connection(results.front().ec) &&
       !abort_.load()) {
     spdlog::debug("{}: kept-alive connection to {}:{} was closed ({}); reconnecting", options_.log_name,
                   endpoint_.host, endpoint_.port, results.front().ec.message());

@@ -18,6 +18,13 @@ void HttpApi::require_token(common::BearerAuth auth, common::Counter& unauthoriz
   unauthorized_ = &unauthorized;
 }
 
+void HttpApi::serve_dashboard(common::RequestHandler& sessions, common::RequestHandler& traces,
+                              common::RequestHandler& dashboard) {
+  sessions_ = &sessions;
+  traces_ = &traces;
+  dashboard_ = &dashboard;
+}
+
 void HttpApi::handle(common::HttpRequest&& request, common::Responder respond) {
   const std::string_view target = request.target();
   const Route handler = route(request.method_string(), target);
@@ -39,7 +46,7 @@ void HttpApi::handle(common::HttpRequest&& request, common::Responder respond) {
     };
   }
   switch (handler) {
-    case Route::kStart: return session_.start(std::move(respond));
+    case Route::kStart: return session_.start(target, std::move(respond));
     case Route::kStop: return session_.stop(std::move(respond));
     case Route::kStore: {
       // Before the body is even decoded: without the token nothing of the request is looked at.
@@ -52,6 +59,11 @@ void HttpApi::handle(common::HttpRequest&& request, common::Responder respond) {
     case Route::kStatus: return respond(session_.status());
     case Route::kHealthz: return respond(health_.health());
     case Route::kMetrics: return respond(health_.metrics());
+    case Route::kSessions:
+    case Route::kSession: return delegate(sessions_, std::move(request), std::move(respond));
+    case Route::kTrace: return delegate(traces_, std::move(request), std::move(respond));
+    case Route::kPage:
+    case Route::kAsset: return delegate(dashboard_, std::move(request), std::move(respond));
     case Route::kMethodNotAllowed: {
       auto response = error_json(http::status::method_not_allowed,
                                  fmt::format("{} is not allowed on {}", std::string_view(request.method_string()), target));
@@ -62,6 +74,14 @@ void HttpApi::handle(common::HttpRequest&& request, common::Responder respond) {
       return respond(error_json(http::status::not_found,
                                 fmt::format("no route {} {}", std::string_view(request.method_string()), target)));
   }
+}
+
+void HttpApi::delegate(common::RequestHandler* handler, common::HttpRequest&& request, common::Responder respond) {
+  if (handler == nullptr) {
+    return respond(error_json(http::status::service_unavailable,
+                              fmt::format("{} is not served by this MS1", std::string_view(request.target()))));
+  }
+  handler->handle(std::move(request), std::move(respond));
 }
 
 }  // namespace ringtrace::ms1

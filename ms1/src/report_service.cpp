@@ -1,1 +1,96 @@
-// Placeholder: filled in by issue 16.
+#include "ringtrace/ms1/report_service.hpp"
+
+#include <algorithm>
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "ringtrace/ms1/message_store.hpp"
+
+namespace ringtrace::ms1 {
+
+namespace {
+constexpr const char* kOverloaded = "too many reports are queued; retry";
+}  // namespace
+
+ReportService::ReportService(std::unique_ptr<ReportStore> store, boost::asio::any_io_executor completions,
+                             ReportServiceOptions options)
+    : store_(std::move(store)),
+      completions_(std::move(completions)),
+      options_(options),
+      backoff_(options.reconnect_initial),
+      worker_(options.queue_max) {}
+
+ReportService::~ReportService() { stop(); }
+
+bool ReportService::ensure_connected(bool force, std::string& error) {
+  if (connected_.load()) return true;
+  const auto now = std::chrono::steady_clock::now();
+  if (!force && now < next_connect_) {
+    error = "the database is not reachable (reconnecting)";
+    return false;
+  }
+  try {
+    store_->connect();
+    connected_.store(true);
+    backoff_ = options_.reconnect_initial;
+    return true;
+  } catch (const std::exception& e) {
+    error = std::string("the database is not reachable: ") + e.what();
+    spdlog::warn("reports: {} (retrying in {} ms)", e.what(), backoff_.count());
+    next_connect_ = now + backoff_;
+    backoff_ = std::min(backoff_ * 2, options_.reconnect_max);
+    return false;
+  }
+}
+
+template <typename T, typename Query>
+ReportResult<T> ReportService::run(Query&& query) {
+  ReportResult<T> result;
+  result.outcome = ReportOutcome::kUnavailable;
+  // Two tries: a connection that dropped since the last report is re-opened once, right away.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (!ensure_connected(attempt > 0, result.error)) return result;
+    try {
+      return query();
+    } catch (const StoreUnavailable& e) {
+      connected_.store(false);
+      result.error = std::string("the database is not reachable: ") + e.what();
+      spdlog::warn("reports: connection lost: {}", e.what());
+    } catch (const std::exception& e) {
+      spdlog::error("reports: the database refused: {}", e.what());
+      return {ReportOutcome::kFailed, {}, e.what()};
+    }
+  }
+  return result;
+}
+
+void ReportService::list_sessions(std::optional<std::int64_t> before, int limit, ListDone done) {
+  auto shared = std::make_shared<ListDone>(std::move(done));
+  const bool queued = worker_.post([this, before, limit, shared] {
+    auto result = run<std::vector<SessionRow>>([&] {
+      return ReportResult<std::vector<SessionRow>>{ReportOutcome::kOk, store_->list_sessions(before, limit), {}};
+    });
+    boost::asio::post(completions_, [shared, result = std::move(result)]() mutable { (*shared)(std::move(result)); });
+  });
+  if (!queued) {
+    boost::asio::post(completions_, [shared] { (*shared)({ReportOutcome::kOverloaded, {}, kOverloaded}); });
+  }
+}
+
+void ReportService::session_report(std::int64_t session_id, int slowest, ReportDone done) {
+  auto shared = std::make_shared<ReportDone>(std::move(done));
+  const bool queued = worker_.post([this, session_id, slowest, shared] {
+    auto result = run<SessionReport>([&] {
+      auto report = store_->session_report(session_id, slowest);
+      if (!report) return ReportResult<SessionReport>{ReportOutcome::kNotFound, {}, "no session " + std::to_string(session_id)};
+      return ReportResult<SessionReport>{ReportOutcome::kOk, std::move(*report), {}};
+    });
+    boost::asio::post(completions_, [shared, result = std::move(result)]() mutable { (*shared)(std::move(result)); });
+  });
+  if (!queued) {
+    boost::asio::post(completions_, [shared] { (*shared)({ReportOutcome::kOverloaded, {}, kOverloaded}); });
+  }
+}
+
+}  // namespace ringtrace::ms1

@@ -1,32 +1,53 @@
 #include "ringtrace/ms1/router.hpp"
 
 #include <array>
+#include <charconv>
+
+#include <fmt/format.h>
 
 namespace ringtrace::ms1 {
 
 namespace {
 
 constexpr std::array kRoutes = {
-    RouteEntry{"GET", "/start", Route::kStart},     RouteEntry{"GET", "/start/", Route::kStart},
-    RouteEntry{"GET", "/stop", Route::kStop},       RouteEntry{"GET", "/stop/", Route::kStop},
-    RouteEntry{"POST", "/store", Route::kStore},    RouteEntry{"GET", "/status", Route::kStatus},
-    RouteEntry{"GET", "/healthz", Route::kHealthz}, RouteEntry{"GET", "/metrics", Route::kMetrics},
+    RouteEntry{"GET", "/start", Route::kStart},
+    RouteEntry{"GET", "/start/", Route::kStart},
+    RouteEntry{"GET", "/stop", Route::kStop},
+    RouteEntry{"GET", "/stop/", Route::kStop},
+    RouteEntry{"POST", "/store", Route::kStore},
+    RouteEntry{"GET", "/status", Route::kStatus},
+    RouteEntry{"GET", "/healthz", Route::kHealthz},
+    RouteEntry{"GET", "/metrics", Route::kMetrics},
+    RouteEntry{"GET", "/sessions", Route::kSessions},
+    RouteEntry{"GET", "/sessions/{id}", Route::kSession},
+    RouteEntry{"GET", "/traces/{trace_id}", Route::kTrace},
+    RouteEntry{"GET", "/", Route::kPage},
+    RouteEntry{"GET", "/assets/{name}", Route::kAsset},
 };
 
-std::string_view path_of(std::string_view target) {
-  const auto query = target.find('?');
-  return query == std::string_view::npos ? target : target.substr(0, query);
+/// Whether `path` is served by `entry`'s path (a `{…}` last segment matches one non-empty segment).
+bool matches(std::string_view pattern, std::string_view path) {
+  const auto brace = pattern.find('{');
+  if (brace == std::string_view::npos) return pattern == path;
+  if (path.substr(0, brace) != pattern.substr(0, brace)) return false;
+  const auto rest = path.substr(brace);
+  return !rest.empty() && rest.find('/') == std::string_view::npos;
 }
 
 }  // namespace
 
 std::span<const RouteEntry> routes() { return kRoutes; }
 
+std::string_view path_of(std::string_view target) {
+  const auto query = target.find('?');
+  return query == std::string_view::npos ? target : target.substr(0, query);
+}
+
 Route route(std::string_view method, std::string_view target) {
   const auto path = path_of(target);
   bool known_path = false;
   for (const auto& entry : kRoutes) {
-    if (entry.path != path) continue;
+    if (!matches(entry.path, path)) continue;
     known_path = true;
     if (entry.method == method) return entry.route;
   }
@@ -36,9 +57,55 @@ Route route(std::string_view method, std::string_view target) {
 std::string_view allowed_method(std::string_view target) {
   const auto path = path_of(target);
   for (const auto& entry : kRoutes) {
-    if (entry.path == path) return entry.method;
+    if (matches(entry.path, path)) return entry.method;
   }
   return {};
+}
+
+std::optional<std::string_view> path_tail(std::string_view target, std::string_view prefix) {
+  const auto path = path_of(target);
+  if (path.substr(0, prefix.size()) != prefix) return std::nullopt;
+  return path.substr(prefix.size());
+}
+
+std::optional<std::int64_t> parse_int_in(std::string_view text, std::int64_t min, std::int64_t max) {
+  if (text.empty() || text.front() < '0' || text.front() > '9') return std::nullopt;
+  std::int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || value < min || value > max) return std::nullopt;
+  return value;
+}
+
+std::optional<std::string> read_int_params(std::string_view target, std::span<IntParam> params) {
+  const auto question = target.find('?');
+  if (question == std::string_view::npos) return std::nullopt;
+  std::string_view query = target.substr(question + 1);
+  const auto names = [&] {
+    std::string out;
+    for (const auto& p : params) out += (out.empty() ? "" : ", ") + std::string(p.name);
+    return out.empty() ? std::string("none") : out;
+  };
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const auto pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (pair.empty()) continue;  // "a=1&&b=2", a trailing '&'
+    const auto eq = pair.find('=');
+    const auto name = pair.substr(0, eq);
+    const auto value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    IntParam* param = nullptr;
+    for (auto& p : params) {
+      if (p.name == name) param = &p;
+    }
+    if (param == nullptr) return fmt::format("unknown query parameter '{}' (accepted: {})", name, names());
+    if (param->value) return fmt::format("query parameter '{}' given twice", name);
+    param->value = parse_int_in(value, param->min, param->max);
+    if (!param->value) {
+      return fmt::format("query parameter '{}': expected an integer in [{}, {}], got '{}'", name, param->min,
+                         param->max, value);
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace ringtrace::ms1

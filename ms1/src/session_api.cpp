@@ -1,8 +1,12 @@
 #include "ringtrace/ms1/session_api.hpp"
 
+#include <array>
+
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <spdlog/spdlog.h>
+
+#include "ringtrace/ms1/router.hpp"
 
 namespace ringtrace::ms1 {
 
@@ -12,6 +16,9 @@ using common::error_json;
 using common::json_response;
 
 namespace {
+
+constexpr std::int64_t kMaxStartSeconds = 86400;
+constexpr std::int64_t kMaxWindow = 65536;
 
 /// Whole milliseconds, for JSON (Boost.JSON writes doubles in exponent form).
 std::int64_t millis(SteadyClock::duration d) {
@@ -33,7 +40,13 @@ json::object summary_json(const SessionSummary& s) {
 SessionApi::SessionApi(SessionRunner& runner, const Ms2Link& link, const StoreWriter& writer, std::string ms2_url)
     : runner_(runner), link_(link), writer_(writer), ms2_url_(std::move(ms2_url)) {}
 
-void SessionApi::start(common::Responder respond) {
+void SessionApi::start(std::string_view target, common::Responder respond) {
+  // The same ranges as the configuration's interaction.window; a day at most from a browser.
+  std::array params{IntParam{"duration_seconds", 1, kMaxStartSeconds, {}}, IntParam{"window", 1, kMaxWindow, {}}};
+  if (auto error = read_int_params(target, params)) return respond(error_json(http::status::bad_request, *error));
+  auto settings = runner_.settings();
+  if (params[0].value) settings.duration_seconds = static_cast<int>(*params[0].value);
+  if (params[1].value) settings.window = static_cast<int>(*params[1].value);
   if (runner_.shutting_down()) return respond(error_json(http::status::service_unavailable, "MS1 is shutting down"));
   const auto& controller = runner_.controller();
   if (controller.state() != SessionState::kIdle) {
@@ -49,7 +62,7 @@ void SessionApi::start(common::Responder respond) {
   if (!writer_.connected()) {
     return respond(error_json(http::status::service_unavailable, "the database is not reachable (reconnecting)"));
   }
-  runner_.start([this, respond = std::move(respond)](std::optional<std::int64_t> id, const std::string& error) {
+  runner_.start(settings, [this, respond = std::move(respond)](std::optional<std::int64_t> id, const std::string& error) {
     if (!id) {
       spdlog::error("cannot start a session: {}", error);
       return respond(error_json(http::status::service_unavailable, "cannot record the session: " + error));
@@ -57,7 +70,7 @@ void SessionApi::start(common::Responder respond) {
     if (runner_.shutting_down()) {
       return respond(error_json(http::status::service_unavailable, "MS1 is shutting down"));
     }
-    const auto& settings = runner_.settings();
+    const auto& settings = runner_.session_settings();
     json::object body{{"session_id", *id},
                       {"state", "running"},
                       {"duration_seconds", settings.duration_seconds},
@@ -86,6 +99,8 @@ common::HttpResponse SessionApi::status() const {
                     {"lost", status.lost},
                     {"resent", status.resent},
                     {"elapsed_ms", millis(status.elapsed)},
+                    {"duration_seconds", runner_.session_settings().duration_seconds},
+                    {"window", runner_.session_settings().window},
                     {"ms2_connected", link_.connected()},
                     {"database_connected", writer_.connected()}};
   const auto& last = runner_.last_summary();

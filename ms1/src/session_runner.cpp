@@ -26,6 +26,7 @@ SessionRunner::SessionRunner(boost::asio::io_context& ioc, const common::Config&
       settings_{config.interaction.duration_seconds, config.interaction.window,
                 config.kafka.delivery != common::Delivery::kAtMostOnce,
                 milliseconds(config.interaction.resend_timeout_ms)},
+      session_settings_(settings_),
       duration_timer_(ioc),
       drain_timer_(ioc),
       progress_timer_(ioc),
@@ -34,9 +35,10 @@ SessionRunner::SessionRunner(boost::asio::io_context& ioc, const common::Config&
 
 SessionRunner::~SessionRunner() = default;
 
-bool SessionRunner::start(StartDone done) {
+bool SessionRunner::start(const SessionSettings& settings, StartDone done) {
   if (!controller_.begin_start()) return false;
-  writer_.begin_session(settings_, common::now_utc(), [this, done = std::move(done)](std::optional<std::int64_t> id,
+  session_settings_ = settings;
+  writer_.begin_session(session_settings_, common::now_utc(), [this, done = std::move(done)](std::optional<std::int64_t> id,
                                                                                      const std::string& error) {
     if (!id || shutting_down_) {
       controller_.cancel_start();
@@ -45,9 +47,9 @@ bool SessionRunner::start(StartDone done) {
       return;
     }
     common::announce(fmt::format("interaction started: session_id={} duration={}s window={}", *id,
-                                 settings_.duration_seconds, settings_.window));
-    controller_.start(*id, settings_, SteadyClock::now());
-    duration_timer_.expires_after(std::chrono::seconds(settings_.duration_seconds));
+                                 session_settings_.duration_seconds, session_settings_.window));
+    controller_.start(*id, session_settings_, SteadyClock::now());
+    duration_timer_.expires_after(std::chrono::seconds(session_settings_.duration_seconds));
     duration_timer_.async_wait([this](boost::system::error_code ec) {
       if (ec) return;
       controller_.stop(StopReason::kDuration, SteadyClock::now());
@@ -190,7 +192,14 @@ void SessionRunner::record_finish(const SessionSummary& summary) {
                                  summary.session_id, seconds(summary.elapsed), summary.sent, summary.stored,
                                  to_string(summary.reason)));
     for (auto& waiter : std::exchange(stop_waiters_, {})) waiter(summary);
-    if (shutting_down_) notify_idle();
+    if (!after_finish_ || !error.empty()) {
+      if (shutting_down_) notify_idle();
+      return;
+    }
+    // Only a recorded session has rows to report on.
+    after_finish_(summary, [this] {
+      if (shutting_down_) notify_idle();
+    });
   });
 }
 

@@ -72,6 +72,18 @@ def gateway_checks(check, gw, sql, stamps, jaeger):
     check.eq("POST /store through the gateway stores no row", sql.count(UNKNOWN_SESSION), 0)
     check.eq("GET /store/ through the gateway is 404", call(api + "/store/")[0], 404)
     check.eq("a path under a route (/start/x) through the gateway is 404", call(api + "/start/x")[0], 404)
+    # -- the dashboard's routes reach MS1 (its own 400s name the parameter); nothing below them --
+    status, _, body = call(api + "/sessions?limit=0")
+    check(f"GET /sessions through the gateway is MS1's 400 naming the bad limit ({status} {body.strip()})",
+          status == 400 and "'limit'" in error_of(body))
+    status, _, body = call(api + "/traces/xyz")
+    check(f"GET /traces/{{id}} through the gateway is MS1's 400 for a bad id ({status} {body.strip()})",
+          status == 400 and error_of(body).startswith("trace id"))
+    status, _, body = call(api + "/sessions/abc")
+    check(f"GET /sessions/{{id}} through the gateway is MS1's 400 for a bad id ({status} {body.strip()})",
+          status == 400 and error_of(body).startswith("session id"))
+    check.eq("a path under a report (/sessions/1/x) through the gateway is 404", call(api + "/sessions/1/x")[0], 404)
+    check("GET / through the gateway is MS1's answer, not the gateway's 404", error_of(call(api + "/")[2]) != "not found")
     check("the gateway's own 404 is logged without an upstream time",
           "upstream_time=- " in log_line(gw.access_log, store_id), log_line(gw.access_log, store_id))
 

@@ -256,6 +256,21 @@ TEST(Config, UrlsAndBindAddressesAreCheckedAtLoad) {
   EXPECT_EQ(message_of({{"RINGTRACE__MS1__LISTEN_ADDRESS", "::"}}), "accepted");
 }
 
+TEST(Config, JaegerQueryAndUiUrls) {
+  const auto defaults = parse_config("", {});
+  EXPECT_EQ(defaults.tracing.query_url, "http://127.0.0.1:16686");
+  EXPECT_EQ(defaults.tracing.ui_url, "");
+  const auto c = parse_config("tracing: {query_url: 'http://jaeger:16686', ui_url: 'https://j.example/ui'}", {});
+  EXPECT_EQ(c.tracing.query_url, "http://jaeger:16686");
+  EXPECT_EQ(c.tracing.ui_url, "https://j.example/ui");
+  EXPECT_EQ(parse_config("tracing: {query_url: ''}", {}).tracing.query_url, "");
+  expect_error_naming([] { parse_config("tracing: {query_url: 'jaeger:16686'}", {}); }, "tracing.query_url");
+  expect_error_naming([] { parse_config("tracing: {ui_url: 'javascript:alert(1)'}", {}); }, "tracing.ui_url");
+  expect_error_naming([] { parse_config("tracing: {ui_url: 'http://j/\\\"x'}", {}); }, "tracing.ui_url");
+  expect_error_naming([] { parse_config("", {{"RINGTRACE__TRACING__UI_URL", "http://j /x"}}); },
+                      "RINGTRACE__TRACING__UI_URL");
+}
+
 TEST(ConfigReference, CoversEveryKeyInOrder) {
   const auto reference = config_reference();
   const auto keys = config_keys();

@@ -229,3 +229,40 @@ TEST(HttpClient, SendsTheContentTypeItIsGivenAndALargeBodyIntact) {
 
 }  // namespace
 }  // namespace ringtrace::common
+
+namespace ringtrace::common {
+namespace {
+
+TEST(HttpClient, GetsATargetOnTheEndpointsHost) {
+  test::FakeHttpServer server;
+  server.set_responder([](const test::ReceivedRequest& r) {
+    return test::FakeResponse{r.method == "GET" ? 200u : 405u, std::string(100 * 1024, 'x')};
+  });
+  std::atomic<bool> abort{false};
+  HttpClientOptions options;
+  options.max_response_bytes = 1024 * 1024;
+  HttpClient client({"127.0.0.1", std::to_string(server.port()), "/store"}, options, abort);
+  const auto result = client.get("/api/traces/abc");
+  ASSERT_FALSE(result.ec) << result.ec.message();
+  EXPECT_EQ(result.status, 200u);
+  EXPECT_EQ(result.body.size(), 100u * 1024) << "larger than the default limit, within the option's";
+  ASSERT_EQ(server.requests().size(), 1u);
+  EXPECT_EQ(server.requests()[0].target, "/api/traces/abc");
+  EXPECT_TRUE(server.requests()[0].body.empty());
+  // A POST on the same client still goes to the endpoint's own target.
+  EXPECT_EQ(client.post(PostRequest{"{}", "application/json", {}}).status, 405u);
+  EXPECT_EQ(server.requests()[1].target, "/store");
+  EXPECT_EQ(client.get("no-slash").ec, boost::asio::error::invalid_argument);
+  EXPECT_EQ(client.get("/a\r\nInjected: 1").ec, boost::asio::error::invalid_argument);
+}
+
+TEST(HttpClient, TheDefaultResponseLimitHolds) {
+  test::FakeHttpServer server;
+  server.set_responder([](const test::ReceivedRequest&) { return test::FakeResponse{200, std::string(100 * 1024, 'x')}; });
+  std::atomic<bool> abort{false};
+  HttpClient client({"127.0.0.1", std::to_string(server.port()), "/"}, HttpClientOptions{}, abort);
+  EXPECT_TRUE(client.get("/big").ec);
+}
+
+}  // namespace
+}  // namespace ringtrace::common

@@ -164,3 +164,39 @@ TEST_P(HttpApiTest, WithoutATokenStoreIsOpen) {
 }
 
 }  // namespace
+
+namespace {
+
+/// A handler that answers with the path it was given, to see where HttpApi sends a request.
+struct EchoHandler final : common::RequestHandler {
+  explicit EchoHandler(std::string name) : name(std::move(name)) {}
+  void handle(common::HttpRequest&& request, common::Responder respond) override {
+    respond(common::json_response(http::status::ok, "\"" + name + " " + std::string(request.target()) + "\""));
+  }
+  std::string name;
+};
+
+TEST_P(HttpApiTest, DashboardRoutesAre503UntilServed) {
+  const auto response = ms1().call(http::verb::get, "/sessions");
+  EXPECT_EQ(response.result(), http::status::service_unavailable);
+  EXPECT_EQ(body_of(response).at("error").as_string(), "/sessions is not served by this MS1");
+}
+
+TEST_P(HttpApiTest, DashboardRoutesGoToTheirHandlers) {
+  EchoHandler sessions("sessions");
+  EchoHandler traces("traces");
+  EchoHandler dashboard("dashboard");
+  ms1().api.serve_dashboard(sessions, traces, dashboard);
+  const auto answer = [&](std::string target) { return ms1().call(http::verb::get, std::move(target)).body(); };
+  EXPECT_EQ(answer("/sessions?limit=3"), "\"sessions /sessions?limit=3\"");
+  EXPECT_EQ(answer("/sessions/4"), "\"sessions /sessions/4\"");
+  EXPECT_EQ(answer("/traces/ab"), "\"traces /traces/ab\"");
+  EXPECT_EQ(answer("/"), "\"dashboard /\"");
+  EXPECT_EQ(answer("/assets/dashboard.js"), "\"dashboard /assets/dashboard.js\"");
+  auto response = ms1().call(http::verb::post, "/sessions/4");
+  EXPECT_EQ(response.result(), http::status::method_not_allowed);
+  EXPECT_EQ(response[http::field::allow], "GET");
+  EXPECT_EQ(ms1().call(http::verb::get, "/sessions/4/x").result(), http::status::not_found);
+}
+
+}  // namespace

@@ -218,3 +218,48 @@ TEST_P(HttpApiTest, DrainTimeoutWithTheDatabaseDownRecordsOnceItIsBack) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_P(HttpApiTest, StartTakesTheDurationAndWindowOfItsSession) {
+  auto body = body_of(ms1().call(http::verb::get, "/status"));
+  EXPECT_EQ(body.at("duration_seconds").as_int64(), 60) << "before any session: the configuration's";
+  EXPECT_EQ(body.at("window").as_int64(), 1);
+  const auto response = ms1().call(http::verb::get, "/start?duration_seconds=30&window=3");
+  ASSERT_EQ(response.result(), http::status::ok) << response.body();
+  body = body_of(response);
+  EXPECT_EQ(body.at("duration_seconds").as_int64(), 30);
+  EXPECT_EQ(body.at("window").as_int64(), 3);
+  EXPECT_EQ(ms1().link.frames.size(), 3u) << "the window asked for is kept full";
+  body = body_of(ms1().call(http::verb::get, "/status"));
+  EXPECT_EQ(body.at("duration_seconds").as_int64(), 30);
+  EXPECT_EQ(body.at("window").as_int64(), 3);
+  std::optional<common::HttpResponse> stopped;
+  ms1().send(http::verb::get, "/stop", stopped);
+  for (std::size_t i = 0; i < 3; ++i) ms1().call(http::verb::post, "/store", ms1().returned(i), "application/json");
+  ASSERT_TRUE(ms1().run_until([&] { return stopped.has_value(); }));
+  body = body_of(ms1().call(http::verb::get, "/status"));
+  EXPECT_EQ(body.at("window").as_int64(), 3) << "after it: the last session's";
+  // Only the parameter given is overridden.
+  body = body_of(ms1().call(http::verb::get, "/start?window=2"));
+  EXPECT_EQ(body.at("duration_seconds").as_int64(), 60);
+  EXPECT_EQ(body.at("window").as_int64(), 2);
+}
+
+TEST_P(HttpApiTest, BadStartParametersAre400AndStartNothing) {
+  const auto error = [&](std::string target) {
+    const auto response = ms1().call(http::verb::get, std::move(target));
+    EXPECT_EQ(response.result(), http::status::bad_request) << response.body();
+    return std::string(body_of(response).at("error").as_string());
+  };
+  EXPECT_EQ(error("/start?duration_seconds=0"),
+            "query parameter 'duration_seconds': expected an integer in [1, 86400], got '0'");
+  EXPECT_EQ(error("/start?duration_seconds=86401").find("duration_seconds"), 17u);
+  EXPECT_EQ(error("/start?window=65537"), "query parameter 'window': expected an integer in [1, 65536], got '65537'");
+  EXPECT_EQ(error("/start/?window=abc").find("'window'"), 16u);
+  EXPECT_EQ(error("/start?duration=5"), "unknown query parameter 'duration' (accepted: duration_seconds, window)");
+  EXPECT_EQ(body_of(ms1().call(http::verb::get, "/status")).at("state").as_string(), "idle");
+  EXPECT_TRUE(ms1().link.frames.empty());
+}
+
+}  // namespace

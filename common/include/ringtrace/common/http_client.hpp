@@ -49,15 +49,14 @@ struct HttpClientOptions {
   bool resend_on_stale = true;
   /// Further headers sent on every request, as name and value (e.g. MS3's `Authorization`).
   std::vector<std::pair<std::string, std::string>> headers = {};
+  /// Largest response body read; a larger one fails the request (body_limit).
+  std::uint64_t max_response_bytes = 64 * 1024;
 };
 
 /// Synchronous interface over async Beast ops run on a private io_context, because blocking Beast
 /// calls ignore tcp_stream timeouts. Reconnects as needed; not thread-safe (one caller thread).
 class HttpClient {
  public:
-  /// Largest response body read; the servers we call answer short JSON.
-  static constexpr std::uint64_t kMaxResponseBytes = 64 * 1024;
-
   /// POSTs to `endpoint`. `abort` (read from the calling thread every few ms; must outlive the
   /// client) cancels a request in flight, for shutdown. Throws std::invalid_argument for a header
   /// of `options` that could break the request apart (a bad name, a line break in a value).
@@ -65,6 +64,10 @@ class HttpClient {
 
   /// POSTs one request; see post_all().
   PostResult post(const PostRequest& request);
+
+  /// GETs `target` (path and query, on the endpoint's host and port), for a query API; safe to
+  /// repeat, so a stale kept-alive connection is always tried once more.
+  PostResult get(std::string_view target);
 
   /// HTTP/1.1 pipelining: writes every request at once, then reads the answers in order, so one
   /// round trip serves them all. One result per request, in order; a transport error fails the
@@ -102,6 +105,7 @@ class HttpClient {
   std::vector<std::size_t> head_ends_;                 ///< where each request's head ends in heads_
   std::vector<boost::asio::const_buffer> buffers_;     ///< heads and bodies, written in one gather
   bool connected_ = false;
+  std::string_view get_target_;  ///< set during get(): the pipeline is that one GET
 };
 
 }  // namespace ringtrace::common

@@ -26,16 +26,28 @@ class HttpApi final : public common::RequestHandler {
   /// before serving; `unauthorized` must outlive the handler.
   void require_token(common::BearerAuth auth, common::Counter& unauthorized);
 
+  /// Serves the dashboard's read-only routes from now on: GET /sessions and /sessions/{id} by
+  /// `sessions`, GET /traces/{id} by `traces`, GET / and /assets/{name} by `dashboard`; until
+  /// then they answer 503. Call before serving; all three must outlive the handler.
+  void serve_dashboard(common::RequestHandler& sessions, common::RequestHandler& traces,
+                       common::RequestHandler& dashboard);
+
   /// Routes one request.
   void handle(common::HttpRequest&& request, common::Responder respond) override;
 
  private:
+  /// Hands the request to `handler`, or answers 503 when it is not there.
+  static void delegate(common::RequestHandler* handler, common::HttpRequest&& request, common::Responder respond);
+
   common::tracing::Tracer& tracer_;
   SessionApi& session_;
   StoreApi& store_;
   const HealthApi& health_;
   common::BearerAuth auth_;                  ///< open until require_token()
   common::Counter* unauthorized_ = nullptr;  ///< set with auth_
+  common::RequestHandler* sessions_ = nullptr;   ///< set by serve_dashboard()
+  common::RequestHandler* traces_ = nullptr;     ///< set by serve_dashboard()
+  common::RequestHandler* dashboard_ = nullptr;  ///< set by serve_dashboard()
 };
 
 }  // namespace ringtrace::ms1

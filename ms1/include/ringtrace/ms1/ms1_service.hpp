@@ -15,18 +15,23 @@
 #include "ringtrace/common/service_main.hpp"
 #include "ringtrace/common/tracing.hpp"
 #include "ringtrace/ms1/health_api.hpp"
+#include "ringtrace/ms1/dashboard_api.hpp"
 #include "ringtrace/ms1/http_api.hpp"
 #include "ringtrace/ms1/ms1_metrics.hpp"
+#include "ringtrace/ms1/report_service.hpp"
 #include "ringtrace/ms1/session_api.hpp"
 #include "ringtrace/ms1/session_runner.hpp"
+#include "ringtrace/ms1/sessions_api.hpp"
 #include "ringtrace/ms1/store_api.hpp"
 #include "ringtrace/ms1/store_writer.hpp"
+#include "ringtrace/ms1/trace_relay.hpp"
 #include "ringtrace/ms1/ws_client.hpp"
 
 namespace ringtrace::ms1 {
 
-/// The MS1 process. Everything but the database writer runs on one event-loop thread (the one
-/// that calls run()), so the session and the counters need no locks.
+/// The MS1 process. Everything but the database writer, the report thread and the trace relay
+/// runs on one event-loop thread (the one that calls run()), so the session and the counters
+/// need no locks.
 class Ms1Service final : public common::Service {
  public:
   /// Binds the HTTP port and prepares the MS2 link and the database writer; throws on bad config
@@ -50,6 +55,8 @@ class Ms1Service final : public common::Service {
  private:
   void begin_shutdown();
   void complete_shutdown();
+  /// The finish hook: prints the latency line of the finished session from its report.
+  void print_latency(const SessionSummary& summary, std::function<void()> done);
 
   common::Config config_;
   common::BearerAuth auth_;          ///< security.token: checked on /store, sent to MS2
@@ -57,12 +64,16 @@ class Ms1Service final : public common::Service {
   common::tracing::Tracer tracer_;   ///< declared early: spans below must end before it goes
   boost::asio::io_context ioc_{1};
   std::unique_ptr<StoreWriter> writer_;
+  std::unique_ptr<ReportService> reports_;  ///< its own connection: reports never wait on the writer
+  std::unique_ptr<TraceRelay> relay_;
   Ms1Metrics m_;
   SessionRunner runner_;  ///< before the link, which reports to it
   std::shared_ptr<WsClient> ws_;
   SessionApi session_api_;
   StoreApi store_api_;
   HealthApi health_api_;
+  SessionsApi sessions_api_;
+  DashboardApi dashboard_api_;
   HttpApi http_api_;
   std::shared_ptr<common::HttpListener> listener_;
   std::atomic<bool> stop_requested_{false};

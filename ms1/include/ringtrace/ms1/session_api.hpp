@@ -16,8 +16,10 @@ class SessionApi {
   /// Everything referenced must outlive the handler; `ms2_url` is named in 503 bodies.
   SessionApi(SessionRunner& runner, const Ms2Link& link, const StoreWriter& writer, std::string ms2_url);
 
-  /// GET /start: 200 with the new session, 409 while one runs, 503 without MS2 or the database.
-  void start(common::Responder respond);
+  /// GET /start[?duration_seconds=D&window=W]: 200 with the new session, 400 for a bad or
+  /// unknown parameter, 409 while one runs, 503 without MS2 or the database. Without a
+  /// parameter the configuration's value is used.
+  void start(std::string_view target, common::Responder respond);
   /// GET /stop: 200 with the outcome once the session is recorded, 409 when none runs.
   void stop(common::Responder respond);
   /// GET /status: the current session and the last one finished.

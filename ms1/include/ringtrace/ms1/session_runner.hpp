@@ -38,6 +38,9 @@ class SessionRunner final : public SessionPort, public WsLinkListener {
 
   /// What a session is asked to do, from the configuration.
   [[nodiscard]] const SessionSettings& settings() const { return settings_; }
+  /// What the current (or last) session was asked to do: the configuration's settings with the
+  /// overrides of its /start; the configuration's before any session.
+  [[nodiscard]] const SessionSettings& session_settings() const { return session_settings_; }
   /// The state machine, read-only, for /status and /start's refusals.
   [[nodiscard]] const SessionController& controller() const { return controller_; }
   /// The last session recorded, for /status.
@@ -47,7 +50,15 @@ class SessionRunner final : public SessionPort, public WsLinkListener {
 
   /// Fetches a session id (kStarting), then runs the session; `done` hears the outcome. False
   /// (and `done` dropped) unless idle.
-  bool start(StartDone done);
+  bool start(StartDone done) { return start(settings_, std::move(done)); }
+  /// The same with settings of its own for this session (the API checks their ranges).
+  bool start(const SessionSettings& settings, StartDone done);
+
+  /// Called after each finish line with the session's outcome; the runner goes on (and, shutting
+  /// down, lets the loop end) once `done` is called, so what the hook prints comes before the end.
+  using FinishHook = std::function<void(const SessionSummary& summary, std::function<void()> done)>;
+  /// Sets the finish hook (MS1 prints the latency line from it). Call before the first session.
+  void after_finish(FinishHook hook) { after_finish_ = std::move(hook); }
   /// Stops the running session, or joins one already draining or finishing; `done` is called
   /// once it is recorded. False (and `done` dropped) when idle or starting.
   bool stop(StopDone done);
@@ -84,7 +95,9 @@ class SessionRunner final : public SessionPort, public WsLinkListener {
   StoreWriter& writer_;
   const Ms1Metrics& m_;
   Ms2Link* link_ = nullptr;
-  SessionSettings settings_;
+  SessionSettings settings_;          ///< from the configuration
+  SessionSettings session_settings_;  ///< of the current or last session
+  FinishHook after_finish_;
   SessionController controller_{*this};  ///< holds the cycle spans, so the runner must go before the tracer
   boost::asio::steady_timer duration_timer_;
   boost::asio::steady_timer drain_timer_;
