@@ -3,6 +3,7 @@
 #include <errmsg.h>
 #include <mysqld_error.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -14,20 +15,6 @@ using common::Hop;
 
 std::string quoted(std::string_view name) { return "`" + std::string(name) + "`"; }
 
-/// The server went away or refused the connection: reconnecting may help.
-bool connection_lost(unsigned error) {
-  switch (error) {
-    case CR_CONNECTION_ERROR:
-    case CR_CONN_HOST_ERROR:
-    case CR_SERVER_GONE_ERROR:
-    case CR_SERVER_LOST:
-    case ER_CONNECTION_KILLED:
-    case ER_SERVER_SHUTDOWN:
-      return true;
-    default:
-      return false;
-  }
-}
 
 MYSQL_TIME to_mysql_time(common::Timestamp ts) {
   using namespace std::chrono;
@@ -70,6 +57,40 @@ void bind_time(MYSQL_BIND& bind, MYSQL_TIME& value, my_bool* is_null) {
 
 }  // namespace
 
+bool mariadb_connection_lost(unsigned error) {
+  switch (error) {
+    case CR_CONNECTION_ERROR:
+    case CR_CONN_HOST_ERROR:
+    case CR_SERVER_GONE_ERROR:
+    case CR_SERVER_LOST:
+    case ER_CONNECTION_KILLED:
+    case ER_SERVER_SHUTDOWN:
+      return true;
+    default:
+      return false;
+  }
+}
+
+MYSQL* connect_mariadb(const common::DatabaseConfig& config, std::string& error) {
+  MYSQL* conn = mysql_init(nullptr);
+  if (conn == nullptr) {
+    error = "cannot connect to MariaDB: out of memory";
+    return nullptr;
+  }
+  const unsigned timeout = static_cast<unsigned>(config.connect_timeout_s);
+  mysql_options(conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+  mysql_options(conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+  if (mysql_real_connect(conn, config.host.c_str(), config.user.c_str(), config.password.c_str(), config.name.c_str(),
+                         config.port, nullptr, 0) == nullptr ||
+      mysql_query(conn, "SET time_zone = '+00:00'") != 0) {
+    error = "cannot connect to MariaDB at " + config.host + ":" + std::to_string(config.port) + "/" + config.name +
+            ": " + mysql_error(conn);
+    mysql_close(conn);
+    return nullptr;
+  }
+  return conn;
+}
+
 MariaDbStore::MariaDbStore(common::DatabaseConfig config, common::Naming naming)
     : config_(std::move(config)), naming_(naming) {}
 
@@ -88,7 +109,7 @@ void MariaDbStore::disconnect() {
 
 void MariaDbStore::raise(unsigned error, const std::string& message, const char* what) {
   const std::string text = std::string(what) + ": " + message + " (error " + std::to_string(error) + ")";
-  if (connection_lost(error)) {
+  if (mariadb_connection_lost(error)) {
     disconnect();
     throw StoreUnavailable(text);
   }
@@ -119,19 +140,9 @@ void MariaDbStore::execute(MYSQL_STMT* stmt, MYSQL_BIND* params, const char* wha
 
 void MariaDbStore::connect() {
   disconnect();
-  conn_ = mysql_init(nullptr);
-  if (conn_ == nullptr) throw StoreUnavailable("cannot connect to MariaDB: out of memory");
-  const unsigned timeout = static_cast<unsigned>(config_.connect_timeout_s);
-  mysql_options(conn_, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
-  mysql_options(conn_, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-  if (mysql_real_connect(conn_, config_.host.c_str(), config_.user.c_str(), config_.password.c_str(),
-                         config_.name.c_str(), config_.port, nullptr, 0) == nullptr) {
-    const std::string message = mysql_error(conn_);
-    disconnect();
-    throw StoreUnavailable("cannot connect to MariaDB at " + config_.host + ":" + std::to_string(config_.port) + "/" +
-                           config_.name + ": " + message);
-  }
-  query("SET time_zone = '+00:00'", "setting the time zone");
+  std::string error;
+  conn_ = connect_mariadb(config_, error);
+  if (conn_ == nullptr) throw StoreUnavailable(error);
   // Serialise concurrent schema creation (two MS1 starting at once).
   query("SELECT GET_LOCK('ringtrace_schema', 30)", "locking the schema");
   query("CREATE TABLE IF NOT EXISTS sessions ("
@@ -153,6 +164,7 @@ void MariaDbStore::connect() {
         " id BIGINT NOT NULL,"
         " PRIMARY KEY (session_id, id)) ENGINE=InnoDB",
         "creating the messages table");
+  query("ALTER TABLE messages ADD COLUMN IF NOT EXISTS trace_id CHAR(32) NULL", "adding the trace id column");
   // Columns follow the configured naming; a database used with both namings keeps both sets.
   for (std::size_t i = 0; i < common::kHopCount; ++i) {
     query("ALTER TABLE messages ADD COLUMN IF NOT EXISTS " + quoted(common::field_name(naming_, static_cast<Hop>(i))) +
@@ -163,7 +175,7 @@ void MariaDbStore::connect() {
 
   std::string insert = "INSERT INTO messages (session_id, id";
   for (std::size_t i = 0; i < common::kHopCount; ++i) insert += ", " + quoted(common::field_name(naming_, static_cast<Hop>(i)));
-  insert += ") VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE id = id";
+  insert += ", trace_id) VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE id = id";
   insert_ = prepare(insert, "preparing the insert");
   begin_ = prepare("INSERT INTO sessions (started_at, duration_seconds, window_size, naming) VALUES (?, ?, ?, ?)",
                    "preparing the session insert");
@@ -191,9 +203,9 @@ std::int64_t MariaDbStore::begin_session(const SessionSettings& settings, common
   return static_cast<std::int64_t>(mysql_stmt_insert_id(begin_.get()));
 }
 
-std::vector<bool> MariaDbStore::store(std::span<const common::Message> messages) {
-  std::vector<bool> inserted(messages.size(), false);
-  if (messages.empty()) return inserted;
+std::vector<bool> MariaDbStore::store(std::span<const StoreRow> rows) {
+  std::vector<bool> inserted(rows.size(), false);
+  if (rows.empty()) return inserted;
   if (conn_ == nullptr) throw StoreUnavailable("storing messages: not connected");
   query("START TRANSACTION", "storing messages");
   try {
@@ -201,21 +213,34 @@ std::vector<bool> MariaDbStore::store(std::span<const common::Message> messages)
     std::int64_t id = 0;
     std::array<MYSQL_TIME, common::kHopCount> stamps{};
     std::array<my_bool, common::kHopCount> is_null{};
-    std::array<MYSQL_BIND, 2 + common::kHopCount> params{};
+    std::array<char, 32> trace{};
+    unsigned long trace_length = trace.size();
+    my_bool trace_null = 0;
+    std::array<MYSQL_BIND, 3 + common::kHopCount> params{};
     bind_int(params[0], session_id);
     bind_int(params[1], id);
     for (std::size_t h = 0; h < common::kHopCount; ++h) bind_time(params[2 + h], stamps[h], &is_null[h]);
+    auto& trace_bind = params[2 + common::kHopCount];
+    trace_bind.buffer_type = MYSQL_TYPE_STRING;
+    trace_bind.buffer = trace.data();
+    trace_bind.buffer_length = trace.size();
+    trace_bind.length = &trace_length;
+    trace_bind.is_null = &trace_null;
     if (mysql_stmt_bind_param(insert_.get(), params.data()) != 0) {
       raise(mysql_stmt_errno(insert_.get()), mysql_stmt_error(insert_.get()), "storing messages");
     }
-    for (std::size_t i = 0; i < messages.size(); ++i) {
-      session_id = messages[i].session_id;
-      id = messages[i].id;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const auto& message = rows[i].message;
+      session_id = message.session_id;
+      id = message.id;
       for (std::size_t h = 0; h < common::kHopCount; ++h) {
-        const auto& ts = messages[i].stamps[h];
+        const auto& ts = message.stamps[h];
         is_null[h] = ts ? 0 : 1;
         if (ts) stamps[h] = to_mysql_time(*ts);
       }
+      const auto text = trace_id_text(rows[i].trace_id);
+      trace_null = text.empty() ? 1 : 0;
+      std::copy(text.begin(), text.end(), trace.begin());
       if (mysql_stmt_execute(insert_.get()) != 0) {
         raise(mysql_stmt_errno(insert_.get()), mysql_stmt_error(insert_.get()), "storing messages");
       }

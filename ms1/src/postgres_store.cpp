@@ -19,11 +19,11 @@ void append_int(std::string& out, std::int64_t value) {
 }
 
 /// PostgreSQL array literal of the stamps at `hop`: {2026-…Z,NULL,…}.
-std::string stamp_array(std::span<const common::Message> messages, Hop hop) {
+std::string stamp_array(std::span<const StoreRow> rows, Hop hop) {
   std::string out = "{";
-  for (std::size_t i = 0; i < messages.size(); ++i) {
+  for (std::size_t i = 0; i < rows.size(); ++i) {
     if (i != 0) out += ',';
-    if (const auto& ts = messages[i].at(hop)) {
+    if (const auto& ts = rows[i].message.at(hop)) {
       common::append_timestamp(out, *ts);
     } else {
       out += "NULL";
@@ -34,11 +34,23 @@ std::string stamp_array(std::span<const common::Message> messages, Hop hop) {
 }
 
 template <typename Get>
-std::string int_array(std::span<const common::Message> messages, Get get) {
+std::string int_array(std::span<const StoreRow> rows, Get get) {
   std::string out = "{";
-  for (std::size_t i = 0; i < messages.size(); ++i) {
+  for (std::size_t i = 0; i < rows.size(); ++i) {
     if (i != 0) out += ',';
-    append_int(out, get(messages[i]));
+    append_int(out, get(rows[i].message));
+  }
+  out += '}';
+  return out;
+}
+
+/// PostgreSQL array literal of the trace ids: {<32 hex>,NULL,…} (NULL for an untraced row).
+std::string trace_array(std::span<const StoreRow> rows) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (i != 0) out += ',';
+    const auto text = trace_id_text(rows[i].trace_id);
+    out += text.empty() ? std::string("NULL") : text;
   }
   out += '}';
   return out;
@@ -55,6 +67,23 @@ constexpr const char* kIdBoundSelect =
 constexpr std::int64_t kSchemaLockKey = 0x72696e67;  // serialises concurrent schema creation
 
 }  // namespace
+
+PgConn connect_postgres(const common::DatabaseConfig& config, const char* application_name, const std::string& options) {
+  const std::string port = std::to_string(config.port);
+  const std::string timeout = std::to_string(config.connect_timeout_s);
+  const char* keys[] = {"host", "port", "dbname", "user", "password", "connect_timeout", "application_name",
+                        "options", nullptr};
+  const char* values[] = {config.host.c_str(), port.c_str(),    config.name.c_str(), config.user.c_str(),
+                          config.password.c_str(), timeout.c_str(), application_name, options.c_str(), nullptr};
+  PgConn conn(PQconnectdbParams(keys, values, 0));
+  if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
+    std::string message = conn ? PQerrorMessage(conn.get()) : "out of memory";
+    while (!message.empty() && message.back() == '\n') message.pop_back();
+    throw StoreUnavailable("cannot connect to PostgreSQL at " + config.host + ":" + port + "/" + config.name + ": " +
+                           message);
+  }
+  return conn;
+}
 
 PostgresStore::PostgresStore(common::DatabaseConfig config, common::Naming naming)
     : config_(std::move(config)), naming_(naming) {}
@@ -81,21 +110,7 @@ void PostgresStore::exec(const std::string& sql, const char* what) {
 
 void PostgresStore::connect() {
   conn_.reset();
-  const std::string port = std::to_string(config_.port);
-  const std::string timeout = std::to_string(config_.connect_timeout_s);
-  const char* keys[] = {"host", "port", "dbname", "user", "password", "connect_timeout", "application_name",
-                        "options", nullptr};
-  const char* values[] = {config_.host.c_str(), port.c_str(), config_.name.c_str(), config_.user.c_str(),
-                          config_.password.c_str(), timeout.c_str(), "ringtrace-ms1",
-                          "-c client_min_messages=warning", nullptr};
-  std::unique_ptr<PGconn, ConnCloser> conn(PQconnectdbParams(keys, values, 0));
-  if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
-    std::string message = conn ? PQerrorMessage(conn.get()) : "out of memory";
-    while (!message.empty() && message.back() == '\n') message.pop_back();
-    throw StoreUnavailable("cannot connect to PostgreSQL at " + config_.host + ":" + port + "/" + config_.name +
-                           ": " + message);
-  }
-  conn_ = std::move(conn);
+  conn_ = connect_postgres(config_, "ringtrace-ms1", "-c client_min_messages=warning");
 
   std::string ddl =
       "BEGIN;"
@@ -116,7 +131,8 @@ void PostgresStore::connect() {
       "CREATE TABLE IF NOT EXISTS messages ("
       " session_id BIGINT NOT NULL,"
       " id BIGINT NOT NULL,"
-      " PRIMARY KEY (session_id, id));";
+      " PRIMARY KEY (session_id, id));"
+      "ALTER TABLE messages ADD COLUMN IF NOT EXISTS trace_id TEXT;";
   // Columns follow the configured naming; a database used with both namings keeps both sets.
   for (std::size_t i = 0; i < common::kHopCount; ++i) {
     ddl += "ALTER TABLE messages ADD COLUMN IF NOT EXISTS " + quoted(common::field_name(naming_, static_cast<Hop>(i))) +
@@ -130,10 +146,10 @@ void PostgresStore::connect() {
     insert += ", " + quoted(common::field_name(naming_, static_cast<Hop>(i)));
   }
   insert +=
-      ") SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[],"
-      " $5::timestamptz[], $6::timestamptz[])"
+      ", trace_id) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[],"
+      " $5::timestamptz[], $6::timestamptz[], $7::text[])"
       " ON CONFLICT (session_id, id) DO NOTHING RETURNING session_id, id";
-  check(PQprepare(conn_.get(), kStoreStatement, insert.c_str(), 6, nullptr), "preparing the insert");
+  check(PQprepare(conn_.get(), kStoreStatement, insert.c_str(), 7, nullptr), "preparing the insert");
   check(PQprepare(conn_.get(), kBeginStatement,
                   "INSERT INTO sessions (started_at, duration_seconds, window_size, naming)"
                   " VALUES ($1::timestamptz, $2::integer, $3::integer, $4) RETURNING session_id",
@@ -159,25 +175,26 @@ std::int64_t PostgresStore::begin_session(const SessionSettings& settings, commo
   return std::stoll(PQgetvalue(result.get(), 0, 0));
 }
 
-std::vector<bool> PostgresStore::store(std::span<const common::Message> messages) {
-  std::vector<bool> inserted(messages.size(), false);
-  if (messages.empty()) return inserted;
+std::vector<bool> PostgresStore::store(std::span<const StoreRow> rows) {
+  std::vector<bool> inserted(rows.size(), false);
+  if (rows.empty()) return inserted;
   if (!conn_) throw StoreUnavailable("storing messages: not connected");
-  const std::string sessions = int_array(messages, [](const common::Message& m) { return m.session_id; });
-  const std::string ids = int_array(messages, [](const common::Message& m) { return m.id; });
+  const std::string sessions = int_array(rows, [](const common::Message& m) { return m.session_id; });
+  const std::string ids = int_array(rows, [](const common::Message& m) { return m.id; });
   std::array<std::string, common::kHopCount> stamps;
-  for (std::size_t i = 0; i < common::kHopCount; ++i) stamps[i] = stamp_array(messages, static_cast<Hop>(i));
-  const char* params[] = {sessions.c_str(), ids.c_str(), stamps[0].c_str(), stamps[1].c_str(), stamps[2].c_str(),
-                          stamps[3].c_str()};
-  auto result = check(PQexecPrepared(conn_.get(), kStoreStatement, 6, params, nullptr, nullptr, 0), "storing messages");
+  for (std::size_t i = 0; i < common::kHopCount; ++i) stamps[i] = stamp_array(rows, static_cast<Hop>(i));
+  const std::string traces = trace_array(rows);
+  const char* params[] = {sessions.c_str(),  ids.c_str(),       stamps[0].c_str(), stamps[1].c_str(),
+                          stamps[2].c_str(), stamps[3].c_str(), traces.c_str()};
+  auto result = check(PQexecPrepared(conn_.get(), kStoreStatement, 7, params, nullptr, nullptr, 0), "storing messages");
 
   std::set<std::pair<std::int64_t, std::int64_t>> fresh;
   for (int row = 0; row < PQntuples(result.get()); ++row) {
     fresh.emplace(std::stoll(PQgetvalue(result.get(), row, 0)), std::stoll(PQgetvalue(result.get(), row, 1)));
   }
-  for (std::size_t i = 0; i < messages.size(); ++i) {
+  for (std::size_t i = 0; i < rows.size(); ++i) {
     // erase() so a key repeated within one batch counts as new only once
-    inserted[i] = fresh.erase({messages[i].session_id, messages[i].id}) == 1;
+    inserted[i] = fresh.erase({rows[i].message.session_id, rows[i].message.id}) == 1;
   }
   return inserted;
 }

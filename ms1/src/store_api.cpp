@@ -61,7 +61,9 @@ void StoreApi::store(const common::HttpRequest& request, common::Responder respo
     return respond(error_json(http::status::unprocessable_entity, unknown_id(message)));
   }
   const auto check = origin == MessageOrigin::kOwn ? IdCheck::kDone : IdCheck::kSessions;
-  writer_.store(message, check, [this, message, respond = std::move(respond)](StoreOutcome outcome) {
+  // The span's trace is stored with the row (a null span: tracing is off, stored untraced).
+  writer_.store(message, span ? span->context().trace_id : common::tracing::TraceId{}, check,
+                [this, message, respond = std::move(respond)](StoreOutcome outcome) {
     switch (outcome) {
       case StoreOutcome::kStored:
       case StoreOutcome::kDuplicate: {

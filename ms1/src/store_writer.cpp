@@ -48,9 +48,10 @@ bool StoreWriter::push(Job job) {
   return true;
 }
 
-void StoreWriter::store(const common::Message& message, IdCheck check, StoreCallback done) {
+void StoreWriter::store(const common::Message& message, const common::tracing::TraceId& trace_id, IdCheck check,
+                        StoreCallback done) {
   auto callback = done;  // kept in case the queue refuses the job
-  if (!push(StoreJob{message, check, std::move(done)})) {
+  if (!push(StoreJob{StoreRow{message, trace_id}, check, std::move(done)})) {
     complete([callback = std::move(callback)] { callback(StoreOutcome::kOverloaded); });
   }
 }
@@ -154,19 +155,19 @@ void StoreWriter::write_batch(std::deque<Job>& batch) {
       StoreWriter* self;
       std::deque<Job>& jobs;
       std::vector<std::optional<StoreOutcome>> refused;  // by job: why it is left out, if it is
-      std::vector<common::Message> messages;             // the jobs not refused, in order
+      std::vector<StoreRow> rows;                        // the jobs not refused, in order
       std::vector<bool> inserted;
       void run() {
         // Checked again on a retry; the bounds found are kept, so that costs no second lookup.
         refused.assign(jobs.size(), std::nullopt);
-        messages.clear();
+        rows.clear();
         inserted.clear();
         for (std::size_t i = 0; i < jobs.size(); ++i) {
           const auto& job = std::get<StoreJob>(jobs[i]);
-          if (job.check == IdCheck::kSessions) refused[i] = self->refusal(job.message);
-          if (!refused[i]) messages.push_back(job.message);
+          if (job.check == IdCheck::kSessions) refused[i] = self->refusal(job.row.message);
+          if (!refused[i]) rows.push_back(job.row);
         }
-        if (!messages.empty()) inserted = self->store_->store(messages);
+        if (!rows.empty()) inserted = self->store_->store(rows);
       }
       void ok() {
         std::size_t row = 0;

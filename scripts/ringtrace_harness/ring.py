@@ -69,6 +69,8 @@ def config_value(config, section, key):
 
 
 FINISH = re.compile(r"^interaction finished: session_id=(\d+) ")
+# MS1 prints it after the finish line, once the session's report is read back from the database.
+LATENCY = re.compile(r"^interaction latency: session_id=(\d+) ")
 
 
 def field(line, key):
@@ -99,8 +101,12 @@ class Console:
 
     def finish_line(self, session_id):
         """MS1's finish line for the session, if it has been written."""
+        return self.line(FINISH, session_id)
+
+    def line(self, pattern, session_id):
+        """The first line matching `pattern` whose group 1 is the session, if it has been written."""
         self.read_new()
-        return next((ln for ln in self.lines if (m := FINISH.match(ln)) and int(m.group(1)) == session_id), None)
+        return next((ln for ln in self.lines if (m := pattern.match(ln)) and int(m.group(1)) == session_id), None)
 
 
 class Ring:
@@ -213,16 +219,23 @@ class Ring:
     def wait_finish_line(self, session_id, timeout_s, echo=None):
         """Follows MS1's stdout until the session's finish line and returns it; echo(line) sees
         every console line on the way, the finish line included."""
+        return self._wait_line(FINISH, "finish line", session_id, timeout_s, echo)
+
+    def wait_latency_line(self, session_id, timeout_s, echo=None):
+        """Like wait_finish_line, for the latency line MS1 prints after the finish line."""
+        return self._wait_line(LATENCY, "latency line", session_id, timeout_s, echo)
+
+    def _wait_line(self, pattern, what, session_id, timeout_s, echo):
         def step():
             for line in self.console.read_new():
                 if echo:
                     echo(line)
-                m = FINISH.match(line)
+                m = pattern.match(line)
                 if m and int(m.group(1)) == session_id:
                     return line
             return None
-        found = self.console.finish_line(session_id) if echo is None else None
-        return found or self.wait(f"the finish line of session {session_id}", timeout_s, step, 0.05)
+        found = self.console.line(pattern, session_id) if echo is None else None
+        return found or self.wait(f"the {what} of session {session_id}", timeout_s, step, 0.05)
 
     def metrics(self, name="ms1"):
         """A service's /metrics text ("" when it does not answer)."""

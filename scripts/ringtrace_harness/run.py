@@ -111,6 +111,7 @@ def main(argv):
                   f"access log {gw.access_log}", flush=True)
         ring.start()
         ring.wait_ready()
+        print(f"run: the dashboard is at {ring.api}/", flush=True)
         session = ring.start_session()
     except (RingError, Fatal) as e:
         ring.stop_all()
@@ -125,6 +126,11 @@ def main(argv):
         ring.stop_all()
         stop_gateway()
         return _fail(f"run: {e}")
+    try:
+        # Read back from the stored rows: on a long session it takes a moment.
+        ring.wait_latency_line(session, 60, echo=lambda line: print(line, flush=True))
+    except RingError as e:
+        print(f"run: {e}", file=sys.stderr, flush=True)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     if any(code != 0 for code in ring.stop_all().values()):
         _fail(f"run: a service did not stop cleanly (see {out}/*.stderr)")

@@ -14,6 +14,8 @@ compose project (ringtrace-test-<variant>) on free loopback ports, so it never t
   token is the generated one or RINGTRACE_TOKEN); GET /start through the gateway, the finish line in
   `logs ms1`; rows = the finish line's messages, timestamps ordered (asked with `exec` on the
   database container); Jaeger's query API holds traces across ms1, ms2, ms3 under one root;
+  the dashboard and its reports through the gateway (tests/compose/dashboard.py: the page, the
+  sessions list, a report that agrees with SQL, a relayed trace linking to Jaeger's UI, the latency line);
   MS3's process is killed mid-session and its restart policy brings it back with nothing lost;
   `stop`, then the database alone: the rows are there; `down` (volumes kept), the database alone:
   still there, and the logs volume holds ms1.log with the start and finish lines; `down -v`
@@ -39,6 +41,7 @@ import urllib.request
 
 sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
 import boundary  # noqa: E402
+import dashboard  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CHECK_TRACES = os.path.join(REPO, "tests", "e2e", "check_traces.py")
@@ -256,6 +259,7 @@ def run_variant(variant, seconds):
         verdict = wait_for(30, traces, 1.0)
         check(f"{variant}: Jaeger's query API on the published port: traces across ms1, ms2, ms3 under one root",
               verdict is not None, verdict or "")
+        dashboard.check_dashboard(project, check, http_request, wait_for, session, first["messages"])
 
     # -- MS3 crashes mid-session: its restart policy brings it back, nothing is lost -------------
     session2 = start_session(project)

@@ -14,6 +14,7 @@ beside scripts/run.sh and scripts/infra.sh up gateway. KEEP_E2E=1 keeps the logs
 import argparse
 import glob
 import os
+import json
 import re
 import secrets
 import shutil
@@ -182,6 +183,7 @@ def run(ring, gateway, sql, check, env, work, bin_dir, naming, stamps, token):
     check.eq("session recorded in sessions", sql.scalar(
         f"SELECT concat(reason, ',', sent, ',', stored) FROM sessions WHERE session_id={session}"),
         f"duration,{messages},{messages}")
+    report_checks(ring, check, sql, jaeger, session, messages)
 
     # -- the internal hops' token, straight to MS1 and MS2 (boundary_checks.py) -------------------
     token_checks(check, ms1, int(env["RINGTRACE__MS2__PORT"]), sql, token, stamps, session, messages)
@@ -315,6 +317,40 @@ def run(ring, gateway, sql, check, env, work, bin_dir, naming, stamps, token):
                              capture_output=True, text=True)
         check.eq(f"{svc} --check-config refuses a bad URL with exit 2, naming it",
                  f"{got.returncode},{named(got.stderr, 'RINGTRACE__MS3__STORE_URL')}", "2,1")
+
+
+def report_checks(ring, check, sql, jaeger, session, messages):
+    """The session's latency line, its rows' trace ids (each a trace in Jaeger of that very
+    message) and its report through the gateway."""
+    try:
+        latency = ring.wait_latency_line(session, 30)
+    except RingError:
+        latency = ""
+    print(f"       {latency}")
+    check("latency line printed after the finish line, with the cycle's p50 and p99",
+          field(latency, "cycle_p50_ms") is not None and field(latency, "cycle_p99_ms") is not None)
+    traced = sql.rows(f"SELECT id, trace_id FROM messages WHERE session_id={session} ORDER BY id")
+    ids = [t for _, t in traced]
+    check.eq("every row has a trace id of 32 hex digits, each its own",
+             (sum(bool(re.fullmatch(r"[0-9a-f]{32}", t or "")) for t in ids), len(set(ids))), (messages, messages))
+    if not traced:
+        return
+    message_id, trace_id = traced[len(traced) // 2]
+    def trace():
+        code, body = http(f"{jaeger}/api/traces/{trace_id}")
+        spans = json.loads(body)["data"][0]["spans"] if code == 200 else []
+        tags = [{t["key"]: t["value"] for t in span.get("tags", [])} for span in spans]
+        return spans if any(str(t.get("message.id")) == str(message_id) and str(t.get("session_id")) == str(session)
+                            for t in tags) else None
+    check(f"message {message_id}'s trace id is its trace in Jaeger (a span of that message and session)", waits(30, trace, 0.5))
+    code, body = http(f"{ring.api}/sessions/{session}")
+    report = json.loads(body) if code == 200 else {}
+    cycle = next((leg for leg in report.get("legs", []) if leg.get("leg") == "cycle"), {})
+    check.eq("GET /sessions/{id} through the gateway: the cycle's count is the session's rows", cycle.get("count"), messages)
+    code, body = http(f"{ring.api}/traces/{trace_id}")
+    services = {span.get("service") for span in (json.loads(body).get("spans", []) if code == 200 else [])}
+    check(f"GET /traces/{{id}} through the gateway relays that trace: spans of ms1, ms2, ms3 ({code}, {sorted(services)})",
+          {"ms1", "ms2", "ms3"} <= services)
 
 
 def named(text, key):

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """scripts/run.sh always prints the finish line: 20 one-second sessions through run.sh as users
 run it, each of whose output must hold its start line and, after it, the finish line of the same
-session. The last run goes through the API gateway (run.sh --gateway, on a port of its own),
-which must say where it listens and be stopped with the ring. Needs the servers (scripts/infra.sh
+session, then its latency line (MS1 prints it from the stored rows after the finish line). The
+last run goes through the API gateway (run.sh --gateway, on a port of its own), which must say
+where it listens and be stopped with the ring. Needs the servers (scripts/infra.sh
 up; run.sh brings them up itself otherwise).
 
   run_finish_lines.py [--runs N]   (RINGTRACE_BIN: ms1/ms2/ms3; own ports, topic and logs)
@@ -61,11 +62,14 @@ def main():
         session = started[0] if len(started) == 1 else None
         finish = [i for i, ln in enumerate(lines) if session and ln.startswith(f"interaction finished: session_id={session} ")]
         start_at = next((i for i, ln in enumerate(lines) if ln.startswith("interaction started: ")), -1)
-        if got.returncode == 0 and session and len(finish) == 1 and finish[0] > start_at:
+        latency = [i for i, ln in enumerate(lines) if session and ln.startswith(f"interaction latency: session_id={session} ")]
+        if got.returncode == 0 and session and len(finish) == 1 and finish[0] > start_at and len(latency) == 1 and latency[0] > finish[0]:
             print(f"ok   - run {n}: {lines[finish[0]]}")
+            print(f"       {lines[latency[0]]}")
         else:
             failed += 1
-            print(f"FAIL - run {n}: exit {got.returncode}, start lines {started}, finish lines {len(finish)}")
+            print(f"FAIL - run {n}: exit {got.returncode}, start lines {started}, finish lines {len(finish)}, "
+                  f"latency lines after it {latency}")
             print("       stdout:\n" + "\n".join("       " + ln for ln in lines[-15:]))
             print("       stderr:\n" + "\n".join("       " + ln for ln in got.stderr.splitlines()[-15:]))
     print(f"run.sh finish lines: {args.runs - failed} of {args.runs} printed")

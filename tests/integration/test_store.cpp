@@ -32,6 +32,13 @@ Message message(std::int64_t session, std::int64_t id) {
   return m;
 }
 
+/// Untraced rows of `messages`, as the writer hands them over with tracing off.
+std::vector<StoreRow> untraced(std::vector<Message> messages) {
+  std::vector<StoreRow> out;
+  for (auto& m : messages) out.push_back({std::move(m), {}});
+  return out;
+}
+
 /// Runs the loop until `done()` or the deadline.
 template <typename Pred>
 bool run_until(boost::asio::io_context& ioc, Pred done, std::chrono::seconds limit = std::chrono::seconds(20)) {
@@ -87,28 +94,46 @@ TEST_P(StoreTest, CreatesSchemaWithMicrosecondColumnsNamedLikeTheJson) {
                         " AND table_name='sessions'"),
             "1");
   // connect() again is harmless (the schema exists) and keeps the data.
-  store_->store(std::vector{message(session_, 1)});
+  store_->store(untraced({message(session_, 1)}));
   store_->connect();
   EXPECT_EQ(rows(), "1");
 }
 
 TEST_P(StoreTest, StoresOnceAndKeepsMicroseconds) {
-  std::vector<Message> batch = {message(session_, 1), message(session_, 2), message(session_, 3)};
-  batch[1].at(Hop::kEnd).reset();  // a stamp not made is stored as NULL
+  auto batch = untraced({message(session_, 1), message(session_, 2), message(session_, 3)});
+  batch[1].message.at(Hop::kEnd).reset();  // a stamp not made is stored as NULL
   EXPECT_EQ(store_->store(batch), (std::vector<bool>{true, true, true}));
   EXPECT_EQ(store_->store(batch), (std::vector<bool>{false, false, false})) << "a second store must change nothing";
   EXPECT_EQ(rows(), "3");
   const auto where = " FROM messages WHERE session_id=" + std::to_string(session_);
   for (std::size_t h = 0; h < common::kHopCount; ++h) {
     EXPECT_EQ(db_->scalar("SELECT " + backend_.as_text(column(static_cast<Hop>(h))) + where + " AND id=1"),
-              common::format_timestamp(*batch[0].stamps[h]));
+              common::format_timestamp(*batch[0].message.stamps[h]));
   }
   EXPECT_EQ(db_->scalar("SELECT " + column(Hop::kEnd) + where + " AND id=2"), "NULL");
 }
 
+TEST_P(StoreTest, StoresTheTraceIdAsLowercaseHexAndNullWhenUntraced) {
+  EXPECT_EQ(db_->scalar("SELECT data_type FROM information_schema.columns WHERE table_schema=" + backend_.schema() +
+                        " AND table_name='messages' AND column_name='trace_id'"),
+            backend_.driver == "postgresql" ? "text" : "char");
+  common::tracing::TraceId traced{};
+  for (std::size_t i = 0; i < traced.size(); ++i) traced[i] = static_cast<std::uint8_t>(0xa0 + i);
+  common::tracing::TraceId other{};
+  other.fill(0x11);
+  std::vector<StoreRow> batch{{message(session_, 1), traced}, {message(session_, 2), {}}};
+  EXPECT_EQ(store_->store(batch), (std::vector<bool>{true, true}));
+  const auto where = " FROM messages WHERE session_id=" + std::to_string(session_);
+  EXPECT_EQ(db_->scalar("SELECT trace_id" + where + " AND id=1"), "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf");
+  EXPECT_EQ(db_->scalar("SELECT trace_id" + where + " AND id=2"), "NULL") << "all zero is untraced";
+  // A duplicate changes nothing, its trace id included: the row keeps the trace of its first store.
+  EXPECT_EQ(store_->store(std::vector<StoreRow>{{message(session_, 1), other}}), std::vector<bool>{false});
+  EXPECT_EQ(db_->scalar("SELECT trace_id" + where + " AND id=1"), "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf");
+}
+
 TEST_P(StoreTest, RepeatedKeyWithinOneBatchCountsOnce) {
   const auto m = message(session_, 9);
-  EXPECT_EQ(store_->store(std::vector{m, m, message(session_, 10)}), (std::vector<bool>{true, false, true}));
+  EXPECT_EQ(store_->store(untraced({m, m, message(session_, 10)})), (std::vector<bool>{true, false, true}));
   EXPECT_EQ(rows(), "2");
 }
 
@@ -141,8 +166,7 @@ TEST_P(StoreTest, FinishRecordsTheOutcome) {
 }
 
 TEST_P(StoreTest, SessionsLeftOpenAreClosedAsInterrupted) {
-  const std::vector<Message> rows{message(session_, 1), message(session_, 2)};
-  store_->store(rows);
+  store_->store(untraced({message(session_, 1), message(session_, 2)}));
   SessionSummary done;
   done.session_id = store_->begin_session({5, 1}, common::now_utc());
   done.reason = StopReason::kDuration;
@@ -179,7 +203,7 @@ TEST_P(StoreServerTest, UnreachableServerIsUnavailable) {
   config.port = 1;  // nothing listens there
   auto store = make_store(config, Naming::kService);
   EXPECT_THROW(store->connect(), StoreUnavailable);
-  EXPECT_THROW(store->store(std::vector{message(1, 1)}), StoreUnavailable);
+  EXPECT_THROW(store->store(untraced({message(1, 1)})), StoreUnavailable);
   EXPECT_THROW(store->begin_session({1, 1}, common::now_utc()), StoreUnavailable);
   EXPECT_THROW(store->finish_session({}), StoreUnavailable);
 }
@@ -214,7 +238,7 @@ TEST_P(StoreServerTest, WriterBatchesConcurrentStoresAndReportsDuplicates) {
   std::vector<StoreOutcome> outcomes;
   for (int round = 0; round < 2; ++round) {
     for (int i = 1; i <= kCount; ++i) {
-      writer.store(message(*session, i), IdCheck::kDone, [&](StoreOutcome o) { outcomes.push_back(o); });
+      writer.store(message(*session, i), {}, IdCheck::kDone, [&](StoreOutcome o) { outcomes.push_back(o); });
     }
   }
   ASSERT_TRUE(run_until(ioc, [&] { return outcomes.size() == 2 * kCount; }));
@@ -241,7 +265,7 @@ TEST_P(StoreServerTest, WriterAnswersUnavailableWithoutBlockingWhenTheServerIsDo
   config.port = 1;
   StoreWriter writer(make_store(config, Naming::kService), ioc.get_executor(), {});
   std::optional<StoreOutcome> outcome;
-  writer.store(message(1, 1), IdCheck::kDone, [&](StoreOutcome o) { outcome = o; });
+  writer.store(message(1, 1), {}, IdCheck::kDone, [&](StoreOutcome o) { outcome = o; });
   ASSERT_TRUE(run_until(ioc, [&] { return outcome.has_value(); }));
   EXPECT_EQ(*outcome, StoreOutcome::kUnavailable);
   EXPECT_FALSE(writer.connected());

@@ -101,7 +101,7 @@ TEST_P(OwnMessagesTest, IdBeyondWhatAFinishedSessionSentIs422AndWritesNoRow) {
 
 TEST_P(OwnMessagesTest, InterruptedSessionTakesLateMessagesUpToStoredPlusWindow) {
   const auto s = store_->begin_session({5, 4}, common::now_utc());
-  store_->store(std::vector{stamped(s, 1), stamped(s, 2), stamped(s, 3)});
+  store_->store(std::vector<StoreRow>{{stamped(s, 1), {}}, {stamped(s, 2), {}}, {stamped(s, 3), {}}});
   store_->close_interrupted_sessions();  // what the next MS1's first connection does
   ASSERT_EQ(sessions_row(s, "reason"), "interrupted");
   ASSERT_EQ(sessions_row(s, "sent"), "NULL") << "the dead MS1's count is unknown";
@@ -131,6 +131,28 @@ TEST_P(OwnMessagesTest, TheRunningSessionTakesOnlyTheIdsItSent) {
   EXPECT_EQ(refused.result(), http::status::unprocessable_entity);
   EXPECT_EQ(error_of(refused), "unknown message id 5 of session " + std::to_string(s));
   EXPECT_EQ(rows(s), "1");
+}
+
+TEST_P(OwnMessagesTest, StoresTheTraceOfTheStoreRequestOrNullWithoutTracing) {
+  const auto started = ms1_->call(http::verb::get, "/start");
+  ASSERT_EQ(started.result(), http::status::ok) << started.body();
+  const auto s = body_of(started).at("session_id").as_int64();
+  ASSERT_EQ(ms1_->call(http::verb::post, "/store", ms1_->returned(0)).body(), R"({"stored":true})");
+  EXPECT_EQ(db_->scalar("SELECT trace_id FROM messages WHERE session_id=" + std::to_string(s)), "NULL")
+      << "tracing is off: no span, no trace";
+
+  // The same over an MS1 that traces: the row holds the /store server span's trace id.
+  ms1_.reset();
+  FakeMs1 traced(test_config(true), make_store(backend_.config(), naming_));
+  ASSERT_TRUE(traced.connected());
+  const auto again = traced.call(http::verb::get, "/start");
+  ASSERT_EQ(again.result(), http::status::ok) << again.body();
+  const auto t = body_of(again).at("session_id").as_int64();
+  ASSERT_EQ(traced.call(http::verb::post, "/store", traced.returned(0)).body(), R"({"stored":true})");
+  const auto trace = db_->scalar("SELECT trace_id FROM messages WHERE session_id=" + std::to_string(t));
+  EXPECT_EQ(trace.size(), 32u) << trace;
+  EXPECT_EQ(trace.find_first_not_of("0123456789abcdef"), std::string::npos) << trace;
+  EXPECT_NE(trace, std::string(32, '0'));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, OwnMessagesTest, ::testing::Values("postgresql", "mariadb"),

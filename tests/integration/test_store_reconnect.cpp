@@ -30,7 +30,7 @@ StoreOutcome store_one(boost::asio::io_context& ioc, StoreWriter& writer, std::i
   m.id = id;
   for (auto& stamp : m.stamps) stamp = common::now_utc();
   std::optional<StoreOutcome> outcome;
-  writer.store(m, IdCheck::kDone, [&](StoreOutcome o) { outcome = o; });
+  writer.store(m, {}, IdCheck::kDone, [&](StoreOutcome o) { outcome = o; });
   test::eventually(
       [&] {
         ioc.restart();

@@ -120,22 +120,33 @@ class FakeDatabase {
     return it == sessions_.end() ? std::nullopt : it->second;
   }
 
-  std::vector<bool> store(std::span<const common::Message> messages) {
+  /// The trace id each stored row was written with (its first write; a duplicate changes nothing).
+  std::map<Key, common::tracing::TraceId> trace_ids() const {
+    std::lock_guard lock(mutex_);
+    return trace_ids_;
+  }
+
+  std::vector<bool> store(std::span<const StoreRow> batch) {
     enter("store");
     std::lock_guard lock(mutex_);
     std::string entry = "store ";
-    for (std::size_t i = 0; i < messages.size(); ++i) entry += (i ? "," : "") + std::to_string(messages[i].id);
+    for (std::size_t i = 0; i < batch.size(); ++i) entry += (i ? "," : "") + std::to_string(batch[i].message.id);
     fail_if_scripted("store", entry);
-    for (const auto& m : messages) {
-      if (refused_ids_.count(m.id) != 0) {
+    for (const auto& row : batch) {
+      if (refused_ids_.count(row.message.id) != 0) {
         log_.push_back(entry + "!");
         throw StoreError("new row violates check constraint");
       }
     }
     log_.push_back(entry);
-    batch_sizes_.push_back(messages.size());
+    batch_sizes_.push_back(batch.size());
     std::vector<bool> inserted;
-    for (const auto& m : messages) inserted.push_back(rows_.emplace(m.session_id, m.id).second);
+    for (const auto& row : batch) {
+      const Key key{row.message.session_id, row.message.id};
+      const bool fresh = rows_.insert(key).second;
+      if (fresh) trace_ids_[key] = row.trace_id;
+      inserted.push_back(fresh);
+    }
     return inserted;
   }
 
@@ -196,6 +207,7 @@ class FakeDatabase {
   Log log_;
   std::vector<std::size_t> batch_sizes_;
   std::set<Key> rows_;
+  std::map<Key, common::tracing::TraceId> trace_ids_;
   std::set<std::int64_t> refused_ids_;
   std::map<std::int64_t, std::optional<std::int64_t>> sessions_;  ///< id → bound, nullopt while open
   std::int64_t last_session_id_ = 41;
@@ -209,7 +221,7 @@ class FakeStore : public MessageStore {
   explicit FakeStore(std::shared_ptr<FakeDatabase> db) : db_(std::move(db)) {}
   void connect() override { db_->connect(); }
   std::int64_t begin_session(const SessionSettings&, common::Timestamp) override { return db_->begin_session(); }
-  std::vector<bool> store(std::span<const common::Message> messages) override { return db_->store(messages); }
+  std::vector<bool> store(std::span<const StoreRow> rows) override { return db_->store(rows); }
   void finish_session(const SessionSummary& summary) override { db_->finish_session(summary.session_id, summary.sent); }
   std::vector<std::int64_t> close_interrupted_sessions() override { return db_->close_interrupted(); }
   std::optional<std::int64_t> id_bound(std::int64_t session_id) override { return db_->id_bound(session_id); }

@@ -123,8 +123,9 @@ class StoreWriterTest : public ::testing::Test {
   }
 
   /// Hands message `id` to the writer from the loop thread, as MS1's /store handler does.
-  void store(std::int64_t id, std::int64_t session = 1, IdCheck check = IdCheck::kDone) {
-    on_loop([&] { writer_->store(message(id, session), check, record({session, id})); });
+  void store(std::int64_t id, std::int64_t session = 1, IdCheck check = IdCheck::kDone,
+             common::tracing::TraceId trace_id = {}) {
+    on_loop([&] { writer_->store(message(id, session), trace_id, check, record({session, id})); });
   }
 
   void finish(std::int64_t session_id) {

@@ -186,3 +186,22 @@ TEST_F(StoreWriterTest, LookupFailuresAreTreatedAsTheStoreIs) {
   EXPECT_EQ(outcomes(1, 8), Outcomes{StoreOutcome::kRejected});
   EXPECT_EQ(db_->log(), (Log{"connect", "bound 7!", "connect", "bound 7", "store 1", "bound 8!"}));
 }
+
+TEST_F(StoreWriterTest, StoresEachRowWithItsTraceId) {
+  start();
+  common::tracing::TraceId traced{};
+  traced.fill(0xab);
+  store(1, 1, IdCheck::kDone, traced);
+  store(2);  // untraced: all zero
+  ASSERT_TRUE(completed(2));
+  common::tracing::TraceId other{};
+  other.fill(0x01);
+  store(1, 1, IdCheck::kDone, other);  // a duplicate leaves the stored row, and its trace, as it was
+  ASSERT_TRUE(completed(3));
+  settle();
+  const auto ids = db_->trace_ids();
+  EXPECT_EQ(ids.at({1, 1}), traced);
+  EXPECT_EQ(ids.at({1, 2}), common::tracing::TraceId{});
+  EXPECT_EQ(trace_id_text(traced), "abababababababababababababababab");
+  EXPECT_EQ(trace_id_text(common::tracing::TraceId{}), "");
+}

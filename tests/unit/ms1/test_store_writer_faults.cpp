@@ -156,7 +156,7 @@ TEST_F(StoreWriterTest, StopRunsWhatIsQueuedAndIsIdempotent) {
         ++probe;
         return on_loop([&] {
           const auto before = writer.queue_depth();
-          writer.store(message(probe), IdCheck::kDone, record({1, probe}));
+          writer.store(message(probe), {}, IdCheck::kDone, record({1, probe}));
           return writer.queue_depth() == before;
         });
       },
@@ -213,7 +213,7 @@ TEST_F(StoreWriterTest, ConcurrentStoresFromSeveralThreadsEachCompleteOnce) {
       // Every message twice: the second is the redelivery the database must see as a duplicate.
       for (int round = 0; round < 2; ++round) {
         for (int id = 1; id <= kPerThread; ++id) {
-          writer.store(message(id, session), IdCheck::kDone, record({session, id}));
+          writer.store(message(id, session), {}, IdCheck::kDone, record({session, id}));
         }
       }
       producing.fetch_sub(1);
@@ -264,7 +264,7 @@ TEST_F(StoreWriterTest, ContendedFullQueueAnswersEveryStoreOnce) {
   for (int t = 0; t < kThreads; ++t) {
     producers.emplace_back([&, session = t + 1] {
       for (int id = 1; id <= kPerThread; ++id) {
-        writer.store(message(id, session), IdCheck::kDone, record({session, id}));
+        writer.store(message(id, session), {}, IdCheck::kDone, record({session, id}));
       }
     });
   }

@@ -11,6 +11,14 @@
 
 namespace ringtrace::ms1 {
 
+/// Whether MariaDB error `error` means the server went away or refused the connection, so
+/// reconnecting may help (StoreUnavailable rather than StoreError).
+bool mariadb_connection_lost(unsigned error);
+
+/// Opens a connection to `config` (utf8mb4, UTC); returns nullptr and fills `error` when it cannot.
+/// The writer and the reports share it.
+MYSQL* connect_mariadb(const common::DatabaseConfig& config, std::string& error);
+
 /// MariaDB store: one connection, server-side prepared statements, a batch per transaction.
 /// Each row of a batch is its own execution so its affected-row count tells new from duplicate
 /// (`ON DUPLICATE KEY UPDATE id = id` changes nothing and reports 0).
@@ -22,7 +30,7 @@ class MariaDbStore final : public MessageStore {
 
   void connect() override;
   std::int64_t begin_session(const SessionSettings& settings, common::Timestamp started_at) override;
-  std::vector<bool> store(std::span<const common::Message> messages) override;
+  std::vector<bool> store(std::span<const StoreRow> rows) override;
   void finish_session(const SessionSummary& summary) override;
   std::vector<std::int64_t> close_interrupted_sessions() override;
   std::optional<std::int64_t> id_bound(std::int64_t session_id) override;

@@ -7,10 +7,12 @@
 #include <optional>
 #include <span>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "ringtrace/common/config.hpp"
 #include "ringtrace/common/message.hpp"
+#include "ringtrace/common/tracing.hpp"
 #include "ringtrace/ms1/session_types.hpp"
 
 namespace ringtrace::ms1 {
@@ -27,6 +29,16 @@ class StoreError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// One row to insert: the message and the trace its /store request ran in, so a report can lead
+/// from a slow message to its spans.
+struct StoreRow {
+  common::Message message;                 ///< the stamped message
+  common::tracing::TraceId trace_id{};     ///< all zero: stored untraced (NULL)
+};
+
+/// The trace_id column's text of `trace_id`: 32 lowercase hex, or "" for all zero (stored as NULL).
+std::string trace_id_text(const common::tracing::TraceId& trace_id);
+
 /// A synchronous, single-connection store. Only the writer thread calls it.
 class MessageStore {
  public:
@@ -38,9 +50,9 @@ class MessageStore {
   /// Records a new session and returns its id, unique across restarts (a database sequence).
   virtual std::int64_t begin_session(const SessionSettings& settings, common::Timestamp started_at) = 0;
 
-  /// Inserts `messages` in one transaction; `inserted[i]` tells whether message i was new
+  /// Inserts `rows` in one transaction; `inserted[i]` tells whether row i was new
   /// (false: the same (session_id, id) was already stored, and it was left untouched).
-  virtual std::vector<bool> store(std::span<const common::Message> messages) = 0;
+  virtual std::vector<bool> store(std::span<const StoreRow> rows) = 0;
 
   /// Writes the outcome of a session into its row.
   virtual void finish_session(const SessionSummary& summary) = 0;

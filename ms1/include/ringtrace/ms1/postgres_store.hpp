@@ -11,6 +11,18 @@
 
 namespace ringtrace::ms1 {
 
+/// Closes a libpq connection.
+struct PgConnCloser {
+  /// PQfinish.
+  void operator()(PGconn* conn) const { PQfinish(conn); }
+};
+/// An owned libpq connection.
+using PgConn = std::unique_ptr<PGconn, PgConnCloser>;
+
+/// Opens a connection to `config` as `application_name` with server `options` (`-c key=value …`);
+/// throws StoreUnavailable naming the server when it cannot. The writer and the reports share it.
+PgConn connect_postgres(const common::DatabaseConfig& config, const char* application_name, const std::string& options);
+
 /// PostgreSQL store: one connection, prepared statements, batches as arrays through `unnest`
 /// so a batch of any size is one round trip and one prepared plan.
 class PostgresStore final : public MessageStore {
@@ -20,15 +32,12 @@ class PostgresStore final : public MessageStore {
 
   void connect() override;
   std::int64_t begin_session(const SessionSettings& settings, common::Timestamp started_at) override;
-  std::vector<bool> store(std::span<const common::Message> messages) override;
+  std::vector<bool> store(std::span<const StoreRow> rows) override;
   void finish_session(const SessionSummary& summary) override;
   std::vector<std::int64_t> close_interrupted_sessions() override;
   std::optional<std::int64_t> id_bound(std::int64_t session_id) override;
 
  private:
-  struct ConnCloser {
-    void operator()(PGconn* conn) const { PQfinish(conn); }
-  };
   struct ResultCloser {
     void operator()(PGresult* res) const { PQclear(res); }
   };
@@ -40,7 +49,7 @@ class PostgresStore final : public MessageStore {
 
   common::DatabaseConfig config_;
   common::Naming naming_;
-  std::unique_ptr<PGconn, ConnCloser> conn_;
+  PgConn conn_;
 };
 
 }  // namespace ringtrace::ms1

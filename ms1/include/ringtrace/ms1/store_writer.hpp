@@ -67,10 +67,12 @@ class StoreWriter {
   StoreWriter(const StoreWriter&) = delete;
   StoreWriter& operator=(const StoreWriter&) = delete;
 
-  /// Queues one message; consecutive messages are written together in one transaction. With
-  /// IdCheck::kSessions a message its session never sent completes kUnknownSession or
-  /// kUnknownId and is left out of the transaction, which goes on without it.
-  void store(const common::Message& message, IdCheck check, StoreCallback done);
+  /// Queues one message, stored with `trace_id` (all zero: untraced); consecutive messages are
+  /// written together in one transaction. With IdCheck::kSessions a message its session never
+  /// sent completes kUnknownSession or kUnknownId and is left out of the transaction, which goes
+  /// on without it.
+  void store(const common::Message& message, const common::tracing::TraceId& trace_id, IdCheck check,
+             StoreCallback done);
   /// Queues the creation of a session row.
   void begin_session(const SessionSettings& settings, common::Timestamp started_at, BeginCallback done);
   /// Queues the session's outcome; runs after every message queued before it, so once it
@@ -89,7 +91,7 @@ class StoreWriter {
 
  private:
   struct StoreJob {
-    common::Message message;
+    StoreRow row;
     IdCheck check;
     StoreCallback done;
   };
