@@ -229,4 +229,16 @@ perf=$(tail -n 1 "$work/perf.out" | sed -n 's/.* records sent, \([0-9.]*\) recor
 fig kafka_producer_msgs_per_s "$(calc "$perf")"
 fig window_vs_kafka_producer "$(calc "$window_rate / $perf")"
 
+# ----------------------------------------------------------------------------- reports
+
+# What GET /sessions/{id} costs on a large session: one session filled server-side with
+# RINGTRACE_REPORT_BENCH_ROWS rows (default a million), its report timed cold and warm, and the
+# sessions list (tools/report_bench; the bench's session is removed afterwards).
+report_rows=${RINGTRACE_REPORT_BENCH_ROWS:-1000000}
+[[ $report_rows =~ ^[1-9][0-9]*$ ]] || { note "RINGTRACE_REPORT_BENCH_ROWS must be a positive integer"; exit 2; }
+[ -x "$bin/ringtrace-report-bench" ] || { note "no $bin/ringtrace-report-bench (tools/report_bench is not built)"; exit 1; }
+note "reports: one session of $report_rows rows on $db"
+"$bin/ringtrace-report-bench" --db "$db" --rows "$report_rows" --runs 3 >"$work/report.out" || exit 1
+cat "$work/report.out"
+
 ((BENCH_FAILED == 0)) || { note "FAILED: a session did not store every message it generated"; exit 1; }

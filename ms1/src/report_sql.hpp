@@ -29,6 +29,14 @@ constexpr std::int64_t nearest_rank(std::int64_t n, std::int64_t num, std::int64
 /// Percentiles a report gives, as num/100.
 inline constexpr std::array<int, 3> kPercentiles{50, 90, 99};
 
+/// Distinct values a report reads as (value, count) pairs at most; beyond, the database computes
+/// the figures itself (sorts), which is slower but keeps the answer small.
+inline constexpr std::int64_t kMaxDistinctValues = 200000;
+
+/// All of a leg's figures from its distinct latencies and how often each occurred (exact: the
+/// nearest ranks are found by walking the cumulative counts, buckets by bucket_index()).
+LegStats stats_from_counts(const std::map<std::int64_t, std::int64_t>& value_counts);
+
 /// A leg's buckets from the non-empty (index → count) pairs SQL returns, gaps filled with zeros.
 std::vector<Bucket> dense_buckets(const std::map<int, std::int64_t>& counts);
 

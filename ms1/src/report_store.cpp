@@ -113,6 +113,28 @@ std::vector<Bucket> dense_buckets(const std::map<int, std::int64_t>& counts) {
   return out;
 }
 
+LegStats stats_from_counts(const std::map<std::int64_t, std::int64_t>& value_counts) {
+  LegStats s;
+  for (const auto& [value, count] : value_counts) s.count += count;
+  if (s.count == 0) return s;
+  s.min_us = value_counts.begin()->first;
+  s.max_us = value_counts.rbegin()->first;
+  std::array<std::int64_t*, kPercentiles.size()> out{&s.p50_us, &s.p90_us, &s.p99_us};
+  std::array<std::int64_t, kPercentiles.size()> rank{};
+  for (std::size_t i = 0; i < kPercentiles.size(); ++i) rank[i] = nearest_rank(s.count, kPercentiles[i], 100);
+  std::map<int, std::int64_t> buckets;
+  std::int64_t seen = 0;
+  for (const auto& [value, count] : value_counts) {
+    for (std::size_t i = 0; i < rank.size(); ++i) {
+      if (seen < rank[i] && seen + count >= rank[i]) *out[i] = value;
+    }
+    seen += count;
+    buckets[bucket_index(value)] += count;
+  }
+  s.buckets = dense_buckets(buckets);
+  return s;
+}
+
 std::vector<ThroughputPoint> dense_throughput(const std::map<std::int64_t, std::int64_t>& counts, int bucket_seconds) {
   std::vector<ThroughputPoint> out;
   if (counts.empty()) return out;

@@ -9,7 +9,9 @@
 #include <tuple>
 
 #include "../../ms1/src/report_sql.hpp"
+#include "ringtrace/ms1/mariadb_report.hpp"
 #include "ringtrace/ms1/message_store.hpp"
+#include "ringtrace/ms1/postgres_report.hpp"
 #include "ringtrace/ms1/report_store.hpp"
 #include "ringtrace/test/database.hpp"
 
@@ -69,13 +71,20 @@ LegStats expected_stats(std::vector<std::int64_t> values) {
   return s;
 }
 
-class ReportTest : public ::testing::TestWithParam<std::tuple<std::string, Naming>> {
+/// Parameters: the server, the naming, and whether the server sorts (the path of a session with
+/// too many distinct latencies to ship their counts) instead of returning value counts.
+class ReportTest : public ::testing::TestWithParam<std::tuple<std::string, Naming, bool>> {
  protected:
   void SetUp() override {
     try {
       store_ = make_store(backend_.config(), naming());
       store_->connect();
-      reports_ = make_report_store(backend_.config(), naming());
+      const std::int64_t max_distinct = std::get<2>(GetParam()) ? 0 : detail::kMaxDistinctValues;
+      if (backend_.driver == "postgresql") {
+        reports_ = std::make_unique<PostgresReport>(backend_.config(), naming(), max_distinct);
+      } else {
+        reports_ = std::make_unique<MariaDbReport>(backend_.config(), naming(), max_distinct);
+      }
       reports_->connect();
       db_ = std::make_unique<Inspector>(backend_);
     } catch (const std::exception& e) {
@@ -411,7 +420,8 @@ TEST_P(ReportTest, SessionsListNewestFirstInPages) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, ReportTest,
                          ::testing::Combine(::testing::Values("postgresql", "mariadb"),
-                                            ::testing::Values(Naming::kService, Naming::kMc)),
+                                            ::testing::Values(Naming::kService, Naming::kMc), ::testing::Bool()),
                          [](const auto& info) {
-                           return std::get<0>(info.param) + "_" + std::string(common::to_string(std::get<1>(info.param)));
+                           return std::get<0>(info.param) + "_" + std::string(common::to_string(std::get<1>(info.param))) +
+                                  (std::get<2>(info.param) ? "_sorted" : "_counted");
                          });

@@ -15,8 +15,9 @@ namespace ringtrace::ms1 {
 /// one consistent snapshot, so its figures agree with each other on a running session.
 class MariaDbReport final : public ReportStore {
  public:
-  /// Nothing connects until connect().
-  MariaDbReport(common::DatabaseConfig config, common::Naming naming);
+  /// Nothing connects until connect(). A leg with more than `max_distinct` distinct latencies is
+  /// ranked and bucketed by the server instead of from its value counts (tests force either way).
+  MariaDbReport(common::DatabaseConfig config, common::Naming naming, std::int64_t max_distinct = 200000);
   ~MariaDbReport() override;
   MariaDbReport(const MariaDbReport&) = delete;
   MariaDbReport& operator=(const MariaDbReport&) = delete;
@@ -35,11 +36,13 @@ class MariaDbReport final : public ReportStore {
   /// no rows; throws StoreUnavailable or StoreError.
   Result query(const std::string& sql, const char* what, bool* absent = nullptr);
   void disconnect();
+  /// One leg's figures over session `session_id`'s rows.
+  LegStats leg_stats(Leg leg, const std::string& session_id);
 
   common::DatabaseConfig config_;
   common::Naming naming_;
   MYSQL* conn_ = nullptr;
-  std::string legs_;  ///< FROM … of (leg, us) pairs of session ?S, unpivoted, NULLs dropped
+  std::int64_t max_distinct_;
 };
 
 }  // namespace ringtrace::ms1

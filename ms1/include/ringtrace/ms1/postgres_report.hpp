@@ -13,8 +13,9 @@ namespace ringtrace::ms1 {
 /// in one repeatable-read snapshot, so its figures agree with each other on a running session.
 class PostgresReport final : public ReportStore {
  public:
-  /// Nothing connects until connect().
-  PostgresReport(common::DatabaseConfig config, common::Naming naming);
+  /// Nothing connects until connect(). With more than `max_distinct` distinct (leg, latency)
+  /// values the server sorts and buckets instead of shipping value counts (tests force either way).
+  PostgresReport(common::DatabaseConfig config, common::Naming naming, std::int64_t max_distinct = 200000);
 
   void connect() override;
   std::vector<SessionRow> list_sessions(std::optional<std::int64_t> before, int limit) override;
@@ -34,6 +35,7 @@ class PostgresReport final : public ReportStore {
   common::DatabaseConfig config_;
   common::Naming naming_;
   PgConn conn_;
+  std::int64_t max_distinct_;
   std::string latencies_;  ///< SELECT of id, trace_id and the legs' µs (l0..l3) of session $S
 };
 
