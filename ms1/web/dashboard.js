@@ -241,7 +241,7 @@
 
   // A latency histogram: one bar per bucket on a log x axis in ms, count on y, p50 and p99 marked.
   function drawHistogram(node, leg) {
-    const W = 360, H = 210, L = 46, R = 12, T = 30, B = 40, pw = W - L - R, ph = H - T - B;
+    const W = 520, H = 240, L = 46, R = 12, T = 30, B = 40, pw = W - L - R, ph = H - T - B;
     clear(node).setAttribute('viewBox', `0 0 ${W} ${H}`);
     const buckets = (leg.buckets || []).filter((b) => b.upper_ms > 0);
     if (!leg.count || !buckets.length) {
