@@ -177,6 +177,14 @@ LegStats MariaDbReport::leg_stats(Leg leg, const std::string& session_id) {
   return s;
 }
 
+std::int64_t MariaDbReport::stored_rows(std::int64_t session_id) {
+  bool absent = false;
+  auto result = query("SELECT COUNT(*) FROM messages WHERE session_id = " + std::to_string(session_id), "counting rows",
+                      &absent);
+  MYSQL_ROW row = result ? mysql_fetch_row(result.get()) : nullptr;
+  return row != nullptr ? to_int(row[0]) : 0;
+}
+
 std::optional<SessionReport> MariaDbReport::session_report(std::int64_t session_id, int slowest) {
   const std::string id = std::to_string(session_id);
   query("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY", "starting a report");

@@ -128,6 +128,11 @@ std::vector<SessionRow> PostgresReport::list_sessions(std::optional<std::int64_t
   return rows;
 }
 
+std::int64_t PostgresReport::stored_rows(std::int64_t session_id) {
+  auto result = query("SELECT count(*) FROM messages WHERE session_id = " + std::to_string(session_id), "counting rows");
+  return result && PQntuples(result.get()) == 1 ? int_at(result.get(), 0, 0) : 0;
+}
+
 std::optional<SessionReport> PostgresReport::session_report(std::int64_t session_id, int slowest) {
   const std::string id = std::to_string(session_id);
   // One snapshot for every figure; the sorts of the percentiles fit in memory.

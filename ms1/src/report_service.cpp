@@ -65,6 +65,32 @@ ReportResult<T> ReportService::run(Query&& query) {
   return result;
 }
 
+ReportResult<SessionReport> ReportService::report(std::int64_t session_id, int slowest) {
+  // Counted first: a row stored while the report runs makes the count low, never stale-high.
+  const std::int64_t rows = store_->stored_rows(session_id);
+  if (const auto it = cache_.find(session_id); it != cache_.end()) {
+    if (it->second.rows == rows && it->second.slowest >= slowest) {
+      it->second.used = ++uses_;
+      cache_hits_.fetch_add(1, std::memory_order_relaxed);
+      SessionReport copy = it->second.report;
+      if (copy.slowest.size() > static_cast<std::size_t>(std::max(slowest, 0))) copy.slowest.resize(std::max(slowest, 0));
+      return {ReportOutcome::kOk, std::move(copy), {}};
+    }
+    cache_.erase(it);
+  }
+  auto report = store_->session_report(session_id, slowest);
+  if (!report) return {ReportOutcome::kNotFound, {}, "no session " + std::to_string(session_id)};
+  // An open session grows; a closed one changes only when a late message adds a row.
+  if (report->session.finished_at && options_.cached_sessions > 0) {
+    if (cache_.size() >= options_.cached_sessions) {
+      cache_.erase(std::min_element(cache_.begin(), cache_.end(),
+                                    [](const auto& a, const auto& b) { return a.second.used < b.second.used; }));
+    }
+    cache_[session_id] = Cached{rows, slowest, *report, ++uses_};
+  }
+  return {ReportOutcome::kOk, std::move(*report), {}};
+}
+
 void ReportService::list_sessions(std::optional<std::int64_t> before, int limit, ListDone done) {
   auto shared = std::make_shared<ListDone>(std::move(done));
   const bool queued = worker_.post([this, before, limit, shared] {
@@ -81,11 +107,7 @@ void ReportService::list_sessions(std::optional<std::int64_t> before, int limit,
 void ReportService::session_report(std::int64_t session_id, int slowest, ReportDone done) {
   auto shared = std::make_shared<ReportDone>(std::move(done));
   const bool queued = worker_.post([this, session_id, slowest, shared] {
-    auto result = run<SessionReport>([&] {
-      auto report = store_->session_report(session_id, slowest);
-      if (!report) return ReportResult<SessionReport>{ReportOutcome::kNotFound, {}, "no session " + std::to_string(session_id)};
-      return ReportResult<SessionReport>{ReportOutcome::kOk, std::move(*report), {}};
-    });
+    auto result = run<SessionReport>([&] { return report(session_id, slowest); });
     boost::asio::post(completions_, [shared, result = std::move(result)]() mutable { (*shared)(std::move(result)); });
   });
   if (!queued) {

@@ -44,7 +44,7 @@ for prefix in window1 window window1_untraced window_untraced; do
 done
 need_number window_cpu_jaeger_s 0   # traced: the collector worked
 [ "$(value report_rows)" = 20000 ] || fail "the report bench did not fill the rows asked for"
-for key in report_cold_ms report_warm_ms report_list_sessions_ms; do need_number "$key" 0; done
+for key in report_cold_ms report_warm_ms report_cached_ms report_list_sessions_ms; do need_number "$key" 0; done
 # The ratio is the cycle over Kafka's round trip, as printed.
 awk -F= '{ v[$1] = $2 } END { r = v["ring_cycle_ms"] / v["kafka_e2e_avg_ms"]; d = r - v["ratio"]; if (d < 0) d = -d;
   if (d > 0.002) { print "FAIL: ratio " v["ratio"] " is not ring_cycle_ms / kafka_e2e_avg_ms = " r > "/dev/stderr"; exit 1 } }' "$out" \

@@ -301,6 +301,7 @@ TEST_P(ReportTest, LargeSessionAgreesWithItsRawRowsAndTheDatabasesOwnSql) {
   summary.finished_at = common::now_utc();
   store_->finish_session(summary);
 
+  EXPECT_EQ(reports_->stored_rows(s), 3000);
   const auto report = reports_->session_report(s, 10);
   ASSERT_TRUE(report.has_value());
   EXPECT_EQ(report->session.reason, "duration");
@@ -347,8 +348,10 @@ TEST_P(ReportTest, SessionWithoutRowsHasEmptyLegsAndUnknownIdIsNullopt) {
   for (const auto& leg : report->legs) EXPECT_EQ(leg, LegStats{});
   EXPECT_TRUE(report->throughput.empty());
   EXPECT_TRUE(report->slowest.empty());
+  EXPECT_EQ(reports_->stored_rows(s), 0);
   const auto unknown = std::stoll(db_->scalar("SELECT COALESCE(MAX(session_id), 0) FROM sessions")) + 1000000;
   EXPECT_FALSE(reports_->session_report(unknown, 10).has_value());
+  EXPECT_EQ(reports_->stored_rows(unknown), 0);
 }
 
 TEST_P(ReportTest, SessionsListNewestFirstInPages) {

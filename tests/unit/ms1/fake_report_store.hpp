@@ -3,7 +3,6 @@
 /// A scriptable ReportStore for the tests of the report thread and the report routes: reports
 /// are set by the test, the database can be taken down, every call is counted.
 
-#include <cmath>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -14,19 +13,6 @@
 
 #include "ringtrace/ms1/message_store.hpp"
 #include "ringtrace/ms1/report_store.hpp"
-
-namespace ringtrace::ms1 {
-
-// Stand-ins for report_store.cpp's definitions while it is a placeholder: weak, so the real
-// ones win as soon as they are linked. Delete this block once report_store.cpp has them.
-[[gnu::weak]] std::string_view to_string(Leg leg) {
-  static constexpr std::string_view kNames[] = {"ms1_to_ms2", "ms2_to_ms3", "ms3_to_ms1", "cycle"};
-  return kNames[static_cast<int>(leg)];
-}
-[[gnu::weak]] double bucket_lower_ms(int index) { return std::pow(10.0, index / 10.0) / 1000.0; }
-[[gnu::weak]] double bucket_upper_ms(int index) { return std::pow(10.0, (index + 1) / 10.0) / 1000.0; }
-
-}  // namespace ringtrace::ms1
 
 namespace ringtrace::ms1::fakes {
 
@@ -41,11 +27,13 @@ struct FakeReports {
   int queries = 0;              ///< queries answered
   std::vector<SessionRow> sessions;                ///< ascending by id
   std::map<std::int64_t, SessionReport> reports;   ///< by session id
+  std::map<std::int64_t, std::int64_t> rows;       ///< stored_rows() by session id (absent: 0)
+  int reports_read = 0;                            ///< session_report() calls answered
   std::optional<std::int64_t> last_before;         ///< the last list_sessions() arguments
   int last_limit = 0;
   int last_slowest = 0;                            ///< the last session_report() argument
 
-  /// Adds a closed session `id` with plausible figures and an empty report.
+  /// Adds an open session `id` with plausible figures and an empty report.
   void add_session(std::int64_t id) {
     std::lock_guard lock(mutex);
     SessionRow row;
@@ -56,6 +44,16 @@ struct FakeReports {
     row.naming = "service";
     sessions.push_back(row);
     reports[id].session = row;
+  }
+  /// Closes session `id` (added before) after its ten seconds.
+  void close(std::int64_t id) {
+    std::lock_guard lock(mutex);
+    auto& row = reports.at(id).session;
+    row.finished_at = row.started_at + std::chrono::seconds(10);
+    row.reason = "duration";
+    for (auto& s : sessions) {
+      if (s.session_id == id) s = row;
+    }
   }
 };
 
@@ -88,7 +86,15 @@ class FakeReportStore final : public ReportStore {
     db_->last_slowest = slowest;
     const auto it = db_->reports.find(session_id);
     if (it == db_->reports.end()) return std::nullopt;
+    ++db_->reports_read;
     return it->second;
+  }
+
+  std::int64_t stored_rows(std::int64_t session_id) override {
+    std::lock_guard lock(db_->mutex);
+    check();
+    const auto it = db_->rows.find(session_id);
+    return it == db_->rows.end() ? 0 : it->second;
   }
 
  private:

@@ -41,11 +41,19 @@ class ReportServiceTest : public ::testing::Test {
       return done();
     });
   }
-  ReportResult<SessionReport> report(std::int64_t id) {
+  ReportResult<SessionReport> report(std::int64_t id, int slowest = 10) {
     std::optional<ReportResult<SessionReport>> out;
-    service_->session_report(id, 10, [&](ReportResult<SessionReport> r) { out = std::move(r); });
+    service_->session_report(id, slowest, [&](ReportResult<SessionReport> r) { out = std::move(r); });
     EXPECT_TRUE(run_until([&] { return out.has_value(); }));
     return out.value_or(ReportResult<SessionReport>{});
+  }
+  int reports_read() {
+    std::lock_guard lock(db->mutex);
+    return db->reports_read;
+  }
+  void set_rows(std::int64_t id, std::int64_t rows) {
+    std::lock_guard lock(db->mutex);
+    db->rows[id] = rows;
   }
   int connects() {
     std::lock_guard lock(db->mutex);
@@ -165,6 +173,78 @@ TEST_F(ReportServiceTest, BeyondTheQueueIsOverloaded) {
   ASSERT_TRUE(run_until([&] { return outcomes.size() == 6; }));
   EXPECT_GE(std::count(outcomes.begin(), outcomes.end(), ReportOutcome::kOk), 2);
   EXPECT_LE(std::count(outcomes.begin(), outcomes.end(), ReportOutcome::kOk), 3);
+}
+
+TEST_F(ReportServiceTest, AClosedSessionsReportIsReadOnceWhileItsRowsStayTheSame) {
+  service();
+  db->add_session(1);
+  db->close(1);
+  set_rows(1, 5);
+  {
+    std::lock_guard lock(db->mutex);
+    for (int id = 1; id <= 3; ++id) db->reports[1].slowest.push_back(SlowMessage{id, {}, ""});
+  }
+  ASSERT_EQ(report(1).outcome, ReportOutcome::kOk);
+  const auto again = report(1);
+  ASSERT_EQ(again.outcome, ReportOutcome::kOk);
+  EXPECT_EQ(again.value.session.session_id, 1);
+  EXPECT_EQ(again.value.slowest.size(), 3u);
+  EXPECT_EQ(reports_read(), 1);
+  EXPECT_EQ(service_->cache_hits(), 1u);
+  // Fewer slowest messages come from the same entry, cut to the number asked.
+  const auto fewer = report(1, 2);
+  ASSERT_EQ(fewer.value.slowest.size(), 2u);
+  EXPECT_EQ(fewer.value.slowest[0].id, 1);
+  EXPECT_EQ(reports_read(), 1);
+  // More than were read: read again.
+  report(1, 20);
+  EXPECT_EQ(reports_read(), 2);
+  // A late message stored a row: read again, then cached again.
+  set_rows(1, 6);
+  report(1);
+  EXPECT_EQ(reports_read(), 3);
+  report(1);
+  EXPECT_EQ(reports_read(), 3);
+}
+
+TEST_F(ReportServiceTest, AnOpenSessionIsReadEveryTime) {
+  service();
+  db->add_session(1);
+  report(1);
+  report(1);
+  EXPECT_EQ(reports_read(), 2);
+  EXPECT_EQ(service_->cache_hits(), 0u);
+}
+
+TEST_F(ReportServiceTest, TheLeastRecentlyUsedSessionLeavesTheCacheFirst) {
+  auto options = quick();
+  options.cached_sessions = 2;
+  service(options);
+  for (int id = 1; id <= 3; ++id) {
+    db->add_session(id);
+    db->close(id);
+  }
+  report(1);
+  report(2);
+  report(1);  // 2 is now the least recently used
+  report(3);  // evicts 2
+  EXPECT_EQ(reports_read(), 3);
+  report(1);
+  report(3);
+  EXPECT_EQ(reports_read(), 3);
+  report(2);
+  EXPECT_EQ(reports_read(), 4);
+}
+
+TEST_F(ReportServiceTest, NoCacheWhenNoneIsWanted) {
+  auto options = quick();
+  options.cached_sessions = 0;
+  service(options);
+  db->add_session(1);
+  db->close(1);
+  report(1);
+  report(1);
+  EXPECT_EQ(reports_read(), 2);
 }
 
 TEST_F(ReportServiceTest, StopRunsWhatIsQueuedThenRefuses) {

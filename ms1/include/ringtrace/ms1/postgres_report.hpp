@@ -20,6 +20,7 @@ class PostgresReport final : public ReportStore {
   void connect() override;
   std::vector<SessionRow> list_sessions(std::optional<std::int64_t> before, int limit) override;
   std::optional<SessionReport> session_report(std::int64_t session_id, int slowest) override;
+  std::int64_t stored_rows(std::int64_t session_id) override;
 
  private:
   struct ResultCloser {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,11 +42,15 @@ struct ReportServiceOptions {
   std::size_t queue_max = 32;                        ///< reports waiting beyond this are refused (kOverloaded)
   std::chrono::milliseconds reconnect_initial{100};  ///< first reconnect delay
   std::chrono::milliseconds reconnect_max{5000};     ///< reconnect backoff ceiling
+  /// Closed sessions whose last report is kept (least recently used goes first): a session of a
+  /// million rows takes seconds to report and is looked at again and again once it is over.
+  std::size_t cached_sessions = 16;
 };
 
 /// Runs report queries on its own thread and connection; connects on the first job and, after
 /// the database went away, again once the backoff allows. Every completion is posted to the
-/// executor given at construction (MS1's event loop).
+/// executor given at construction (MS1's event loop). A closed session's report is computed once
+/// and served again while the session's row count is unchanged (late messages add rows).
 class ReportService {
  public:
   /// Completion of list_sessions().
@@ -67,6 +72,9 @@ class ReportService {
   /// Queues ReportStore::session_report.
   void session_report(std::int64_t session_id, int slowest, ReportDone done);
 
+  /// Reports served from the cache of closed sessions, not recomputed.
+  [[nodiscard]] std::uint64_t cache_hits() const { return cache_hits_.load(std::memory_order_relaxed); }
+
   /// Whether the last connection attempt or query succeeded.
   [[nodiscard]] bool connected() const { return connected_.load(std::memory_order_relaxed); }
 
@@ -79,6 +87,16 @@ class ReportService {
   template <typename T, typename Query>
   ReportResult<T> run(Query&& query);
   bool ensure_connected(bool force, std::string& error);
+  /// The report of `session_id` from the cache when still good, else from the store (report thread).
+  ReportResult<SessionReport> report(std::int64_t session_id, int slowest);
+
+  /// A closed session's report and what it was computed from.
+  struct Cached {
+    std::int64_t rows = 0;  ///< the session's rows, counted before the report was read
+    int slowest = 0;        ///< slowest messages asked for
+    SessionReport report;
+    std::uint64_t used = 0;  ///< last use, for eviction
+  };
 
   std::unique_ptr<ReportStore> store_;  ///< report thread only
   boost::asio::any_io_executor completions_;
@@ -86,6 +104,9 @@ class ReportService {
   std::atomic<bool> connected_{false};
   std::chrono::steady_clock::time_point next_connect_{};  ///< report thread only
   std::chrono::milliseconds backoff_;                     ///< report thread only
+  std::map<std::int64_t, Cached> cache_;                   ///< report thread only
+  std::uint64_t uses_ = 0;                                 ///< report thread only
+  std::atomic<std::uint64_t> cache_hits_{0};
   BlockingWorker worker_;  ///< last: its thread stops before the store goes
 };
 

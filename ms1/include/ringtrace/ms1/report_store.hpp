@@ -138,6 +138,10 @@ class ReportStore {
   /// The report of session `session_id`, with its `slowest` messages at most; nullopt when
   /// there is no such session. Works on an open (running) session: it reports the rows so far.
   virtual std::optional<SessionReport> session_report(std::int64_t session_id, int slowest) = 0;
+
+  /// How many rows session `session_id` has (0 when none, or no schema yet): an index count,
+  /// so a closed session's report can be kept until a late message adds a row.
+  virtual std::int64_t stored_rows(std::int64_t session_id) = 0;
 };
 
 /// Builds the report store of `config.driver`, reading the stamp columns of `naming`; throws
