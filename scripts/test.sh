@@ -47,6 +47,8 @@ echo "docs: build-coverage/docs/html/index.html"
 
 echo "== infrastructure"
 scripts/infra.sh up
+# The replicated cluster beside the single broker, for the tests of label cluster.
+scripts/infra.sh up kafka --brokers 3
 if [ "${CI:-}" = true ]; then
   trap 'scripts/infra.sh down || true' EXIT
 fi

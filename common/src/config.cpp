@@ -159,6 +159,18 @@ const std::vector<Field>& fields() {
       RT_STR("kafka.brokers", kafka.brokers, "bootstrap servers"),
       RT_STR("kafka.topic", kafka.topic, "the topic; created by MS2 if absent"),
       RT_INT("kafka.partitions", kafka.partitions, 1, 10000, "partitions of the topic MS2 creates"),
+      RT_INT("kafka.replication_factor", kafka.replication_factor, 1, 16,
+             "replicas of each partition of the topic MS2 creates; above 1 its min.insync.replicas is one fewer"),
+      Field{"kafka.key", "one of: session, message",
+            "the record key, which picks the partition: session keeps a session on one partition, in order; "
+            "message spreads the messages over every partition",
+            [](Config& c, const std::string& v, bool env) {
+              if (v != "session" && v != "message") {
+                throw ConfigError(origin("kafka.key", env) + ": expected 'session' or 'message', got '" + v + "'");
+              }
+              c.kafka.key = v;
+            },
+            [](const Config& c) { return c.kafka.key; }},
       RT_STR("kafka.group_id", kafka.group_id, "MS3's consumer group"),
       RT_INT("kafka.startup_timeout_ms", kafka.startup_timeout_ms, 0, kMaxMs,
              "how long MS2 waits for the broker at startup"),

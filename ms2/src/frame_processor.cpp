@@ -41,4 +41,9 @@ FrameResult process_frame(std::string_view frame, bool is_text, common::Naming n
   return result;
 }
 
+std::string record_key(const common::KafkaConfig& config, std::int64_t session_id, std::int64_t id) {
+  if (config.key == "message") return std::to_string(session_id) + "/" + std::to_string(id);
+  return std::to_string(session_id);
+}
+
 }  // namespace ringtrace::ms2

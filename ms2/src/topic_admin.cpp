@@ -35,12 +35,13 @@ struct EventDeleter {
   void operator()(rd_kafka_event_t* p) const { rd_kafka_event_destroy(p); }
 };
 
-/// Errors that retrying cannot fix: bad topic name, bad partition count, no permission.
+/// Errors that retrying cannot fix: bad topic name, bad partition count, no permission. A
+/// replication factor above the brokers registered so far is not one of them: a cluster that is
+/// starting has fewer, and the deadline bounds the wait.
 bool is_permanent(rd_kafka_resp_err_t err) {
   switch (err) {
     case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
     case RD_KAFKA_RESP_ERR_INVALID_PARTITIONS:
-    case RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR:
     case RD_KAFKA_RESP_ERR_INVALID_CONFIG:
     case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
     case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
@@ -64,6 +65,14 @@ rd_kafka_event_t* poll_result(rd_kafka_queue_t* queue, milliseconds timeout, con
 
 }  // namespace
 
+int min_insync_replicas(const common::KafkaConfig& config) { return std::max(1, config.replication_factor - 1); }
+
+std::vector<std::pair<std::string, std::string>> topic_configs(const common::KafkaConfig& config) {
+  // A replica that fell out of sync never becomes leader: it would drop acknowledged writes.
+  return {{"min.insync.replicas", std::to_string(min_insync_replicas(config))},
+          {"unclean.leader.election.enable", "false"}};
+}
+
 TopicOutcome ensure_topic(rd_kafka_t* handle, const common::KafkaConfig& config, const std::stop_token& stop) {
   const auto deadline = Clock::now() + milliseconds(config.startup_timeout_ms);
   std::string last_error = "no answer";
@@ -79,10 +88,13 @@ TopicOutcome ensure_topic(rd_kafka_t* handle, const common::KafkaConfig& config,
     const int attempt_ms = static_cast<int>(std::clamp(remaining, milliseconds(100), kAttemptTimeout).count());
     const auto started = Clock::now();
 
-    std::unique_ptr<rd_kafka_NewTopic_t, NewTopicDeleter> topic(
-        rd_kafka_NewTopic_new(config.topic.c_str(), config.partitions, 1, errstr, sizeof errstr));
+    std::unique_ptr<rd_kafka_NewTopic_t, NewTopicDeleter> topic(rd_kafka_NewTopic_new(
+        config.topic.c_str(), config.partitions, config.replication_factor, errstr, sizeof errstr));
     if (!topic) {
-      throw KafkaStartupError("kafka.topic/kafka.partitions: " + std::string(errstr));
+      throw KafkaStartupError("kafka.topic/kafka.partitions/kafka.replication_factor: " + std::string(errstr));
+    }
+    for (const auto& [name, value] : topic_configs(config)) {
+      rd_kafka_NewTopic_set_config(topic.get(), name.c_str(), value.c_str());
     }
     std::unique_ptr<rd_kafka_AdminOptions_t, OptionsDeleter> options(
         rd_kafka_AdminOptions_new(handle, RD_KAFKA_ADMIN_OP_CREATETOPICS));
@@ -112,7 +124,8 @@ TopicOutcome ensure_topic(rd_kafka_t* handle, const common::KafkaConfig& config,
     }
 
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      spdlog::info("ms2: created topic {} ({} partition(s))", config.topic, config.partitions);
+      spdlog::info("ms2: created topic {} ({} partition(s), replication factor {}, min.insync.replicas {})",
+                   config.topic, config.partitions, config.replication_factor, min_insync_replicas(config));
       return TopicOutcome::kCreated;
     }
     if (err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {

@@ -97,7 +97,8 @@ void WsSession::handle_frame() {
     }
     return;
   }
-  Pending pending{Record{std::to_string(result.session_id), std::move(result.payload), {}}, nullptr};
+  Pending pending{Record{record_key(context_.config.kafka, result.session_id, result.id), std::move(result.payload), {}},
+                  nullptr};
   if (tracer.enabled()) {
     pending.span = std::make_shared<tracing::Span>(
         tracer.start_span("kafka produce", tracing::SpanKind::kProducer, receive.context()));

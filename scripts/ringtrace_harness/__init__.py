@@ -8,7 +8,9 @@ stored. One module a concern:
   system    messages, apt-get, logs, locks, processes and ports (by PID, never by name)
   postgres, mariadb, kafka, jaeger, gateway
             one module a server: up (idempotent), down, status, crash, pids
-  infra     the command line of scripts/infra.sh over those five
+  kafka_cluster
+            the replicated Kafka cluster (infra.sh up kafka --brokers N), on kafka's jars
+  infra     the command line of scripts/infra.sh over those six
   ring      MS1, MS2 and MS3 started here, health waits, GET /start, MS1's console lines
   db        the database MS1 writes: row counts, repeated ids, a session's row
   run       the command line of scripts/run.sh

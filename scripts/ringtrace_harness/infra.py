@@ -4,7 +4,13 @@
   mariadb   MariaDB 10.11 (Debian package) on 127.0.0.1:3306, db/user/password ringtrace
             (root has no password: unix socket .run/mariadb/mysqld.sock, or loopback TCP)
   kafka     Apache Kafka (jars from Maven Central), single-node KRaft, 127.0.0.1:9092
-            (controller 127.0.0.1:9093)
+            (controller 127.0.0.1:9093); with --brokers N (2 to 5) the replicated cluster
+            instead: kafka-cluster
+  kafka-cluster
+            N KRaft nodes, each broker and controller, node i on 127.0.0.1:(19090 + 2i)
+            (controller one above): 19092, 19094, 19096 for N = 3; replication factor
+            min(N, 3), min.insync.replicas one below, unclean leader election off; state in
+            .run/kafka-cluster/. Beside the single broker, never instead of it.
   jaeger    Jaeger v2 (built from source with Go, once), in-memory storage: OTLP HTTP
             127.0.0.1:4318, OTLP gRPC 127.0.0.1:4317, query API/UI 127.0.0.1:16686
             (also query gRPC 127.0.0.1:16685, health 127.0.0.1:13133/status)
@@ -15,7 +21,10 @@
             scripts/run.sh --gateway starts with it); `down` and `status` include it.
 
 Usage:
-  scripts/infra.sh up     [component...]   start (idempotent), wait until ready
+  scripts/infra.sh up     [component...] [--brokers N]
+                                           start (idempotent), wait until ready; --brokers N
+                                           makes kafka the N-node cluster (default 3 for
+                                           kafka-cluster)
   scripts/infra.sh down   [component...]   stop only what `up` started (idempotent)
   scripts/infra.sh status [component...]   one line per component
   scripts/infra.sh crash  component...     SIGKILL the running server (PostgreSQL: the postmaster
@@ -23,6 +32,7 @@ Usage:
                                            or container crash would;
                                            `up` restarts it and the server recovers its own data.
                                            For fault-injection tests.
+                                           `crash kafka-cluster --node I`: node I alone.
   scripts/infra.sh kafka-classpath         print the classpath glob of the cached Kafka
                                            jars (downloads them first if needed)
   scripts/infra.sh jaeger-binary           print the path of the cached Jaeger binary (builds it
@@ -30,8 +40,9 @@ Usage:
   scripts/infra.sh pids   component        print the PIDs of the running server, one per line
                                            (PostgreSQL: the postmaster and its children), so a
                                            benchmark can read the CPU time the server used
-Components default to postgres mariadb kafka jaeger for up, and to those plus gateway for down
-and status, in this order (down runs in reverse): postgres mariadb kafka jaeger gateway.
+Components default to postgres mariadb kafka jaeger for up, and to those plus kafka-cluster and
+gateway for down and status, in this order (down runs in reverse): postgres mariadb kafka
+kafka-cluster jaeger gateway. `down kafka` and `status kafka` include the cluster.
 
 State (data, logs, pid files) lives in <repo>/.run/; the Kafka jars (and the Maven
 repository used to fetch them), the Jaeger binary and the Go caches it is built with in
@@ -44,10 +55,11 @@ added to COMPONENTS.
 import os
 import sys
 
-from . import gateway, jaeger, kafka, mariadb, postgres
+from . import gateway, jaeger, kafka, kafka_cluster, mariadb, postgres
 from . import system as s
 
-COMPONENTS = {"postgres": postgres, "mariadb": mariadb, "kafka": kafka, "jaeger": jaeger, "gateway": gateway}
+COMPONENTS = {"postgres": postgres, "mariadb": mariadb, "kafka": kafka, "kafka-cluster": kafka_cluster,
+              "jaeger": jaeger, "gateway": gateway}
 # What a bare `up` starts: the servers the services need. The gateway fronts MS1, so it comes up
 # only when asked for (infra.sh up gateway, run.sh --gateway).
 UP_DEFAULT = ("postgres", "mariadb", "kafka", "jaeger")
@@ -71,28 +83,59 @@ def _run_lock():
                       "infra (another infra.sh still running?)")
 
 
+def _option(args, name):
+    """Takes `NAME N` out of ARGS; returns N (an int) or None."""
+    if name not in args:
+        return None
+    at = args.index(name)
+    if at + 1 >= len(args) or not args[at + 1].isdigit():
+        raise s.Fatal(f"infra: {name} needs a number")
+    value = int(args[at + 1])
+    del args[at:at + 2]
+    return value
+
+
+def _with_cluster(names):
+    """`kafka` named for down or status covers the cluster too."""
+    return [*names, "kafka-cluster"] if "kafka" in names and "kafka-cluster" not in names else names
+
+
 def main(argv):
     """Runs one infra.sh command; returns the exit status."""
-    cmd, args = (argv[0], argv[1:]) if argv else ("", [])
+    cmd, args = (argv[0], list(argv[1:])) if argv else ("", [])
     try:
         if cmd == "up":
+            brokers = _option(args, "--brokers")
             chosen = select(args, UP_DEFAULT)
+            if brokers is not None and brokers != 1 and kafka in chosen:
+                chosen[chosen.index(kafka)] = kafka_cluster
+            if brokers == 1 and kafka_cluster in chosen:
+                raise s.Fatal("infra: kafka-cluster has 2 to 5 nodes; `up kafka` is the single broker")
             with _run_lock():
                 for m in chosen:
-                    m.up()
+                    if m is kafka_cluster:
+                        m.up(brokers or 3)
+                    else:
+                        m.up()
         elif cmd == "down":
-            chosen = select(args)
+            chosen = select(_with_cluster(args))
             with _run_lock():
                 for m in reversed(chosen):
                     m.down()
         elif cmd == "status":
-            for m in select(args):
+            for m in select(_with_cluster(args)):
                 m.status()
         elif cmd == "crash":
+            node = _option(args, "--node")
             if not args:
-                raise s.Fatal("infra: crash needs a component (postgres, mariadb, kafka or gateway)")
+                raise s.Fatal("infra: crash needs a component (postgres, mariadb, kafka, kafka-cluster or gateway)")
             chosen = select(args)
             with _run_lock():
+                if node is not None:
+                    if chosen != [kafka_cluster]:
+                        raise s.Fatal("infra: --node is for `crash kafka-cluster` alone")
+                    kafka_cluster.crash_node(node)
+                    chosen = []
                 for m in chosen:
                     if not hasattr(m, "crash"):
                         raise s.Fatal(f"infra: crash is not supported for {m.NAME}")

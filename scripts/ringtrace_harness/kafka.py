@@ -110,11 +110,12 @@ _METADATA_V8 = (b"\x00\x00\x00\x13\x00\x03\x00\x08\x52\x54\x00\x01\x00\x02rt"
                 b"\x00\x00\x00\x00\x00\x00\x00")
 
 
-def probe():
-    """A real Kafka Metadata request: ready when clients can use the broker (milliseconds, where a
-    JVM running TopicCommand takes seconds)."""
+def probe(port=PORT, brokers=1):
+    """A real Kafka Metadata request: ready when clients can use the broker on PORT and its
+    answer lists at least BROKERS live brokers (milliseconds, where a JVM running TopicCommand
+    takes seconds)."""
     try:
-        with socket.create_connection(("127.0.0.1", PORT), timeout=3) as sock:
+        with socket.create_connection(("127.0.0.1", port), timeout=3) as sock:
             sock.settimeout(3)
             sock.sendall(_METADATA_V8)
             got = b""
@@ -125,7 +126,7 @@ def probe():
                 got += chunk
     except OSError:
         return False
-    return got[4:8] == b"\x52\x54\x00\x01" and got[12:16] != b"\x00\x00\x00\x00"
+    return got[4:8] == b"\x52\x54\x00\x01" and int.from_bytes(got[12:16], "big") >= brokers
 
 
 def _wait_ready(p):
@@ -134,14 +135,51 @@ def _wait_ready(p):
                  os.path.join(LOGS, "kafka.out"), os.path.join(LOGS, "server.log"))
 
 
-def _render_props():
+def render_props(path, node_id, port, controller_port, data, voters, replication):
+    """Writes the server.properties of one node from the template (atomically): broker PORT,
+    controller CONTROLLER_PORT, storage DATA, quorum VOTERS ("id@host:port,..."), REPLICATION
+    the factor of the internal topics and of topics created without one (min ISR one below it,
+    at least 1)."""
     with open(os.path.join(s.INFRA_DIR, "server.properties.in")) as f:
         text = f.read()
-    for key, value in {"KAFKA_PORT": PORT, "KAFKA_CONTROLLER_PORT": CONTROLLER_PORT, "KAFKA_DATA_DIR": DATA}.items():
+    values = {"KAFKA_NODE_ID": node_id, "KAFKA_PORT": port, "KAFKA_CONTROLLER_PORT": controller_port,
+              "KAFKA_DATA_DIR": data, "KAFKA_VOTERS": voters, "KAFKA_REPLICATION": replication,
+              "KAFKA_MIN_ISR": max(1, replication - 1)}
+    for key, value in values.items():
         text = text.replace(f"@{key}@", str(value))
-    with open(PROPS + ".tmp", "w") as f:
+    with open(path + ".tmp", "w") as f:
         f.write(text)
-    os.replace(PROPS + ".tmp", PROPS)
+    os.replace(path + ".tmp", path)
+
+
+def new_cluster_id(java, logs):
+    """A fresh KRaft cluster id (StorageTool random-uuid)."""
+    log = os.path.join(logs, "format.log")
+    with open(log, "a") as errs:
+        got = subprocess.run([java, "-cp", os.path.join(LIB, "*"), "kafka.tools.StorageTool", "random-uuid"],
+                             stdout=subprocess.PIPE, stderr=errs, text=True)
+    cid = got.stdout.strip()
+    if got.returncode != 0 or not cid:
+        s.fail_with_log(NAME, "StorageTool random-uuid failed", log)
+    return cid
+
+
+def format_storage(java, props, cid, logs):
+    """Formats one node's KRaft storage for cluster CID (a node formatted before is left as it is)."""
+    log = os.path.join(logs, "format.log")
+    if not s.run_logged([java, "-cp", os.path.join(LIB, "*"), "kafka.tools.StorageTool", "format", "-t", cid,
+                         "-c", props, "--ignore-formatted"], log):
+        s.fail_with_log(NAME, "StorageTool format failed", log)
+
+
+def spawn_node(java, props, logs, pidfile, heap_opts):
+    """Starts one Kafka JVM on PROPS, its logs in LOGS; returns its PID."""
+    jvm = [*heap_opts.split(), "-server", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
+           "-XX:InitiatingHeapOccupancyPercent=35", "-XX:+ExplicitGCInvokesConcurrent", "-Djava.awt.headless=true",
+           f"-Xlog:gc*:file={logs}/gc.log:time,tags:filecount=3,filesize=10M",
+           f"-Dlog4j2.configurationFile={s.INFRA_DIR}/kafka-log4j2.xml", f"-Dkafka.logs.dir={logs}",
+           "-cp", os.path.join(LIB, "*"), "kafka.Kafka", props]
+    return s.spawn([java, *jvm], os.path.join(logs, "kafka.out"), pidfile)
 
 
 def up():
@@ -163,27 +201,13 @@ def up():
     java = ensure_java(NAME)
     os.makedirs(DATA, exist_ok=True)
     os.makedirs(LOGS, exist_ok=True)
-    _render_props()
-    cp = os.path.join(LIB, "*")
+    render_props(PROPS, 1, PORT, CONTROLLER_PORT, DATA, f"1@127.0.0.1:{CONTROLLER_PORT}", 1)
     # Format the KRaft storage once; later starts reuse it.
     if not os.path.isfile(os.path.join(DATA, "meta.properties")):
-        log = os.path.join(LOGS, "format.log")
-        with open(log, "a") as errs:
-            got = subprocess.run([java, "-cp", cp, "kafka.tools.StorageTool", "random-uuid"],
-                                 stdout=subprocess.PIPE, stderr=errs, text=True)
-        cid = got.stdout.strip()
-        if got.returncode != 0 or not cid:
-            s.fail_with_log(NAME, "StorageTool random-uuid failed", log)
-        if not s.run_logged([java, "-cp", cp, "kafka.tools.StorageTool", "format", "-t", cid, "-c", PROPS,
-                             "--ignore-formatted"], log):
-            s.fail_with_log(NAME, "StorageTool format failed", log)
+        cid = new_cluster_id(java, LOGS)
+        format_storage(java, PROPS, cid, LOGS)
         s.info(f"kafka: formatted KRaft storage in {DATA} (cluster id {cid})")
-    jvm = [*HEAP_OPTS.split(), "-server", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
-           "-XX:InitiatingHeapOccupancyPercent=35", "-XX:+ExplicitGCInvokesConcurrent", "-Djava.awt.headless=true",
-           f"-Xlog:gc*:file={LOGS}/gc.log:time,tags:filecount=3,filesize=10M",
-           f"-Dlog4j2.configurationFile={s.INFRA_DIR}/kafka-log4j2.xml", f"-Dkafka.logs.dir={LOGS}",
-           "-cp", cp, "kafka.Kafka", PROPS]
-    p = s.spawn([java, *jvm], os.path.join(LOGS, "kafka.out"), PIDFILE)
+    p = spawn_node(java, PROPS, LOGS, PIDFILE, HEAP_OPTS)
     _wait_ready(p)
     s.info(f"kafka: started on 127.0.0.1:{PORT} (pid {p}) in {s.elapsed(t0)}")
 

@@ -67,6 +67,19 @@ logging: {level: debug, directory: /tmp/x}
   EXPECT_EQ(c.logging.level, "debug");
 }
 
+TEST(Config, ReplicationAndRecordKey) {
+  const auto d = parse_config("", {});
+  EXPECT_EQ(d.kafka.replication_factor, 1);
+  EXPECT_EQ(d.kafka.key, "session");
+  const auto c = parse_config("kafka: {replication_factor: 3, key: message}", {});
+  EXPECT_EQ(c.kafka.replication_factor, 3);
+  EXPECT_EQ(c.kafka.key, "message");
+  EXPECT_EQ(parse_config("", {{"RINGTRACE__KAFKA__KEY", "message"}}).kafka.key, "message");
+  expect_error_naming([] { parse_config("kafka: {replication_factor: 0}", {}); }, "kafka.replication_factor");
+  expect_error_naming([] { parse_config("kafka: {key: partition}", {}); }, "kafka.key");
+  expect_error_naming([] { parse_config("", {{"RINGTRACE__KAFKA__KEY", "id"}}); }, "RINGTRACE__KAFKA__KEY");
+}
+
 TEST(Config, DeliveryGuarantee) {
   EXPECT_EQ(parse_config("", {}).kafka.delivery, Delivery::kAtLeastOnce);
   EXPECT_EQ(parse_config("kafka: {delivery: at-most-once}", {}).kafka.delivery, Delivery::kAtMostOnce);

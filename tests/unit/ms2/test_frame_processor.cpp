@@ -88,6 +88,16 @@ TEST(FrameProcessor, MessageAlreadyStampedByMs2IsRejected) {
   EXPECT_EQ(result.reason, common::to_string(common::StampResult::kAlreadyStamped));
 }
 
+TEST(FrameProcessor, RecordKeyIsTheSessionOrTheMessage) {
+  common::KafkaConfig config;
+  EXPECT_EQ(record_key(config, 7, 42), "7");
+  EXPECT_EQ(record_key(config, 7, 43), "7") << "a session stays on one partition";
+  config.key = "message";
+  EXPECT_EQ(record_key(config, 7, 42), "7/42");
+  EXPECT_NE(record_key(config, 7, 42), record_key(config, 7, 43));
+  EXPECT_NE(record_key(config, 7, 42), record_key(config, 74, 2)) << "the separator keeps ids apart";
+}
+
 TEST(FrameProcessor, OutcomesHaveNames) {
   EXPECT_EQ(to_string(FrameOutcome::kOk), "ok");
   EXPECT_EQ(to_string(FrameOutcome::kNotText), "not_text");

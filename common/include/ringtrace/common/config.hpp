@@ -105,6 +105,12 @@ struct KafkaConfig {
   std::string brokers = "127.0.0.1:9092";    ///< bootstrap servers
   std::string topic = "ringtrace.messages";  ///< created by MS2 if absent
   int partitions = 1;                        ///< used when creating the topic
+  /// Replicas of each partition of the topic MS2 creates; above 1, min.insync.replicas is one
+  /// fewer, so an acks=all write survives the loss of a broker.
+  int replication_factor = 1;
+  /// The record key, which picks the partition: `session` (one partition a session, its messages
+  /// in order) or `message` (spread over every partition; the ring needs no order between messages).
+  std::string key = "session";
   std::string group_id = "ringtrace-ms3";    ///< MS3 consumer group
   int startup_timeout_ms = 30000;            ///< how long to wait for the broker at startup
   Delivery delivery = Delivery::kAtLeastOnce;  ///< the guarantee MS1, MS2 and MS3 implement together

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "ringtrace/common/config.hpp"
 #include "ringtrace/common/message.hpp"
 #include "ringtrace/common/timestamp.hpp"
 
@@ -26,7 +27,7 @@ std::string_view to_string(FrameOutcome outcome);
 struct FrameResult {
   FrameOutcome outcome = FrameOutcome::kOk;  ///< what to do with it
   std::string payload;                       ///< stamped JSON to produce (kOk only)
-  std::int64_t session_id = 0;               ///< becomes the record key so a session stays ordered (kOk only)
+  std::int64_t session_id = 0;               ///< the session, for the record key (kOk only)
   std::int64_t id = 0;                       ///< message id, for logs (kOk only)
   std::string reason;                        ///< why it was refused (empty on kOk)
   std::string traceparent;                   ///< the sender's trace context from the frame, if any
@@ -35,5 +36,10 @@ struct FrameResult {
 /// Decodes `frame`, stamps the MS2 hop with `now` and re-encodes, so everything in the topic is a
 /// valid message one hop further; `now` is a parameter so tests need no clock.
 FrameResult process_frame(std::string_view frame, bool is_text, common::Naming naming, common::Timestamp now);
+
+/// The Kafka record key of message `id` of session `session_id` under `kafka.key`: the session id
+/// (`session`: a session stays on one partition, in order) or `<session_id>/<id>` (`message`:
+/// spread over the partitions by the key's hash).
+std::string record_key(const common::KafkaConfig& config, std::int64_t session_id, std::int64_t id);
 
 }  // namespace ringtrace::ms2

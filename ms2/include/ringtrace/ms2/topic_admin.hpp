@@ -4,6 +4,9 @@
 
 #include <stdexcept>
 #include <stop_token>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <librdkafka/rdkafka.h>
 
@@ -24,8 +27,17 @@ enum class TopicOutcome {
   kStopped,  ///< `stop` was requested before the broker answered (a signal during startup)
 };
 
-/// Creates `config.topic` with `config.partitions` partitions (replication 1) unless it exists,
-/// retrying until `config.startup_timeout_ms` so MS2 may start before the broker; throws KafkaStartupError.
+/// min.insync.replicas of the topic MS2 creates: one below `kafka.replication_factor`, at least 1,
+/// so with three replicas an acks=all write is safe on two and one broker may be lost.
+int min_insync_replicas(const common::KafkaConfig& config);
+
+/// The topic-level settings MS2 creates its topic with (name, value): min.insync.replicas, and
+/// unclean leader election off.
+std::vector<std::pair<std::string, std::string>> topic_configs(const common::KafkaConfig& config);
+
+/// Creates `config.topic` with `config.partitions` partitions of `config.replication_factor`
+/// replicas (and topic_configs) unless it exists, retrying until `config.startup_timeout_ms` so
+/// MS2 may start before the broker, or before every broker of a cluster; throws KafkaStartupError.
 /// Returns kStopped within a fraction of a second of `stop` being requested.
 TopicOutcome ensure_topic(rd_kafka_t* handle, const common::KafkaConfig& config, const std::stop_token& stop = {});
 

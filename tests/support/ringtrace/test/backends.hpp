@@ -19,6 +19,12 @@ inline std::string env_or(const char* name, std::string_view fallback) {
 /// Kafka bootstrap servers: RINGTRACE__KAFKA__BROKERS, default 127.0.0.1:9092.
 inline std::string kafka_brokers() { return env_or("RINGTRACE__KAFKA__BROKERS", "127.0.0.1:9092"); }
 
+/// The replicated cluster of `scripts/infra.sh up kafka --brokers 3`: RINGTRACE_TEST_KAFKA_CLUSTER,
+/// default its three nodes on loopback.
+inline std::string kafka_cluster_brokers() {
+  return env_or("RINGTRACE_TEST_KAFKA_CLUSTER", "127.0.0.1:19092,127.0.0.1:19094,127.0.0.1:19096");
+}
+
 /// Jaeger's OTLP/HTTP traces URL: RINGTRACE__TRACING__ENDPOINT, default http://127.0.0.1:4318/v1/traces.
 inline std::string otlp_traces_url() {
   return env_or("RINGTRACE__TRACING__ENDPOINT", "http://127.0.0.1:4318/v1/traces");
