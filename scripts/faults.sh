@@ -5,6 +5,10 @@
 #
 #   scripts/faults.sh [--db postgresql|mariadb]... [--update-docs] [harness options...]
 #
+# --cluster (a harness option) runs the faults of the replicated cluster instead: kill -9 of a
+# Kafka node, of the active controller and of one MS3 of three (it starts the cluster of
+# scripts/infra.sh up kafka --brokers 3 beside the single broker).
+#
 # Uses the binaries of the default preset (build/), building them first. --update-docs writes the
 # measured tables into docs/guarantees.md (only when every check passed). The servers are started
 # with scripts/infra.sh up; the broker and the database are crashed and restarted on the way.

@@ -1,6 +1,7 @@
 #include "ringtrace/ms3/kafka_consumer.hpp"
 
 #include <iterator>
+#include <set>
 #include <stdexcept>
 #include <vector>
 
@@ -105,6 +106,7 @@ void KafkaConsumer::recreate() {
     consumer_ = std::move(fresh);
   }
   failed_ = false;
+  given_up_.clear();  // the new consumer starts at the committed offsets: nothing of ours is pending
   ++recreated_;
   spdlog::info("ms3: new consumer for {} joins group {}; it resumes from the committed offsets", config_.topic,
                config_.group_id);
@@ -175,8 +177,50 @@ bool KafkaConsumer::commit_sync(const std::vector<const RdKafka::Message*>& reco
     return false;
   }
   std::lock_guard lock(offsets_mutex_);
-  for (const auto& [partition, offset] : next) next_offsets_[partition] = offset;
+  for (const auto& [partition, offset] : next) {
+    next_offsets_[partition] = offset;
+    if (auto it = given_up_.find(partition); it != given_up_.end() && it->second <= offset) given_up_.erase(it);
+  }
   return true;
+}
+
+void KafkaConsumer::give_up(const std::vector<const RdKafka::Message*>& records) {
+  for (const auto& [partition, offset] : next_offsets(records)) {
+    auto& pending = given_up_[partition];
+    pending = std::max(pending, offset);
+  }
+}
+
+bool KafkaConsumer::retry_given_up() {
+  if (given_up_.empty()) return true;
+  std::vector<RdKafka::TopicPartition*> assigned;
+  if (consumer_->assignment(assigned) != RdKafka::ERR_NO_ERROR) return false;
+  std::set<std::pair<std::string, std::int32_t>> owned;
+  for (const auto* tp : assigned) owned.insert({tp->topic(), tp->partition()});
+  RdKafka::TopicPartition::destroy(assigned);
+  PartitionList list;
+  for (auto it = given_up_.begin(); it != given_up_.end();) {
+    if (!owned.count(it->first)) {
+      it = given_up_.erase(it);  // revoked: its new owner commits from where it starts
+      continue;
+    }
+    list.items.push_back(RdKafka::TopicPartition::create(it->first.first, it->first.second, it->second));
+    ++it;
+  }
+  if (list.items.empty()) return true;
+  auto err = consumer_->commitSync(list.items);
+  for (const auto* item : list.items) {
+    if (err == RdKafka::ERR_NO_ERROR) err = item->err();
+  }
+  if (err != RdKafka::ERR_NO_ERROR) return false;
+  spdlog::info("ms3: committed past the records given up: {}", describe(list.items));
+  std::lock_guard lock(offsets_mutex_);
+  for (const auto* item : list.items) {
+    auto& next = next_offsets_[{item->topic(), item->partition()}];
+    next = std::max(next, item->offset());
+    given_up_.erase({item->topic(), item->partition()});
+  }
+  return given_up_.empty();
 }
 
 std::int64_t KafkaConsumer::commit_lag() const {

@@ -93,7 +93,10 @@ void Ms3Service::run() {
       batch.push_back(std::move(record));
       if (batch.size() >= max_batch || consumer_.failed()) break;
     }
-    if (batch.empty()) continue;
+    if (batch.empty()) {
+      if (commit_first) consumer_.retry_given_up();
+      continue;
+    }
     counters_.consumed.fetch_add(batch.size(), std::memory_order_relaxed);
     views.clear();
     done.clear();
@@ -106,6 +109,7 @@ void Ms3Service::run() {
       // records instead of sending them again; records whose commit failed are not sent at all.
       if (!consumer_.commit_sync(done)) {
         counters_.dropped.fetch_add(batch.size(), std::memory_order_relaxed);
+        consumer_.give_up(done);
         continue;
       }
       forwarder_.forward(views);

@@ -77,6 +77,14 @@ class Database:
         found = self.ids(session_id)
         return len(found) - len(set(found))
 
+    def longest_gap_ms(self, session_id):
+        """The longest time between two messages of the session reaching MS1 one after the other
+        (by their end stamps): how long the ring stood still."""
+        gap = self.ms_between("p", "t")
+        return float(self.scalar(
+            f"SELECT COALESCE(MAX({gap}), 0) FROM (SELECT end_timestamp AS t, LAG(end_timestamp) OVER "
+            f"(ORDER BY end_timestamp) AS p FROM messages WHERE session_id = {int(session_id)}) g WHERE p IS NOT NULL"))
+
     def session(self, session_id):
         """The sessions row as a dict of strings (None for NULL), or None when absent."""
         got = self.rows(f"SELECT sent, stored, lost, resent, reason FROM sessions WHERE session_id = {int(session_id)}")

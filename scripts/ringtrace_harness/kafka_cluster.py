@@ -9,6 +9,7 @@ RINGTRACE__KAFKA__BROKERS=<bootstrap()>."""
 
 import os
 import shutil
+import signal
 import subprocess
 
 from . import kafka
@@ -140,16 +141,18 @@ def up(n=3):
 
 
 def down():
-    """Stops every node that runs (idempotent); the data stays for the next `up`."""
-    stopped = 0
-    for i in reversed(nodes()):
-        p = node_pid(i)
+    """Stops every node that runs (idempotent); the data stays for the next `up`. All are asked at
+    once: the last node alone could not shut down cleanly, its controller quorum gone."""
+    running = [(i, node_pid(i)) for i in nodes()]
+    for i, p in running:
         if p:
-            s.terminate(f"kafka node {i}", p, _pidfile(i), STOP_TIMEOUT_S)
-            stopped += 1
+            os.kill(p, signal.SIGTERM)
         elif os.path.exists(_pidfile(i)):
             os.remove(_pidfile(i))
-    if not stopped:
+    for i, p in running:
+        if p:
+            s.terminate(f"kafka node {i}", p, _pidfile(i), STOP_TIMEOUT_S)
+    if not any(p for _, p in running):
         s.info(f"{NAME}: not running")
 
 

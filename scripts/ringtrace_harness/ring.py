@@ -17,7 +17,6 @@ import urllib.parse
 
 from .wait import Abort, WaitTimeout, wait_until
 
-ORDER = ["ms2", "ms3", "ms1"]   # start order: MS1 last, once what it connects to is up
 STOP_TIMEOUT_S = 30
 
 
@@ -84,6 +83,7 @@ class Console:
 
     def __init__(self, path):
         self.path, self.offset, self.lines = path, 0, []
+        self.followed = 0  # lines handed out by next_line()
 
     def read_new(self):
         """The complete lines written since the last call."""
@@ -99,6 +99,17 @@ class Console:
         self.lines += new
         return new
 
+    def next_line(self):
+        """The next line not handed out yet, reading the file when all were; None when there is
+        none yet. Lines read together come out one by one, so a caller that stops at one line
+        leaves the lines after it for the next caller."""
+        if self.followed == len(self.lines):
+            self.read_new()
+        if self.followed == len(self.lines):
+            return None
+        self.followed += 1
+        return self.lines[self.followed - 1]
+
     def finish_line(self, session_id):
         """MS1's finish line for the session, if it has been written."""
         return self.line(FINISH, session_id)
@@ -112,16 +123,20 @@ class Console:
 class Ring:
     """The three services of one test or run."""
 
-    def __init__(self, bin_dir, config, work, env=None):
+    def __init__(self, bin_dir, config, work, env=None, ms3=1):
         self.bin_dir, self.config, self.work = bin_dir, config, work
         self.env = dict(os.environ if env is None else env)
         self.procs, self.starts = {}, {}
+        # MS3s of one consumer group: "ms3", then "ms3-2", "ms3-3", ... (the same binary).
+        self.ms3_names = ["ms3"] + [f"ms3-{i}" for i in range(2, ms3 + 1)]
         os.makedirs(work, exist_ok=True)
         self.ms1_address = f"127.0.0.1:{self._port('RINGTRACE__MS1__PORT', 'ms1', 'port', 8080)}"
         self.ms1 = f"http://{self.ms1_address}"   # MS1 itself (POST /store goes here, never via a gateway)
         self.api = self.ms1                         # where the control and read calls go; see through()
         self.admin = {"ms2": f"http://127.0.0.1:{self._port('RINGTRACE__MS2__ADMIN_PORT', 'ms2', 'admin_port', 8091)}",
                       "ms3": f"http://127.0.0.1:{self._port('RINGTRACE__MS3__ADMIN_PORT', 'ms3', 'admin_port', 8092)}"}
+        for name in self.ms3_names[1:]:
+            self.admin[name] = f"http://127.0.0.1:{self._ms3_admin_port(name)}"
         self.console = Console(self.path("ms1", "stdout"))
 
     def through(self, url):
@@ -132,18 +147,45 @@ class Ring:
     def _port(self, var, section, key, default):
         return self.env.get(var) or config_value(self.config, section, key) or default
 
+    def order(self):
+        """Start order: MS2, the MS3s, MS1 last, once what it connects to is up."""
+        return ["ms2", *self.ms3_names, "ms1"]
+
+    def _ms3_admin_port(self, name):
+        # ms3-i: MS3's admin port + 100 (i - 1); 0 (no admin port) stays 0.
+        base = int(self._port("RINGTRACE__MS3__ADMIN_PORT", "ms3", "admin_port", 8092))
+        return base + 100 * (int(name.split("-")[1]) - 1) if base else 0
+
+    def _env(self, name):
+        """The environment of service NAME: an extra MS3 gets its own admin port, log directory and,
+        under static membership, its own group.instance.id (the configured one, suffixed -i)."""
+        if name not in self.ms3_names[1:]:
+            return self.env
+        env = dict(self.env)
+        env["RINGTRACE__MS3__ADMIN_PORT"] = str(self._ms3_admin_port(name))
+        instance = self.env.get("RINGTRACE__MS3__GROUP_INSTANCE_ID") or config_value(self.config, "ms3",
+                                                                                     "group_instance_id")
+        if instance:
+            env["RINGTRACE__MS3__GROUP_INSTANCE_ID"] = f"{instance}-{name.split('-')[1]}"
+        logs = self.env.get("RINGTRACE__LOGGING__DIRECTORY") or config_value(self.config, "logging", "directory")
+        if logs:
+            env["RINGTRACE__LOGGING__DIRECTORY"] = os.path.join(logs, name)
+        return env
+
     def path(self, name, stream):
         """WORK/<name>.<stream>."""
         return os.path.join(self.work, f"{name}.{stream}")
 
     def start(self, *names):
-        """Starts the services named (default: all three, MS1 last)."""
-        for name in names or ORDER:
+        """Starts the services named (default: all, MS1 last)."""
+        for name in names or self.order():
             mode = "a" if name in self.starts else "w"
             self.starts[name] = self.starts.get(name, 0) + 1
+            binary = "ms3" if name in self.ms3_names else name
             with open(self.path(name, "stdout"), mode) as out, open(self.path(name, "stderr"), mode) as errs:
-                self.procs[name] = subprocess.Popen([os.path.join(self.bin_dir, name), "--config", self.config],
-                                                    env=self.env, stdin=subprocess.DEVNULL, stdout=out, stderr=errs)
+                self.procs[name] = subprocess.Popen([os.path.join(self.bin_dir, binary), "--config", self.config],
+                                                    env=self._env(name), stdin=subprocess.DEVNULL, stdout=out,
+                                                    stderr=errs)
 
     def pid(self, name):
         """The PID of the service started here."""
@@ -180,19 +222,21 @@ class Ring:
         except (Abort, WaitTimeout) as e:
             raise RingError(str(e)) from None
 
-    def ms3_assigned(self):
-        """MS3 has been given the topic's partitions (it logs "ms3: assigned")."""
+    def ms3_assigned(self, name="ms3"):
+        """That MS3 has had its share of the topic's partitions (it logs "ms3: assigned", also
+        when the share is none: more consumers than partitions)."""
         try:
-            with open(self.path("ms3", "stderr"), errors="replace") as f:
+            with open(self.path(name, "stderr"), errors="replace") as f:
                 return "ms3: assigned " in f.read()
         except OSError:
             return False
 
     def wait_ready(self, timeout_s=60):
-        """MS1 healthy (database and MS2 link up), then MS3 in its consumer group."""
+        """MS1 healthy (database and MS2 link up), then every MS3 in its consumer group."""
         self.wait(f"MS1 to connect to MS2 and the database ({self.api}/healthz)", timeout_s,
                   lambda: self.healthz() == 200)
-        self.wait("MS3 to join its consumer group", timeout_s, self.ms3_assigned)
+        for name in self.ms3_names:
+            self.wait(f"{name} to join its consumer group", timeout_s, lambda n=name: self.ms3_assigned(n))
 
     def wait_healthy(self, names, timeout_s=90):
         """Each named service answers /healthz with 200."""
@@ -227,7 +271,7 @@ class Ring:
 
     def _wait_line(self, pattern, what, session_id, timeout_s, echo):
         def step():
-            for line in self.console.read_new():
+            while (line := self.console.next_line()) is not None:
                 if echo:
                     echo(line)
                 m = pattern.match(line)
@@ -260,7 +304,8 @@ class Ring:
             proc.wait()
             return f"did not stop within {timeout_s} s"
 
-    def stop_all(self, order=("ms1", "ms3", "ms2")):
-        """Stops every running service, one after the other (MS1 first: it ends the session);
-        {name: exit status} of those that were running."""
+    def stop_all(self, order=None):
+        """Stops every running service, one after the other (MS1 first: it ends the session, then
+        the MS3s, MS2 last); {name: exit status} of those that were running."""
+        order = order or ("ms1", *reversed(self.ms3_names), "ms2")
         return {name: self.stop(name) for name in order if self.alive(name)}

@@ -20,7 +20,7 @@ from .ring import Ring, RingError, config_value, http
 from .system import REPO, Fatal
 
 USAGE = """usage: scripts/run.sh [--duration S] [--window N] [--db postgresql|mariadb] [--naming service|mc] [--config PATH]
-                      [--gateway]
+                      [--gateway] [--ms3 N]
   --duration S   session length in seconds (interaction.duration_seconds)
   --window N     messages in flight at once (interaction.window)
   --db NAME      database driver (database.driver): postgresql | mariadb
@@ -28,6 +28,9 @@ USAGE = """usage: scripts/run.sh [--duration S] [--window N] [--db postgresql|ma
   --config PATH  configuration file (default config/ringtrace.yaml)
   --gateway      run the API gateway (nginx) in front of MS1 on 127.0.0.1:${RINGTRACE_GATEWAY_PORT:-8088}
                  and make every call through it
+  --ms3 N        run N MS3s in one consumer group (default 1); each beyond the first gets MS3's admin
+                 port + 100 (i - 1) and, under static membership, ms3.group_instance_id suffixed -i.
+                 Only as many as the topic has partitions (kafka.partitions, when MS2 creates it) get work
 """
 FLAGS = {"--duration": "RINGTRACE__INTERACTION__DURATION_SECONDS", "--window": "RINGTRACE__INTERACTION__WINDOW",
          "--naming": "RINGTRACE__MESSAGE__NAMING", "--db": "RINGTRACE__DATABASE__DRIVER"}
@@ -39,8 +42,8 @@ def _fail(text, code=1):
 
 
 def _parse(argv, env):
-    """(config path, whether to run the gateway)."""
-    config, with_gateway = "config/ringtrace.yaml", False
+    """(config path, whether to run the gateway, how many MS3s)."""
+    config, with_gateway, ms3 = "config/ringtrace.yaml", False, 1
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -50,6 +53,13 @@ def _parse(argv, env):
         if a == "--gateway":
             with_gateway = True
             i += 1
+            continue
+        if a == "--ms3":
+            value = argv[i + 1] if i + 1 < len(argv) else ""
+            if not value.isdigit() or not 1 <= int(value) <= 16:
+                sys.exit(_fail(f"run.sh: --ms3 must be a number from 1 to 16, got '{value}'", 2))
+            ms3 = int(value)
+            i += 2
             continue
         if a in FLAGS or a == "--config":
             if i + 1 >= len(argv):
@@ -64,7 +74,7 @@ def _parse(argv, env):
             i += 2
             continue
         sys.exit(_fail(f"run.sh: unknown argument '{a}'\n{USAGE.rstrip()}", 2))
-    return config, with_gateway
+    return config, with_gateway, ms3
 
 
 def _install_deps():
@@ -88,14 +98,22 @@ def main(argv):
     """Runs one session; the exit status."""
     os.chdir(REPO)
     env = dict(os.environ)
-    config, with_gateway = _parse(argv, env)
+    config, with_gateway, ms3 = _parse(argv, env)
     _install_deps()
     bin_dir = env.get("RINGTRACE_BIN") or _build()
     if infra.main(["up"]) != 0:
         return 1
     out = os.path.join(".run", "ring")
     env.setdefault("RINGTRACE__LOGGING__DIRECTORY", os.path.join(REPO, ".run", "logs"))
-    ring = Ring(bin_dir, config, out, env)
+    ring = Ring(bin_dir, config, out, env, ms3=ms3)
+    partitions = int(env.get("RINGTRACE__KAFKA__PARTITIONS") or config_value(config, "kafka", "partitions") or 1)
+    if ms3 > partitions:
+        print(f"run: {ms3} MS3s share {partitions} partition(s): {ms3 - partitions} of them get none "
+              f"(kafka.partitions, RINGTRACE__KAFKA__PARTITIONS)", flush=True)
+    key = env.get("RINGTRACE__KAFKA__KEY") or config_value(config, "kafka", "key") or "session"
+    if ms3 > 1 and key == "session":
+        print("run: kafka.key is session: a session's messages share one partition, so one MS3 does the work "
+              "(RINGTRACE__KAFKA__KEY=message spreads them)", flush=True)
     port = gateway.default_port()
     gw = gateway.Gateway(port, ring.ms1_address, gateway.default_dir(port)) if with_gateway else None
     own_gateway = gw is not None and gw.pid() is None

@@ -6,11 +6,18 @@ generated with what the database stored and what went through Kafka.
 Needs the servers of scripts/infra.sh (it crashes and restarts the broker and the database through
 `scripts/infra.sh crash|up`, so nothing else may use them meanwhile: ctest runs it RUN_SERIAL).
 
+With --cluster the ring runs on the replicated cluster of `scripts/infra.sh up kafka --brokers 3`
+(replication factor 3, min.insync.replicas 2, a topic of 3 partitions keyed by message) with three
+MS3s in one group, and the faults are kill -9 of one Kafka node, of the active controller, and of
+one MS3 of the three (left dead: the other two take its partitions at the rebalance). Each row
+also reports the longest time the ring stood still (between two messages stored one after the
+other).
+
 Fails (exit 1) when at-least-once or exactly-once loses a message, when at-most-once carries one
 twice, when any mode stores one twice, when the ring does not recover after a fault, or when a
 service does not stop cleanly.
 
-  fault_harness.py --driver postgresql|mariadb --bin DIR --scan PATH
+  fault_harness.py --driver postgresql|mariadb --bin DIR --scan PATH [--cluster]
                    [--modes m,...] [--faults f,...] [--report FILE] [--json FILE] [--docs FILE]
 """
 
@@ -25,6 +32,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "scripts"))
 from ringtrace_harness import infra as infra_cli  # noqa: E402
+from ringtrace_harness import kafka_cluster  # noqa: E402
 from ringtrace_harness.db import Database, DatabaseError  # noqa: E402
 from ringtrace_harness.ring import Ring, RingError, metric  # noqa: E402
 from ringtrace_harness.system import Fatal  # noqa: E402
@@ -37,10 +45,19 @@ FAULT_TITLES = {
     "ms1": "MS1 killed",
     "broker": "Kafka broker killed",
     "database": "database killed",
+    "node": "a Kafka node killed (of 3)",
+    "controller": "the active controller killed",
+    "ms3-group": "one MS3 of 3 killed (not restarted)",
 }
+CLUSTER_FAULTS = ["node", "controller", "ms3-group"]
+CLUSTER_NODES = 3
+GROUP_MS3 = 3          # MS3s in the group on the cluster, and the topic's partitions
+VICTIM_MS3 = "ms3-2"   # the one killed by ms3-group
+SESSION_TIMEOUT_MS = 6000  # the broker's smallest allowed: a dead MS3 is noticed this soon
 # Seed 000 runs PostgreSQL with MC names, seed 001 MariaDB with service names: cover both.
 NAMING = {"postgresql": "mc", "mariadb": "service"}
 PORT_BASE = {"postgresql": 18500, "mariadb": 18600}
+CLUSTER_PORT_OFFSET = 50  # the cluster run's ports, apart from the single broker's run
 INFRA_NAME = {"postgresql": "postgres", "mariadb": "mariadb"}
 
 DURATION_S = 8         # session length
@@ -78,8 +95,8 @@ def duplicate_stores(ring):
     return int(metric(text, 'ringtrace_store_requests_total{outcome="duplicate"}') or 0)
 
 
-def commit_lag(ring):
-    text = ring.metrics("ms3")
+def commit_lag(ring, name="ms3"):
+    text = ring.metrics(name)
     return metric(text, "ringtrace_kafka_commit_lag") if text else None
 
 
@@ -98,8 +115,8 @@ class Harness:
         self.violations = []
 
     def environment(self, mode, work):
-        base = PORT_BASE[self.driver]
-        tag = f"{self.driver}.{mode}.{os.getpid()}"
+        base = PORT_BASE[self.driver] + (CLUSTER_PORT_OFFSET if self.args.cluster else 0)
+        tag = f"{self.driver}.{mode}.{os.getpid()}" + (".cluster" if self.args.cluster else "")
         env = dict(os.environ)
         env.update({
             "RINGTRACE__MESSAGE__NAMING": NAMING[self.driver],
@@ -124,6 +141,14 @@ class Harness:
             "RINGTRACE__TRACING__ENABLED": "false",
             "RINGTRACE__LOGGING__DIRECTORY": os.path.join(work, "logs"),
         })
+        if self.args.cluster:
+            env.update({
+                "RINGTRACE__KAFKA__BROKERS": kafka_cluster.bootstrap(CLUSTER_NODES),
+                "RINGTRACE__KAFKA__REPLICATION_FACTOR": str(kafka_cluster.replication(CLUSTER_NODES)),
+                "RINGTRACE__KAFKA__PARTITIONS": str(GROUP_MS3),
+                "RINGTRACE__KAFKA__KEY": "message",
+                "RINGTRACE__KAFKA__SESSION_TIMEOUT_MS": str(SESSION_TIMEOUT_MS),
+            })
         return env
 
     def scan(self, env):
@@ -149,6 +174,16 @@ class Harness:
         elif fault == "broker":
             infra("crash", "kafka")
             infra("up", "kafka")
+        elif fault in ("node", "controller"):
+            controller = kafka_cluster.active_controller()
+            victim = controller if fault == "controller" else next(
+                i for i in range(1, CLUSTER_NODES + 1) if i != controller)
+            log(f"killing Kafka node {victim} (the active controller is node {controller})")
+            kafka_cluster.crash_node(victim)
+            time.sleep(DOWN_S)  # the outage itself
+            kafka_cluster.up(CLUSTER_NODES)
+        elif fault == "ms3-group":
+            ring.kill9(VICTIM_MS3)  # left dead: its partitions move to the others at the rebalance
         else:
             infra("crash", INFRA_NAME[self.driver])
             infra("up", INFRA_NAME[self.driver])
@@ -167,7 +202,8 @@ class Harness:
 
         def quiet():
             status = ms1_status(ring)
-            if status is None or status["state"] != "idle" or commit_lag(ring) != 0:
+            if status is None or status["state"] != "idle" or any(
+                    commit_lag(ring, n) != 0 for n in ring.ms3_names if ring.alive(n)):
                 return None
             count = len(self.db.ids(session_id))
             now = time.monotonic()
@@ -198,6 +234,9 @@ class Harness:
         self.inject(ring, fault)
         scan = self.settle(ring, env, session_id, fault)
         duplicates += duplicate_stores(ring) - dup_before
+        if fault == "ms3-group":
+            ring.start(VICTIM_MS3)  # back for the next scenario
+            ring.wait_healthy([VICTIM_MS3])
 
         row = self.db.session(session_id) or {}
         stored_ids = self.db.ids(session_id)
@@ -221,11 +260,12 @@ class Harness:
             "stored_twice": len(stored_ids) - len(distinct),
             "resent": int(row["resent"]) if row.get("resent") is not None else None,
             "reason": row.get("reason"),
+            "longest_gap_ms": round(self.db.longest_gap_ms(session_id), 1),
         }
         self.results.append(result)
         log(f"{mode} / {fault}: generated {generated}, stored {len(distinct)}, lost {len(lost)}, "
             f"delivered twice {duplicates}, twice in Kafka {result['kafka_twice']}, "
-            f"stored twice {result['stored_twice']}")
+            f"stored twice {result['stored_twice']}, longest gap {result['longest_gap_ms']} ms")
         self.judge(result)
 
     def judge(self, r):
@@ -255,11 +295,15 @@ class Harness:
     def run_mode(self, mode, faults):
         work = tempfile.mkdtemp(prefix=f"ringtrace-faults-{self.driver}-{mode}-")
         env = self.environment(mode, work)
-        ring = Ring(self.args.bin, os.path.join(REPO, "config", "ringtrace.yaml"), work, env)
-        log(f"{mode}: starting the ring ({self.driver}, logs in {work})")
+        ring = Ring(self.args.bin, os.path.join(REPO, "config", "ringtrace.yaml"), work, env,
+                    ms3=GROUP_MS3 if self.args.cluster else 1)
+        where = f"the {CLUSTER_NODES}-node cluster, {GROUP_MS3} MS3s" if self.args.cluster else "one broker"
+        log(f"{mode}: starting the ring ({self.driver}, {where}, logs in {work})")
         try:
+            if self.args.cluster:
+                kafka_cluster.up(CLUSTER_NODES)
             ring.start()
-            ring.wait_healthy(["ms2", "ms1", "ms3"])
+            ring.wait_healthy(["ms2", "ms1", *ring.ms3_names])
             for fault in faults:
                 self.scenario(ring, env, mode, fault)
             self.recovery_check(ring, mode)
@@ -271,25 +315,30 @@ class Harness:
 
     def report(self):
         modes = [m for m in MODES if any(r["mode"] == m for r in self.results)]
+        where = (f" on {CLUSTER_NODES} Kafka nodes (replication factor {kafka_cluster.replication(CLUSTER_NODES)}, "
+                 f"min.insync.replicas {kafka_cluster.replication(CLUSTER_NODES) - 1}, {GROUP_MS3} partitions keyed by "
+                 f"message, {GROUP_MS3} MS3s in one group)") if self.args.cluster else ""
         lines = [
-            f"Measured with `{self.driver}` (naming `{NAMING[self.driver]}`), window {WINDOW}, "
+            f"Measured with `{self.driver}` (naming `{NAMING[self.driver]}`){where}, window {WINDOW}, "
             f"{DURATION_S} s sessions, one fault per session once {KILL_AFTER_SENT} messages were sent.",
             "",
-            "| fault | delivery | generated | stored | lost | delivered twice | twice in Kafka | stored twice | resent by MS1 |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+            "| fault | delivery | generated | stored | lost | delivered twice | twice in Kafka | stored twice | resent by MS1 "
+            "| longest gap (ms) |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
-        for fault in FAULTS:
+        for fault in FAULTS + CLUSTER_FAULTS:
             for mode in modes:
                 for r in self.results:
                     if r["fault"] == fault and r["mode"] == mode:
                         resent = "n/a (MS1 died)" if r["resent"] is None else str(r["resent"])
                         lines.append(f"| {FAULT_TITLES[fault]} | {mode} | {r['generated']} | {r['stored']} | "
                                      f"**{r['lost']}** | {r['delivered_twice']} | {r['kafka_twice']} | "
-                                     f"**{r['stored_twice']}** | {resent} |")
+                                     f"**{r['stored_twice']}** | {resent} | {r['longest_gap_ms']} |")
         return "\n".join(lines) + "\n"
 
     def update_docs(self, path, table):
-        begin, end = f"<!-- faults:{self.driver} -->", f"<!-- /faults:{self.driver} -->"
+        block = f"faults:cluster:{self.driver}" if self.args.cluster else f"faults:{self.driver}"
+        begin, end = f"<!-- {block} -->", f"<!-- /{block} -->"
         text = open(path).read()
         if begin not in text or end not in text:
             raise HarnessError(f"{path} has no {begin} … {end} block")
@@ -305,15 +354,18 @@ def main():
     parser.add_argument("--driver", choices=["postgresql", "mariadb"], required=True)
     parser.add_argument("--bin", required=True, help="directory with ms1, ms2 and ms3")
     parser.add_argument("--scan", required=True, help="the ringtrace-topic-scan binary")
+    parser.add_argument("--cluster", action="store_true",
+                        help="the replicated cluster and three MS3s (faults: " + ",".join(CLUSTER_FAULTS) + ")")
     parser.add_argument("--modes", default=",".join(MODES))
-    parser.add_argument("--faults", default=",".join(FAULTS))
+    parser.add_argument("--faults")
     parser.add_argument("--report", help="write the markdown table here")
     parser.add_argument("--json", help="write every measurement here")
     parser.add_argument("--docs", help="replace the table for this driver in this file (docs/guarantees.md)")
     args = parser.parse_args()
     modes = args.modes.split(",")
-    faults = args.faults.split(",")
-    for value, known in [(modes, MODES), (faults, FAULTS)]:
+    known_faults = CLUSTER_FAULTS if args.cluster else FAULTS
+    faults = args.faults.split(",") if args.faults else known_faults
+    for value, known in [(modes, MODES), (faults, known_faults)]:
         unknown = set(value) - set(known)
         if unknown:
             parser.error(f"unknown {sorted(unknown)}; known: {known}")

@@ -54,6 +54,13 @@ class KafkaConsumer {
   /// before processing, and records whose commit failed must not be processed. False (logged)
   /// when the commit failed.
   bool commit_sync(const std::vector<const RdKafka::Message*>& records);
+  /// At most once: `records`, whose commit failed, are given up and never processed; their
+  /// offsets are committed later by retry_given_up(), so the group does not count them as lag
+  /// for ever (nothing after them may come to carry the offset forward).
+  void give_up(const std::vector<const RdKafka::Message*>& records);
+  /// Commits the offsets of the records given up, for the partitions still assigned (a new owner
+  /// commits its own); true when none is left to commit.
+  bool retry_given_up();
   /// Commits every done record synchronously, then leaves the group; idempotent.
   void close();
 
@@ -99,6 +106,8 @@ class KafkaConsumer {
   mutable std::mutex offsets_mutex_;  ///< next_offsets_ is read by metric scrapes on another thread
   std::map<std::pair<std::string, std::int32_t>, std::int64_t> next_offsets_;  ///< per partition: offset to commit
   bool closed_ = false;  ///< guarded by offsets_mutex_
+  /// Offsets of records given up whose commit is still to be made (run thread only).
+  std::map<std::pair<std::string, std::int32_t>, std::int64_t> given_up_;
 };
 
 }  // namespace ringtrace::ms3
