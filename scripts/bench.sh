@@ -11,7 +11,8 @@
 # three services it started; the infrastructure stays up.
 #
 # stdout carries only the figures, one `key=value` per line (docs/performance.md lists them);
-# progress goes to stderr.
+# progress goes to stderr. --json FILE also writes every figure, the options and the machine's
+# description as one JSON document (scripts/ringtrace_harness/bench_json.py).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -21,7 +22,7 @@ harness() { local module=$1; shift; PYTHONPATH=$repo/scripts python3 -m "ringtra
 usage() {
   cat <<USAGE
 usage: scripts/bench.sh [--db postgresql|mariadb] [--seconds S] [--window N] [--kafka-records N]
-                        [--perf-records N] [--no-tracing-off] [--bin DIR] [--profile DIR]
+                        [--perf-records N] [--no-tracing-off] [--bin DIR] [--profile DIR] [--json FILE]
   --db NAME          database of the ring (default postgresql)
   --seconds S        length of each measured session (default 10)
   --window N         messages in flight in the windowed session (default 256)
@@ -31,10 +32,11 @@ usage: scripts/bench.sh [--db postgresql|mariadb] [--seconds S] [--window N] [--
   --bin DIR          use the ms1/ms2/ms3 in DIR instead of building build-release/bin
   --profile DIR      sample each process with \`perf record\` during the windowed sessions and
                      write DIR/<tracing>-<process>.txt: its hottest functions (needs perf)
+  --json FILE        also write every figure, the options and the machine's description to FILE
 USAGE
 }
 
-db=postgresql seconds=10 window=256 kafka_records=5000 perf_records=1000000 tracing_off=1 bin='' profile=''
+db=postgresql seconds=10 window=256 kafka_records=5000 perf_records=1000000 tracing_off=1 bin='' profile='' json=''
 while [ $# -gt 0 ]; do
   case $1 in
     --db)
@@ -47,6 +49,7 @@ while [ $# -gt 0 ]; do
     --no-tracing-off) tracing_off=0; shift ;;
     --bin) bin=$2; shift 2 ;;
     --profile) profile=$(mkdir -p "$2" && cd "$2" && pwd); shift 2 ;;
+    --json) json=$(cd "$(dirname "$2")" && pwd)/$(basename "$2"); shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -56,7 +59,8 @@ for n in seconds window kafka_records perf_records; do
 done
 
 note() { printf 'bench: %s\n' "$*" >&2; }
-fig() { printf '%s=%s\n' "$1" "$2"; }
+# fig KEY VALUE: one figure on stdout, and in $work/figures for --json.
+fig() { printf '%s=%s\n' "$1" "$2" | tee -a "$work/figures"; }
 # calc EXPR: floating-point arithmetic, printed with up to 3 decimals.
 calc() { awk "BEGIN { v = $1; if (v == int(v)) printf \"%d\\n\", v; else printf \"%.3f\\n\", v }"; }
 
@@ -167,9 +171,11 @@ hop_figures() {
       { v[NR] = $1 }
       END {
         if (NR == 0) exit 1
-        i50 = int(NR * 0.50 + 0.999999); i99 = int(NR * 0.99 + 0.999999)
-        printf "%s_p50_ms=%.3f\n%s_p99_ms=%.3f\n", name, v[i50], name, v[i99]
-      }'
+        i50 = int(NR * 0.50 + 0.999999); i90 = int(NR * 0.90 + 0.999999)
+        i99 = int(NR * 0.99 + 0.999999); i999 = int(NR * 0.999 + 0.999999)
+        printf "%s_p50_ms=%.3f\n%s_p90_ms=%.3f\n%s_p99_ms=%.3f\n%s_p99_9_ms=%.3f\n%s_max_ms=%.3f\n",
+          name, v[i50], name, v[i90], name, v[i99], name, v[i999], name, v[NR]
+      }' | tee -a "$work/figures"
   done
 }
 
@@ -211,6 +217,7 @@ for tracing in "${modes[@]}"; do
     window_rate=$rate
     fig window "$window"
   else
+    window_rate_untraced=$rate
     fig tracing_cost_window_pct "$(calc "($rate - $window_rate) * 100 / $rate")"
   fi
   fig "window_messages$suffix" "$MESSAGES"
@@ -228,6 +235,7 @@ perf=$(tail -n 1 "$work/perf.out" | sed -n 's/.* records sent, \([0-9.]*\) recor
 [ -n "$perf" ] || { note "cannot read ProducerPerformance's result:"; cat "$work/perf.out" >&2; exit 1; }
 fig kafka_producer_msgs_per_s "$(calc "$perf")"
 fig window_vs_kafka_producer "$(calc "$window_rate / $perf")"
+((tracing_off)) && fig window_vs_kafka_producer_untraced "$(calc "$window_rate_untraced / $perf")"
 
 # ----------------------------------------------------------------------------- reports
 
@@ -239,6 +247,13 @@ report_rows=${RINGTRACE_REPORT_BENCH_ROWS:-1000000}
 [ -x "$bin/ringtrace-report-bench" ] || { note "no $bin/ringtrace-report-bench (tools/report_bench is not built)"; exit 1; }
 note "reports: one session of $report_rows rows on $db"
 "$bin/ringtrace-report-bench" --db "$db" --rows "$report_rows" --runs 3 >"$work/report.out" || exit 1
-cat "$work/report.out"
+tee -a "$work/figures" <"$work/report.out"
+
+if [ -n "$json" ]; then
+  harness bench_json --figures "$work/figures" --out "$json" --option "db=$db" --option "seconds=$seconds" \
+    --option "window=$window" --option "kafka_records=$kafka_records" --option "perf_records=$perf_records" \
+    --option "report_rows=$report_rows" --option "tracing_off=$tracing_off"
+  note "figures and the machine's description written to $json"
+fi
 
 ((BENCH_FAILED == 0)) || { note "FAILED: a session did not store every message it generated"; exit 1; }

@@ -14,6 +14,8 @@ stored. One module a concern:
   ring      MS1, MS2 and MS3 started here, health waits, GET /start, MS1's console lines
   db        the database MS1 writes: row counts, repeated ids, a session's row
   run       the command line of scripts/run.sh
+  bench_json
+            scripts/bench.sh --json: the figures, the options and the machine as one document
 
 Entry points: scripts/infra.sh and scripts/run.sh exec `python3 -m ringtrace_harness.infra|run`
 with scripts/ on PYTHONPATH; Python tests put <repo>/scripts on sys.path and import it.

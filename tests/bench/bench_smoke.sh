@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Runs scripts/bench.sh briefly and checks its output: each required key once, with a number
-# (or true) as value. Usage: bench_smoke.sh --db postgresql|mariadb --bin DIR
+# (or true) as value, and the --json document: the same figures, and the machine described.
+# Usage: bench_smoke.sh --db postgresql|mariadb --bin DIR
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
-RINGTRACE_REPORT_BENCH_ROWS=20000 "$repo/scripts/bench.sh" --seconds 2 --window 64 --kafka-records 300 --perf-records 20000 "$@" >"$out"
+json=$(mktemp)
+trap 'rm -f "$out" "$json"' EXIT
+RINGTRACE_REPORT_BENCH_ROWS=20000 "$repo/scripts/bench.sh" --seconds 2 --window 64 --kafka-records 300 --perf-records 20000 \
+  --json "$json" "$@" >"$out"
 
 failed=0
 fail() { echo "FAIL: $*" >&2; failed=1; }
@@ -30,13 +33,18 @@ for key in kafka_e2e_avg_ms ring_cycle_ms ratio window_msgs_per_s kafka_producer
            ring_cycle_ms_untraced window_msgs_per_s_untraced record_bytes; do
   need_number "$key" 0
 done
+need_number window_vs_kafka_producer 0
+need_number window_vs_kafka_producer_untraced 0
 need_number tracing_cost_window1_pct
 need_number tracing_cost_window_pct
 for prefix in window1 window window1_untraced window_untraced; do
   [ "$(value "${prefix}_all_stored")" = true ] || fail "${prefix}: not every generated message was stored"
   for hop in ms1_to_ms2 ms2_to_ms3 ms3_to_ms1 stamped_cycle; do
-    need_number "${prefix}_${hop}_p50_ms" 0
-    need_number "${prefix}_${hop}_p99_ms" 0
+    for p in p50 p90 p99 p99_9 max; do need_number "${prefix}_${hop}_${p}_ms" 0; done
+    # Percentiles never decrease.
+    awk -F= -v k="${prefix}_${hop}" '{ v[$1] = $2 } END { split("p50 p90 p99 p99_9 max", p, " ");
+      for (i = 2; i <= 5; i++) if (v[k "_" p[i] "_ms"] + 0 < v[k "_" p[i - 1] "_ms"] + 0) {
+        print "FAIL: " k ": " p[i] " is below " p[i - 1] > "/dev/stderr"; exit 1 } }' "$out" || failed=1
   done
   for process in ms1 ms2 ms3 kafka db; do
     need_number "${prefix}_cpu_${process}_s" 0
@@ -45,6 +53,21 @@ done
 need_number window_cpu_jaeger_s 0   # traced: the collector worked
 [ "$(value report_rows)" = 20000 ] || fail "the report bench did not fill the rows asked for"
 for key in report_cold_ms report_warm_ms report_cached_ms report_list_sessions_ms; do need_number "$key" 0; done
+# The JSON document holds every printed figure, with the same value, and the machine.
+python3 - "$out" "$json" <<'PY' || failed=1
+import json, sys
+printed = dict(line.rstrip("\n").split("=", 1) for line in open(sys.argv[1]) if "=" in line)
+doc = json.load(open(sys.argv[2]))
+bad = [k for k, v in printed.items() if str(doc["figures"].get(k)).lower() != v.lower()
+       and not (isinstance(doc["figures"].get(k), (int, float)) and float(v) == doc["figures"][k])]
+extra = sorted(set(doc["figures"]) - set(printed))
+m = doc.get("machine", {})
+if bad or extra or not m.get("cpus") or not m.get("kernel") or doc["options"].get("window") != 64:
+    print(f"FAIL: --json: differs {bad[:5]}, not printed {extra[:5]}, machine {m}, options {doc.get('options')}",
+          file=sys.stderr)
+    sys.exit(1)
+print(f"ok: --json holds the {len(printed)} figures, the options and the machine ({m.get('cpus')} CPUs, {m.get('cpu_model')})")
+PY
 # The ratio is the cycle over Kafka's round trip, as printed.
 awk -F= '{ v[$1] = $2 } END { r = v["ring_cycle_ms"] / v["kafka_e2e_avg_ms"]; d = r - v["ratio"]; if (d < 0) d = -d;
   if (d > 0.002) { print "FAIL: ratio " v["ratio"] " is not ring_cycle_ms / kafka_e2e_avg_ms = " r > "/dev/stderr"; exit 1 } }' "$out" \
