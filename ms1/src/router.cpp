@@ -69,6 +69,12 @@ std::optional<std::string_view> path_tail(std::string_view target, std::string_v
 }
 
 std::optional<std::int64_t> parse_int_in(std::string_view text, std::int64_t min, std::int64_t max) {
+  // OpenAPI's `integer` is JSON Schema's: 91.0 is one. A fraction of zeros is dropped, any other refused.
+  if (const auto dot = text.find('.'); dot != std::string_view::npos) {
+    const auto fraction = text.substr(dot + 1);
+    if (fraction.empty() || fraction.find_first_not_of('0') != std::string_view::npos) return std::nullopt;
+    text = text.substr(0, dot);
+  }
   if (text.empty() || text.front() < '0' || text.front() > '9') return std::nullopt;
   std::int64_t value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);

@@ -87,4 +87,10 @@ TEST(Router, IntegerQueryParameters) {
   EXPECT_EQ(error("/s?offset=3"), "unknown query parameter 'offset' (accepted: limit, before)");
   EXPECT_EQ(error("/s?=3"), "unknown query parameter '' (accepted: limit, before)");
   EXPECT_EQ(parse_int_in("007", 1, 10), 7);
+  // 91.0 is an integer to JSON Schema, so to the OpenAPI document; 91.5 is not.
+  EXPECT_EQ(parse_int_in("9.0", 1, 10), 9);
+  EXPECT_EQ(parse_int_in("9.000", 1, 10), 9);
+  for (const auto* bad : {"9.5", "9.", ".0", "9.0.0", "9.01", "11.0", "-9.0", "9,0"}) {
+    EXPECT_EQ(parse_int_in(bad, 1, 10), std::nullopt) << bad;
+  }
 }

@@ -66,7 +66,8 @@ struct IntParam {
 /// decimal integer in range), or nullopt when the query is fine.
 std::optional<std::string> read_int_params(std::string_view target, std::span<IntParam> params);
 
-/// Parses `text` as a plain decimal integer in [min, max] (no sign, spaces or leading '+').
+/// Parses `text` as a plain decimal integer in [min, max] (no sign, spaces or leading '+'; a
+/// fraction of zeros, as in `91.0`, is an integer as OpenAPI's schemas count them).
 std::optional<std::int64_t> parse_int_in(std::string_view text, std::int64_t min, std::int64_t max);
 
 }  // namespace ringtrace::ms1
