@@ -55,12 +55,27 @@ void KafkaConsumer::RebalanceLogger::rebalance_cb(RdKafka::KafkaConsumer* consum
   if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
     spdlog::info("ms3: assigned {}", names);
     consumer->assign(partitions);
-    assigned_.store(static_cast<int>(partitions.size()), std::memory_order_relaxed);
+    owner_.on_rebalance(true, partitions);
   } else {
     spdlog::info("ms3: revoked {}", names);
     consumer->unassign();
-    assigned_.store(0, std::memory_order_relaxed);
+    owner_.on_rebalance(false, partitions);
   }
+}
+
+void KafkaConsumer::on_rebalance(bool assigned, const std::vector<RdKafka::TopicPartition*>& partitions) {
+  std::lock_guard lock(offsets_mutex_);
+  if (assigned) {
+    for (const auto* tp : partitions) owned_.insert({tp->topic(), tp->partition()});
+  } else {
+    // Eager rebalancing revokes everything; what comes back is assigned afresh.
+    for (const auto* tp : partitions) {
+      owned_.erase({tp->topic(), tp->partition()});
+      next_offsets_.erase({tp->topic(), tp->partition()});
+      given_up_.erase({tp->topic(), tp->partition()});
+    }
+  }
+  assigned_.store(static_cast<int>(owned_.size()), std::memory_order_relaxed);
 }
 
 KafkaConsumer::KafkaConsumer(const common::KafkaConfig& config, const std::string& group_instance_id)
@@ -228,6 +243,7 @@ std::int64_t KafkaConsumer::commit_lag() const {
   if (closed_) return 0;
   std::int64_t lag = 0;
   for (const auto& [partition, next] : next_offsets_) {
+    if (!owned_.count(partition)) continue;  // committed after it was revoked: the new owner's now
     std::int64_t low = 0;
     std::int64_t high = 0;
     if (consumer_->get_watermark_offsets(partition.first, partition.second, &low, &high) == RdKafka::ERR_NO_ERROR &&
@@ -245,7 +261,9 @@ void KafkaConsumer::close() {
     std::lock_guard lock(offsets_mutex_);
     if (closed_) return;
     closed_ = true;
-    offsets = next_offsets_;
+    for (const auto& [partition, offset] : next_offsets_) {
+      if (owned_.count(partition)) offsets[partition] = offset;  // never over another member's commits
+    }
   }
   if (!offsets.empty()) {
     PartitionList list;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <atomic>
 #include <map>
+#include <set>
 #include <mutex>
 #include <memory>
 #include <string>
@@ -64,8 +65,9 @@ class KafkaConsumer {
   /// Commits every done record synchronously, then leaves the group; idempotent.
   void close();
 
-  /// Records between each partition's end and our last commit, summed over the partitions we
-  /// committed to; from librdkafka's cached watermarks, so cheap and callable from any thread.
+  /// Records between each partition's end and our last commit, summed over the partitions
+  /// assigned to us now (one taken by another member is its lag, not ours); from librdkafka's
+  /// cached watermarks, so cheap and callable from any thread.
   [[nodiscard]] std::int64_t commit_lag() const;
   /// Partitions currently assigned to us (-1 before the first assignment); any thread.
   [[nodiscard]] int assigned_partitions() const { return assigned_.load(std::memory_order_relaxed); }
@@ -80,13 +82,16 @@ class KafkaConsumer {
   /// Logs partition (re)assignments, so operators and scripts can see when MS3 is ready.
   class RebalanceLogger : public RdKafka::RebalanceCb {
    public:
-    explicit RebalanceLogger(std::atomic<int>& assigned) : assigned_(assigned) {}
+    explicit RebalanceLogger(KafkaConsumer& owner) : owner_(owner) {}
     void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                       std::vector<RdKafka::TopicPartition*>& partitions) override;
 
    private:
-    std::atomic<int>& assigned_;
+    KafkaConsumer& owner_;
   };
+  /// Keeps owned_ in step with the group's assignment; a revoked partition's offsets are
+  /// forgotten, so they are neither counted as lag nor committed over its new owner's.
+  void on_rebalance(bool assigned, const std::vector<RdKafka::TopicPartition*>& partitions);
 
   /// Logs commit failures; runs inside consume().
   class CommitLogger : public RdKafka::OffsetCommitCb {
@@ -97,7 +102,7 @@ class KafkaConsumer {
   common::KafkaEventLogger events_{"ms3"};
   CommitLogger commits_;
   std::atomic<int> assigned_{-1};
-  RebalanceLogger rebalance_{assigned_};
+  RebalanceLogger rebalance_{*this};
   common::KafkaConfig config_;
   std::string group_instance_id_;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
@@ -106,6 +111,7 @@ class KafkaConsumer {
   mutable std::mutex offsets_mutex_;  ///< next_offsets_ is read by metric scrapes on another thread
   std::map<std::pair<std::string, std::int32_t>, std::int64_t> next_offsets_;  ///< per partition: offset to commit
   bool closed_ = false;  ///< guarded by offsets_mutex_
+  std::set<std::pair<std::string, std::int32_t>> owned_;  ///< assigned partitions; guarded by offsets_mutex_
   /// Offsets of records given up whose commit is still to be made (run thread only).
   std::map<std::pair<std::string, std::int32_t>, std::int64_t> given_up_;
 };
