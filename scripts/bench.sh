@@ -5,14 +5,19 @@
 #   2. a window-1 ring session of fixed length: the ring cycle, its ratio to Kafka's round trip,
 #      per-hop latency from the stored timestamps;
 #   3. a windowed session: messages generated and stored per second, every one of them stored;
-#   4. Kafka's ProducerPerformance: raw producer throughput on the same broker;
+#   4. a sweep: sessions at each window of --sweep-windows on each partitions x MS3s layout of
+#      --sweep-layouts (a PxM layout: a topic of P partitions keyed by message, M MS3s in one
+#      consumer group): throughput, cycle latency and CPU per message of each process;
+#   5. Kafka's ProducerPerformance: raw producer throughput on the same broker, and each windowed
+#      session's rate as a share of it;
 # sessions with tracing on (spans to Jaeger) and, to price tracing, the same sessions with it off.
 # Builds the release preset, brings up the infrastructure (scripts/infra.sh) and stops only the
 # three services it started; the infrastructure stays up.
 #
 # stdout carries only the figures, one `key=value` per line (docs/performance.md lists them);
 # progress goes to stderr. --json FILE also writes every figure, the options and the machine's
-# description as one JSON document (scripts/ringtrace_harness/bench_json.py).
+# description as one JSON document (scripts/ringtrace_harness/bench_json.py), and FILE's name with
+# .svg for .json: the sweep's chart (scripts/ringtrace_harness/bench_chart.py).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -22,21 +27,27 @@ harness() { local module=$1; shift; PYTHONPATH=$repo/scripts python3 -m "ringtra
 usage() {
   cat <<USAGE
 usage: scripts/bench.sh [--db postgresql|mariadb] [--seconds S] [--window N] [--kafka-records N]
-                        [--perf-records N] [--no-tracing-off] [--bin DIR] [--profile DIR] [--json FILE]
+                        [--perf-records N] [--sweep-windows LIST] [--sweep-layouts LIST] [--no-tracing-off]
+                        [--bin DIR] [--profile DIR] [--json FILE]
   --db NAME          database of the ring (default postgresql)
   --seconds S        length of each measured session (default 10)
   --window N         messages in flight in the windowed session (default 256)
   --kafka-records N  round trips EndToEndLatency times, after 500 to warm up (default 5000)
   --perf-records N   records ProducerPerformance sends (default 1000000)
-  --no-tracing-off   skip the sessions with tracing off (no tracing_cost_* figures)
+  --sweep-windows L  windows of the sweep, comma-separated (default 1,16,256,1024; "" skips the sweep)
+  --sweep-layouts L  partitions x MS3s of the sweep, comma-separated PxM (default 1x1,3x3)
+  --no-tracing-off   skip the sessions with tracing off (no tracing_cost_* or *_untraced figures)
   --bin DIR          use the ms1/ms2/ms3 in DIR instead of building build-release/bin
   --profile DIR      sample each process with \`perf record\` during the windowed sessions and
                      write DIR/<tracing>-<process>.txt: its hottest functions (needs perf)
-  --json FILE        also write every figure, the options and the machine's description to FILE
+  --json FILE        also write every figure, the options and the machine's description to FILE,
+                     and the sweep's chart (latency and throughput against the window) to FILE.svg
+                     (FILE's .json replaced)
 USAGE
 }
 
 db=postgresql seconds=10 window=256 kafka_records=5000 perf_records=1000000 tracing_off=1 bin='' profile='' json=''
+sweep_windows=1,16,256,1024 sweep_layouts=1x1,3x3
 while [ $# -gt 0 ]; do
   case $1 in
     --db)
@@ -46,6 +57,8 @@ while [ $# -gt 0 ]; do
     --window) window=$2; shift 2 ;;
     --kafka-records) kafka_records=$2; shift 2 ;;
     --perf-records) perf_records=$2; shift 2 ;;
+    --sweep-windows) sweep_windows=$2; shift 2 ;;
+    --sweep-layouts) sweep_layouts=$2; shift 2 ;;
     --no-tracing-off) tracing_off=0; shift ;;
     --bin) bin=$2; shift 2 ;;
     --profile) profile=$(mkdir -p "$2" && cd "$2" && pwd); shift 2 ;;
@@ -56,6 +69,14 @@ while [ $# -gt 0 ]; do
 done
 for n in seconds window kafka_records perf_records; do
   [[ ${!n} =~ ^[1-9][0-9]*$ ]] || { echo "bench: --${n//_/-} must be a positive integer, got '${!n}'" >&2; exit 2; }
+done
+IFS=, read -r -a sweep_window_list <<<"$sweep_windows"
+IFS=, read -r -a sweep_layout_list <<<"$sweep_layouts"
+for w in "${sweep_window_list[@]}"; do
+  [[ $w =~ ^[1-9][0-9]*$ ]] || { echo "bench: --sweep-windows takes positive integers, got '$w'" >&2; exit 2; }
+done
+for l in "${sweep_layout_list[@]}"; do
+  [[ $l =~ ^[1-9][0-9]?x[1-9][0-9]?$ ]] || { echo "bench: --sweep-layouts takes PxM (partitions x MS3s), got '$l'" >&2; exit 2; }
 done
 
 note() { printf 'bench: %s\n' "$*" >&2; }
@@ -85,6 +106,14 @@ stamp=2026-11-21T10:15:30.123456Z
 record_size=$(printf '{"id":123456,"session_id":1234,"service1_timestamp":"%s","service2_timestamp":"%s","service3_timestamp":null,"end_timestamp":null}' \
   "$stamp" "$stamp" | wc -c)
 classpath=$(scripts/infra.sh kafka-classpath)
+# cpu_ticks COMPONENT: user + system clock ticks of a scripts/infra.sh component's processes so far.
+cpu_ticks() {
+  local pid total=0
+  for pid in $(scripts/infra.sh pids "$1"); do
+    total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
 kafka_tool() {
   java -Xms256m -Xmx512m -Dlog4j2.configurationFile="$repo/scripts/infra/tools-log4j2.xml" -cp "$classpath" \
     "org.apache.kafka.tools.$1" "${@:2}"
@@ -93,8 +122,10 @@ fig record_bytes "$record_size"
 note "Kafka EndToEndLatency: 500 round trips to warm up, then $kafka_records (acks=all, $record_size-byte records)"
 kafka_tool EndToEndLatency 127.0.0.1:9092 ringtrace.bench.e2e 500 all "$record_size" >"$work/e2e-warmup.out" 2>&1 \
   || { cat "$work/e2e-warmup.out" >&2; exit 1; }
+kafka_ticks_before=$(cpu_ticks kafka)
 kafka_tool EndToEndLatency 127.0.0.1:9092 ringtrace.bench.e2e "$kafka_records" all "$record_size" >"$work/e2e.out" 2>&1 \
   || { cat "$work/e2e.out" >&2; exit 1; }
+kafka_ticks_after=$(cpu_ticks kafka)
 kafka_avg=$(sed -n 's/^Avg latency: \([0-9.]*\) ms.*/\1/p' "$work/e2e.out")
 kafka_p50=$(sed -n 's/^Percentiles: 50th = \([0-9.]*\),.*/\1/p' "$work/e2e.out")
 kafka_p99=$(sed -n 's/^Percentiles: .* 99th = \([0-9.]*\),.*/\1/p' "$work/e2e.out")
@@ -102,6 +133,9 @@ kafka_p99=$(sed -n 's/^Percentiles: .* 99th = \([0-9.]*\),.*/\1/p' "$work/e2e.ou
 fig kafka_e2e_avg_ms "$(calc "$kafka_avg")"
 fig kafka_e2e_p50_ms "$kafka_p50"
 fig kafka_e2e_p99_ms "$kafka_p99"
+# What the broker spends on one of Kafka's own round trips (a produce and a fetch), to set beside
+# what it spends on a message of the window-1 ring (a produce, a fetch and an offset commit).
+fig kafka_e2e_cpu_kafka_us_per_msg "$(calc "($kafka_ticks_after - $kafka_ticks_before) * 1000000 / $(getconf CLK_TCK) / $kafka_records")"
 
 # ----------------------------------------------------------------------------- the ring
 
@@ -114,8 +148,6 @@ export RINGTRACE__MS1__PORT=$port_base
 export RINGTRACE__MS1__MS2_URL=ws://127.0.0.1:$((port_base + 1))/ws
 export RINGTRACE__MS2__PORT=$((port_base + 1))
 export RINGTRACE__MS3__STORE_URL=http://127.0.0.1:$port_base/store
-export RINGTRACE__KAFKA__TOPIC=ringtrace.bench.ring
-export RINGTRACE__KAFKA__GROUP_ID=ringtrace-bench
 export RINGTRACE__LOGGING__DIRECTORY=$work/logs
 
 sql() { harness db --driver "$db" "$1"; }
@@ -125,15 +157,25 @@ else
   ms_between() { echo "EXTRACT(EPOCH FROM ($2 - $1)) * 1000"; }
 fi
 
-# run_session TRACING WINDOW: starts the three services (tracing on or off, the window given),
-# runs one session of $seconds, stops them. Sets SESSION, ELAPSED (s), MESSAGES, STORED and
-# CPU_<name> (seconds each process spent during the session).
+# run_session TRACING WINDOW [PARTITIONS MS3S]: starts the services (tracing on or off, the window
+# given; PARTITIONS > 1: their own topic of that many partitions, keyed by message, and MS3S MS3s
+# in one group), runs one session of $seconds, stops them. Sets SESSION, ELAPSED (s), MESSAGES,
+# STORED and CPU_<name> (seconds each process spent during the session; ms3: all of them).
 run_session() {
-  local out=$work/ring-$1-$2 key value
+  local partitions=${3:-1} ms3s=${4:-1}
+  local out=$work/ring-$1-$2-${partitions}x$ms3s key value
   export RINGTRACE__TRACING__ENABLED=$1 RINGTRACE__INTERACTION__WINDOW=$2
   export RINGTRACE__INTERACTION__DURATION_SECONDS=$seconds
+  export RINGTRACE__KAFKA__PARTITIONS=$partitions RINGTRACE__KAFKA__TOPIC=ringtrace.bench.ring
+  export RINGTRACE__KAFKA__GROUP_ID=ringtrace-bench RINGTRACE__KAFKA__KEY=session
+  if [ "$partitions" != 1 ]; then
+    # One session's messages spread over the partitions only when each is keyed by itself.
+    RINGTRACE__KAFKA__TOPIC=ringtrace.bench.ring.p$partitions
+    RINGTRACE__KAFKA__GROUP_ID=ringtrace-bench-p$partitions
+    RINGTRACE__KAFKA__KEY=message
+  fi
   mkdir -p "$out"
-  local -a opts=(--cpu kafka=kafka --cpu "db=$db_component" --cpu jaeger=jaeger)
+  local -a opts=(--ms3 "$ms3s" --cpu kafka=kafka --cpu "db=$db_component" --cpu jaeger=jaeger)
   if [ -n "$profile" ] && [ "$2" != 1 ]; then opts+=(--profile "$profile" --profile-tag "$1"); fi
   harness ring_cli session --bin "$bin" --config config/ringtrace.yaml --work "$out" \
     --timeout $((seconds + 120)) "${opts[@]}" >"$out/session.txt" || exit 1
@@ -148,10 +190,12 @@ run_session() {
   done <"$out/session.txt"
 }
 
-# hop_figures PREFIX: p50/p99 of each hop and of the stamped cycle over SESSION's stored rows,
-# and a check that every generated message is in the database.
+# hop_figures PREFIX [HOP...]: p50, p90, p99, p99.9 and max of each hop and of the stamped cycle
+# (or only of the HOPs named) over SESSION's stored rows, and a check that every generated message
+# is in the database.
 hop_figures() {
   local prefix=$1 rows col hop
+  local -a only=("${@:2}")
   rows=$(sql "SELECT COUNT(*) FROM messages WHERE session_id = $SESSION")
   fig "${prefix}_rows_stored" "$rows"
   if [ "$rows" != "$MESSAGES" ] || [ "$STORED" != "$MESSAGES" ]; then
@@ -167,6 +211,7 @@ hop_figures() {
   col=0
   for hop in ms1_to_ms2 ms2_to_ms3 ms3_to_ms1 stamped_cycle; do
     col=$((col + 1))
+    if ((${#only[@]})) && [[ " ${only[*]} " != *" $hop "* ]]; then continue; fi
     cut -f "$col" "$work/hops.tsv" | sort -g | awk -v name="${prefix}_$hop" '
       { v[NR] = $1 }
       END {
@@ -192,6 +237,16 @@ cpu_figures() {
 BENCH_FAILED=0
 modes=(true)
 ((tracing_off)) && modes+=(false)
+
+# A session that is not measured: the broker's JIT compiles the paths the ring takes (consumer
+# group, offset commits, fetches that wait) only once they run. Measured right after the broker
+# started, a window-1 session spent most of the broker's CPU in its C2 compiler threads
+# (docs/performance.md, "The broker's CPU at window 1").
+warmup=$((seconds < 10 ? seconds : 10))
+note "ring: a ${warmup}s session at window 16 to warm up the broker (not measured)"
+seconds_measured=$seconds seconds=$warmup
+run_session true 16
+seconds=$seconds_measured
 for tracing in "${modes[@]}"; do
   suffix=
   [ "$tracing" = false ] && suffix=_untraced
@@ -225,6 +280,31 @@ for tracing in "${modes[@]}"; do
   cpu_figures "window$suffix"
 done
 
+# ----------------------------------------------------------------------------- the sweep
+
+# Every window on every layout, traced and (unless --no-tracing-off) untraced. The session's rate
+# counts messages generated and stored per second, the drain included; the cycle is the stamped
+# one (MS1's send to MS1's receive) of every stored message.
+sweep_points=()
+for tracing in "${modes[@]}"; do
+  suffix=
+  [ "$tracing" = false ] && suffix=_untraced
+  for layout in "${sweep_layout_list[@]}"; do
+    for w in "${sweep_window_list[@]}"; do
+      prefix=sweep_w${w}_p$layout$suffix
+      note "sweep, tracing $tracing: window $w, ${layout%x*} partition(s) x ${layout#*x} MS3(s), ${seconds}s on $db"
+      run_session "$tracing" "$w" "${layout%x*}" "${layout#*x}"
+      fig "${prefix}_msgs_per_s" "$(calc "$STORED / $ELAPSED")"
+      hop_figures "$prefix" stamped_cycle
+      for name in ms1 ms2 ms3 kafka db jaeger; do
+        var=CPU_$name
+        fig "${prefix}_cpu_${name}_us_per_msg" "$(calc "${!var} * 1000000 / $MESSAGES")"
+      done
+      sweep_points+=("$prefix")
+    done
+  done
+done
+
 # ----------------------------------------------------------------------------- Kafka's producer
 
 note "Kafka ProducerPerformance: $perf_records records of $record_size bytes, acks=all, unthrottled"
@@ -236,6 +316,10 @@ perf=$(tail -n 1 "$work/perf.out" | sed -n 's/.* records sent, \([0-9.]*\) recor
 fig kafka_producer_msgs_per_s "$(calc "$perf")"
 fig window_vs_kafka_producer "$(calc "$window_rate / $perf")"
 ((tracing_off)) && fig window_vs_kafka_producer_untraced "$(calc "$window_rate_untraced / $perf")"
+for prefix in "${sweep_points[@]}"; do
+  rate=$(sed -n "s/^${prefix}_msgs_per_s=//p" "$work/figures")
+  fig "${prefix}_vs_kafka_producer" "$(calc "$rate / $perf")"
+done
 
 # ----------------------------------------------------------------------------- reports
 
@@ -252,8 +336,13 @@ tee -a "$work/figures" <"$work/report.out"
 if [ -n "$json" ]; then
   harness bench_json --figures "$work/figures" --out "$json" --option "db=$db" --option "seconds=$seconds" \
     --option "window=$window" --option "kafka_records=$kafka_records" --option "perf_records=$perf_records" \
-    --option "report_rows=$report_rows" --option "tracing_off=$tracing_off"
+    --option "report_rows=$report_rows" --option "tracing_off=$tracing_off" \
+    --option "sweep_windows=$sweep_windows" --option "sweep_layouts=$sweep_layouts"
   note "figures and the machine's description written to $json"
+  if ((${#sweep_points[@]})); then
+    harness bench_chart --json "$json" --out "${json%.json}.svg"
+    note "the sweep's chart written to ${json%.json}.svg"
+  fi
 fi
 
 ((BENCH_FAILED == 0)) || { note "FAILED: a session did not store every message it generated"; exit 1; }

@@ -1,7 +1,6 @@
 #include "ringtrace/ms3/kafka_consumer.hpp"
 
 #include <iterator>
-#include <set>
 #include <stdexcept>
 #include <vector>
 
@@ -208,21 +207,12 @@ void KafkaConsumer::give_up(const std::vector<const RdKafka::Message*>& records)
 
 bool KafkaConsumer::retry_given_up() {
   if (given_up_.empty()) return true;
-  std::vector<RdKafka::TopicPartition*> assigned;
-  if (consumer_->assignment(assigned) != RdKafka::ERR_NO_ERROR) return false;
-  std::set<std::pair<std::string, std::int32_t>> owned;
-  for (const auto* tp : assigned) owned.insert({tp->topic(), tp->partition()});
-  RdKafka::TopicPartition::destroy(assigned);
+  // Only owned partitions are here: on_rebalance() drops a revoked one's, whose new owner commits
+  // from where it starts. Both run on the consuming thread, so none is revoked in between.
   PartitionList list;
-  for (auto it = given_up_.begin(); it != given_up_.end();) {
-    if (!owned.count(it->first)) {
-      it = given_up_.erase(it);  // revoked: its new owner commits from where it starts
-      continue;
-    }
-    list.items.push_back(RdKafka::TopicPartition::create(it->first.first, it->first.second, it->second));
-    ++it;
+  for (const auto& [partition, offset] : given_up_) {
+    list.items.push_back(RdKafka::TopicPartition::create(partition.first, partition.second, offset));
   }
-  if (list.items.empty()) return true;
   auto err = consumer_->commitSync(list.items);
   for (const auto* item : list.items) {
     if (err == RdKafka::ERR_NO_ERROR) err = item->err();

@@ -4,10 +4,12 @@
           starts the ring, waits until it is ready, runs COMMAND (RINGTRACE_API names MS1), then
           requires every service alive, MS1 healthy and a clean stop; the exit status is
           COMMAND's, or 1 when the ring failed (each failure a "FAIL - ..." line on stderr)
-  session --bin DIR --config PATH --work DIR --timeout S [--cpu NAME=SERVER]...
+  session --bin DIR --config PATH --work DIR --timeout S [--ms3 N] [--cpu NAME=SERVER]...
           [--profile DIR --profile-tag TAG]
-          starts the ring, runs one session (GET /start up to its finish line) and stops the ring;
-          prints session=, elapsed= (s), messages=, stored=, and cpu_<name>= for ms1, ms2, ms3 and
+          starts the ring (N MS3s in one consumer group, and waits until they share the topic's
+          partitions), runs one session (GET /start up to its finish line) and stops the ring;
+          prints session=, elapsed= (s), messages=, stored=, and cpu_<name>= for ms1, ms2, ms3 (all
+          N together) and
           every --cpu NAME=SERVER (a scripts/infra.sh component: its PIDs are read at each
           measurement, so PostgreSQL's backends for MS1 count): the CPU seconds each spent. --profile samples
           every process with `perf record` and writes DIR/TAG-<name>.txt, its hottest functions.
@@ -22,7 +24,7 @@ import subprocess
 import sys
 
 from . import infra
-from .ring import Ring, RingError, field
+from .ring import Ring, RingError, config_value, field, metric
 
 HZ = os.sysconf("SC_CLK_TCK")
 
@@ -62,14 +64,29 @@ def _exec(ring, args):
     return status
 
 
+def wait_group(ring, partitions, timeout_s=60):
+    """Until the MS3s own every partition of the topic between them, each at least one when
+    there are enough: a session started while the group still rebalances would time the rebalance."""
+    def shared():
+        owned = [metric(ring.metrics(n), "ringtrace_kafka_assigned_partitions") for n in ring.ms3_names]
+        if any(o is None for o in owned) or sum(owned) != partitions:
+            return None
+        return owned if len(owned) > partitions or min(owned) >= 1 else None
+    ring.wait(f"the {len(ring.ms3_names)} MS3s to share the {partitions} partition(s)", timeout_s, shared, 0.2)
+
+
 def _session(ring, args):
     servers = dict(spec.partition("=")[::2] for spec in args.cpu)
     try:
         ring.start()
         ring.wait_ready()
+        if args.ms3 > 1:
+            wait_group(ring, int(ring.env.get("RINGTRACE__KAFKA__PARTITIONS")
+                                 or config_value(ring.config, "kafka", "partitions") or 1))
 
         def pids():
-            own = {n: [ring.pid(n)] for n in ("ms1", "ms2", "ms3")}
+            own = {"ms1": [ring.pid("ms1")], "ms2": [ring.pid("ms2")],
+                   "ms3": [ring.pid(n) for n in ring.ms3_names]}
             return {**own, **{n: infra.select([c])[0].pids() for n, c in servers.items()}}
         groups = pids()
         samplers = []
@@ -124,6 +141,7 @@ def main(argv):
             p.add_argument("command", nargs=argparse.REMAINDER)
         else:
             p.add_argument("--timeout", type=float, required=True)
+            p.add_argument("--ms3", type=int, default=1, help="MS3s in the consumer group")
             p.add_argument("--cpu", action="append", default=[])
             p.add_argument("--profile")
             p.add_argument("--profile-tag", default="ring")
@@ -133,7 +151,7 @@ def main(argv):
             args.command = args.command[1:]
         if not args.command:
             parser.error("exec needs a command after --")
-    ring = Ring(args.bin, args.config, args.work)
+    ring = Ring(args.bin, args.config, args.work, ms3=getattr(args, "ms3", 1))
     return _exec(ring, args) if args.cmd == "exec" else _session(ring, args)
 
 

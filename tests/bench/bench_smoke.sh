@@ -4,11 +4,12 @@
 # Usage: bench_smoke.sh --db postgresql|mariadb --bin DIR
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-out=$(mktemp)
-json=$(mktemp)
-trap 'rm -f "$out" "$json"' EXIT
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+out=$tmp/figures.txt json=$tmp/bench.json chart=$tmp/bench.svg
+# The sweep at one point: three partitions shared by three MS3s.
 RINGTRACE_REPORT_BENCH_ROWS=20000 "$repo/scripts/bench.sh" --seconds 2 --window 64 --kafka-records 300 --perf-records 20000 \
-  --json "$json" "$@" >"$out"
+  --sweep-windows 16 --sweep-layouts 3x3 --json "$json" "$@" >"$out"
 
 failed=0
 fail() { echo "FAIL: $*" >&2; failed=1; }
@@ -35,6 +36,7 @@ for key in kafka_e2e_avg_ms ring_cycle_ms ratio window_msgs_per_s kafka_producer
 done
 need_number window_vs_kafka_producer 0
 need_number window_vs_kafka_producer_untraced 0
+need_number kafka_e2e_cpu_kafka_us_per_msg 0
 need_number tracing_cost_window1_pct
 need_number tracing_cost_window_pct
 for prefix in window1 window window1_untraced window_untraced; do
@@ -51,6 +53,21 @@ for prefix in window1 window window1_untraced window_untraced; do
   done
 done
 need_number window_cpu_jaeger_s 0   # traced: the collector worked
+for prefix in sweep_w16_p3x3 sweep_w16_p3x3_untraced; do
+  [ "$(value "${prefix}_all_stored")" = true ] || fail "${prefix}: not every generated message was stored"
+  need_number "${prefix}_msgs_per_s" 0
+  need_number "${prefix}_vs_kafka_producer" 0
+  for p in p50 p90 p99 p99_9 max; do need_number "${prefix}_stamped_cycle_${p}_ms" 0; done
+  for process in ms1 ms2 ms3 kafka db; do need_number "${prefix}_cpu_${process}_us_per_msg" 0; done
+done
+# The chart beside the JSON: an SVG with a line for each of the two series of the sweep.
+if [ ! -s "$chart" ]; then
+  fail "no chart at ${chart##*/} beside the JSON"
+elif ! head -c 200 "$chart" | grep -q '^<svg ' || [ "$(grep -c '<polyline' "$chart")" -lt 6 ]; then
+  fail "the chart is not an SVG with its lines: $(head -c 200 "$chart")"
+else
+  echo "ok: chart ${chart##*/}, $(grep -c '<polyline' "$chart") lines"
+fi
 [ "$(value report_rows)" = 20000 ] || fail "the report bench did not fill the rows asked for"
 for key in report_cold_ms report_warm_ms report_cached_ms report_list_sessions_ms; do need_number "$key" 0; done
 # The JSON document holds every printed figure, with the same value, and the machine.

@@ -31,6 +31,7 @@ TEST(ProducerProperties, LatencySettings) {
   EXPECT_EQ(props["bootstrap.servers"], "10.0.0.1:9093,10.0.0.2:9093");
   EXPECT_EQ(props["linger.ms"], "0");
   EXPECT_EQ(props["socket.nagle.disable"], "true");
+  EXPECT_EQ(props["max.in.flight.requests.per.connection"], "5") << "bounded, so records batch under load";
 }
 
 TEST(ProducerProperties, AtMostOnceNeverRetries) {
