@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The container path, executed for real: the compose files on our own Docker Engine.
 #
-# Usage: scripts/compose-test.sh [--variant postgresql|mariadb|all] [--keep-engine]
+# Usage: scripts/compose-test.sh [--variant postgresql|mariadb|cluster|all] [--keep-engine]
 #
 #   --variant      which compose variant to run (tests/compose/compose_test.py says what each
-#                  checks); `all` (the default) runs both, then publishes the images to a real
-#                  registry (Debian's docker-registry on 127.0.0.1:5000) with
+#                  checks; cluster is docker-compose.kafka-cluster.yml, three Kafka nodes, on top
+#                  of docker-compose.yml); `all` (the default) runs the three, then publishes the
+#                  images to a real registry (Debian's docker-registry on 127.0.0.1:5000) with
 #                  scripts/publish-images.sh, removes them locally and runs a session from the
 #                  images compose pulls back
 #   --keep-engine  leave the engine running afterwards (for a quicker next run while developing)
@@ -33,9 +34,9 @@ while (($#)); do
   esac
 done
 case $variant in
-  postgresql|mariadb) variants=("$variant") ;;
-  all) variants=(postgresql mariadb) ;;
-  *) die "unknown variant '$variant' (postgresql, mariadb or all)" ;;
+  postgresql|mariadb|cluster) variants=("$variant") ;;
+  all) variants=(postgresql mariadb cluster) ;;
+  *) die "unknown variant '$variant' (postgresql, mariadb, cluster or all)" ;;
 esac
 seconds=${RINGTRACE_COMPOSE_SESSION_SECONDS:-10}
 [[ $seconds =~ ^[1-9][0-9]*$ ]] || die "RINGTRACE_COMPOSE_SESSION_SECONDS '$seconds' is not a positive number of seconds"

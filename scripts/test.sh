@@ -3,7 +3,8 @@
 # the API reference (Doxygen, warnings fail), starts the native infrastructure, runs every ctest
 # label (unit, deploy, integration, e2e with schemathesis, faults, bench: a short scripts/bench.sh
 # whose output is checked), then the container path (label compose: scripts/compose-test.sh, both
-# compose variants on our own Docker Engine and a registry round trip), prints line coverage of
+# compose variants and the three-node Kafka override on our own Docker Engine and a registry
+# round trip), prints line coverage of
 # the shared library and the services and fails
 # below RINGTRACE_COVERAGE_MIN percent (86), then runs every label but faults, bench and compose again on an
 # AddressSanitizer + UBSan build (RINGTRACE_SKIP_ASAN=1 skips that pass; the fault matrix runs

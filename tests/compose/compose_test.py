@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The container path run for real: the compose files on a Docker Engine, as a user runs them.
 
-usage: compose_test.py --variant postgresql|mariadb [--session-seconds N]
+usage: compose_test.py --variant postgresql|mariadb|cluster [--session-seconds N]
        compose_test.py --publish REGISTRY_NAMESPACE
 
 Needs DOCKER_HOST (and DOCKER_CONFIG with the Compose plugin) pointing at an engine that has the
@@ -20,6 +20,16 @@ compose project (ringtrace-test-<variant>) on free loopback ports, so it never t
   `stop`, then the database alone: the rows are there; `down` (volumes kept), the database alone:
   still there, and the logs volume holds ms1.log with the start and finish lines; `down -v`
   removes the volumes.
+
+--variant cluster runs docker-compose.kafka-cluster.yml on top of docker-compose.yml (three Kafka
+nodes), and only what the single-broker variants do not already show: up --wait (every health
+check, the three nodes' among them); a session through the gateway stores every generated message;
+MS2's topic, as a broker describes it (kafka-topics.sh inside a node), has three partitions,
+replication factor 3 on three distinct nodes, all in sync, min.insync.replicas 2 and unclean
+election off; the node leading most of the topic's partitions is killed mid-session (SIGKILL, as
+MS3 above) and the session still stores every message once (ids 1..messages, no duplicate);
+the restart policy brings the node back and every partition has all three replicas in sync again;
+`down -v`.
 
 --publish runs scripts/publish-images.sh against a registry at REGISTRY_NAMESPACE's host, removes
 the local images, and runs a session from the images compose pulls back (docker-compose.images.yml).
@@ -52,6 +62,8 @@ VARIANTS = {
                    "columns": ['"MC1_timestamp"', '"MC2_timestamp"', '"MC3_timestamp"', "end_timestamp"]},
     "mariadb": {"files": ["docker-compose.yml", "docker-compose.mariadb.yml"], "db": "mariadb",
                 "columns": ["service1_timestamp", "service2_timestamp", "service3_timestamp", "end_timestamp"]},
+    "cluster": {"files": ["docker-compose.yml", "docker-compose.kafka-cluster.yml"], "db": "postgres",
+                "columns": ['"MC1_timestamp"', '"MC2_timestamp"', '"MC3_timestamp"', "end_timestamp"]},
 }
 PORT_VARIABLES = ("RINGTRACE_GATEWAY_PORT", "RINGTRACE_JAEGER_UI_PORT", "RINGTRACE_POSTGRES_PORT",
                   "RINGTRACE_MARIADB_PORT")
@@ -307,6 +319,162 @@ def run_variant(variant, seconds):
     check(f"{variant}: down -v removed the volumes", bool(volumes) and not left, f"before {sorted(volumes)}, after {sorted(left)}")
 
 
+# -- the three-node Kafka cluster (docker-compose.kafka-cluster.yml) ----------------------------
+
+KAFKA_NODES = {1: "kafka", 2: "kafka-2", 3: "kafka-3"}   # KAFKA_NODE_ID: compose service
+KAFKA_BOOTSTRAP = ",".join(f"{service}:9092" for service in KAFKA_NODES.values())
+
+
+def kafka_topic():
+    """MS2's topic: kafka.topic of config/ringtrace.yaml (the compose files do not move it)."""
+    with open(os.path.join(REPO, "config", "ringtrace.yaml")) as f:
+        return re.search(r"^kafka:\n(?:[ \t]+.*\n|\n)*?[ \t]+topic:[ \t]*(\S+)", f.read(), re.M).group(1)
+
+
+def describe_topic(project, node, *options):
+    """The topic as the brokers describe it, asked with the image's kafka-topics.sh inside NODE's
+    container: {"header": {...}, "partitions": [{...}, ...]}, or None when the tool failed."""
+    result = project.compose("exec", "-T", node, "/opt/kafka/bin/kafka-topics.sh", "--bootstrap-server",
+                             KAFKA_BOOTSTRAP, "--describe", "--topic", kafka_topic(), *options, timeout=120)
+    if result.returncode != 0:
+        print(f"     kafka-topics.sh --describe in {node}: exit {result.returncode}: {result.stderr.strip()[-500:]}")
+        return None
+    topic = {"header": None, "partitions": [], "text": result.stdout.strip()}
+    for line in result.stdout.splitlines():
+        # "Topic: T<TAB>TopicId: ...<TAB>PartitionCount: 3<TAB>ReplicationFactor: 3<TAB>Configs: a=b,c=d"
+        fields = dict(f.split(": ", 1) if ": " in f else (f.rstrip(":"), "") for f in line.strip().split("\t"))
+        if "PartitionCount" in fields:
+            configs = fields.get("Configs", "")
+            fields["Configs"] = dict(c.split("=", 1) for c in configs.split(",") if "=" in c)
+            topic["header"] = fields
+        elif "Partition" in fields:
+            topic["partitions"].append(fields)
+    return topic
+
+
+def node_ids(text):
+    return [int(n) for n in text.split(",") if n.strip().isdigit()]
+
+
+def check_cluster_topic(project, node):
+    """MS2's topic: three partitions, each on three distinct nodes, all in sync; factor 3,
+    min.insync.replicas 2, unclean election off. Returns the description (None if unavailable)."""
+    topic = describe_topic(project, node)
+    header = topic and topic["header"]
+    if not check(f"cluster: kafka-topics.sh in {node} describes MS2's topic {kafka_topic()}", bool(header),
+                 "" if header else (topic or {}).get("text", "")[:300]):
+        return None
+    print("     " + topic["text"].replace("\n", "\n     "))
+    configs = header["Configs"]
+    check("cluster: the topic has replication factor 3", header.get("ReplicationFactor") == "3",
+          f"ReplicationFactor {header.get('ReplicationFactor')}")
+    check("cluster: the topic has min.insync.replicas 2", configs.get("min.insync.replicas") == "2",
+          f"min.insync.replicas {configs.get('min.insync.replicas')}")
+    check("cluster: the topic has unclean leader election off",
+          configs.get("unclean.leader.election.enable", "false") == "false",
+          f"unclean.leader.election.enable {configs.get('unclean.leader.election.enable', '(default false)')}")
+    parts = topic["partitions"]
+    check("cluster: the topic has 3 partitions (kafka.partitions)",
+          header.get("PartitionCount") == "3" and len(parts) == 3, f"PartitionCount {header.get('PartitionCount')}")
+    spread = all(sorted(node_ids(p.get("Replicas", ""))) == sorted(KAFKA_NODES) for p in parts)
+    check("cluster: every partition has a replica on each of the three nodes", bool(parts) and spread,
+          "; ".join(f"{p.get('Partition')}: {p.get('Replicas')}" for p in parts))
+    in_sync = all(sorted(node_ids(p.get("Isr", ""))) == sorted(KAFKA_NODES) for p in parts)
+    check("cluster: every replica in sync", bool(parts) and in_sync,
+          "; ".join(f"{p.get('Partition')}: Isr {p.get('Isr')}" for p in parts))
+    return topic
+
+
+def longest_gap_s(project, session):
+    """The longest time between two consecutive stored messages of SESSION (by id), in seconds."""
+    value = project.sql("SELECT round(extract(epoch FROM max(gap))::numeric, 3) FROM (SELECT end_timestamp - "
+                        "lag(end_timestamp) OVER (ORDER BY id) AS gap FROM messages "
+                        f"WHERE session_id = {session}) t")
+    return value
+
+
+def run_cluster(seconds):
+    t_variant = time.monotonic()
+    project = Project("cluster", "ringtrace-test-cluster", extra_env={"RINGTRACE_DURATION_SECONDS": str(seconds)})
+    print(f"== cluster: project {project.name} (three Kafka nodes), the gateway on "
+          f"127.0.0.1:{project.port('RINGTRACE_GATEWAY_PORT')}", flush=True)
+    project.compose("down", "-v", "--remove-orphans", timeout=300)
+    try:
+        run_cluster_checks(project, seconds)
+    finally:
+        check("cluster: down -v", project.compose("down", "-v", timeout=300).returncode == 0)
+        figure("cluster variant", f"{time.monotonic() - t_variant:.1f} s")
+
+
+def run_cluster_checks(project, seconds):
+    t0 = time.monotonic()
+    built = project.compose("build", timeout=3600)
+    if not check("cluster: compose build (MS1, MS2, MS3 from the source tree)", built.returncode == 0,
+                 built.stderr.strip()[-2000:] if built.returncode else ""):
+        return
+    figure("cluster image build", f"{time.monotonic() - t0:.1f} s")
+    ok, took = up(project, "cluster")
+    if not ok:
+        return
+    figure("cluster up to healthy", f"{took:.1f} s")
+    healthy = {s: docker("inspect", "-f", "{{.State.Health.Status}}", project.container(s)).stdout.strip()
+               for s in KAFKA_NODES.values()}
+    check("cluster: the three Kafka nodes are healthy", set(healthy.values()) == {"healthy"}, str(healthy))
+
+    # -- one session on the cluster -----------------------------------------------------------
+    session = start_session(project)
+    if session is None:
+        project.diagnose()
+        return
+    first = check_session(project, session, seconds, f"cluster session {session}")
+    if first:
+        figure("cluster container session", f"{first['messages']} messages in {first['elapsed']:.3f} s = "
+               f"{first['messages'] / first['elapsed']:.0f} messages/s")
+    topic = check_cluster_topic(project, "kafka")
+
+    # -- a Kafka node crashes mid-session: nothing lost, nothing stored twice -------------------
+    # The victim: the node leading most of the topic's partitions (node 1 when unknown), so the
+    # crash always takes partition leaders with it.
+    leaders = [int(p["Leader"]) for p in (topic or {}).get("partitions", []) if p.get("Leader", "").isdigit()]
+    victim_id = max(KAFKA_NODES, key=lambda n: (leaders.count(n), -n))
+    victim = KAFKA_NODES[victim_id]
+    witness = KAFKA_NODES[1 if victim_id != 1 else 2]
+    session2 = start_session(project)
+    if session2 is None:
+        project.diagnose()
+        return
+    container = project.container(victim)
+    restarts_before = int(docker("inspect", "-f", "{{.RestartCount}}", container).stdout.strip() or 0)
+    wait_for(15, lambda: stored_rows(project, session2) > 0, 0.2)
+    pid = docker("inspect", "-f", "{{.State.Pid}}", container).stdout.strip()
+    # A crash, not `docker kill` (which the engine counts as a manual stop): see MS3's above.
+    killed = pid.isdigit() and int(pid) > 0 and subprocess.run(["kill", "-KILL", pid]).returncode == 0
+    killed_at = time.monotonic()
+    check(f"cluster: Kafka node {victim_id} ({victim}, leader of {leaders.count(victim_id)} of the topic's "
+          f"partitions) killed mid-session (SIGKILL, pid {pid})", killed)
+    done = check_session(project, session2, seconds, f"cluster session {session2} (Kafka node {victim_id} crashed)")
+    if done:
+        figure(f"cluster session with node {victim_id} killed", f"{done['messages']} messages, "
+               f"longest gap between stored messages {longest_gap_s(project, session2)} s")
+
+    def restarted():
+        state = docker("inspect", "-f", "{{.RestartCount}} {{.State.Running}} {{.State.Health.Status}}",
+                       container).stdout.split()
+        return state if len(state) == 3 and int(state[0]) > restarts_before and state[1:] == ["true", "healthy"] else None
+    state = wait_for(120, restarted, 0.5)
+    check(f"cluster: the restart policy brought Kafka node {victim_id} back, healthy", state is not None,
+          f"restart count {state[0]}, healthy {time.monotonic() - killed_at:.1f} s after the kill" if state
+          else docker("inspect", "-f", "{{json .State}}", container).stdout.strip()[:300])
+
+    def caught_up():
+        t = describe_topic(project, witness)
+        parts = (t or {}).get("partitions", [])
+        return t if parts and all(sorted(node_ids(p.get("Isr", ""))) == sorted(KAFKA_NODES) for p in parts) else None
+    back = wait_for(90, caught_up, 2.0)
+    check(f"cluster: node {victim_id} caught up: every partition has all three replicas in sync again",
+          back is not None, f"{time.monotonic() - killed_at:.1f} s after the kill" if back else "")
+
+
 def debian_tag():
     with open(os.path.join(REPO, "Dockerfile")) as f:
         return re.search(r"^ARG DEBIAN_TAG=(\S+)", f.read(), re.M).group(1)
@@ -350,7 +518,9 @@ def main():
     if not (args.variant or args.publish):
         parser.error("--variant or --publish")
     try:
-        if args.variant:
+        if args.variant == "cluster":
+            run_cluster(args.session_seconds)
+        elif args.variant:
             run_variant(args.variant, args.session_seconds)
         if args.publish:
             run_publish(args.publish, min(args.session_seconds, 5))
