@@ -106,6 +106,13 @@ stamp=2026-11-21T10:15:30.123456Z
 record_size=$(printf '{"id":123456,"session_id":1234,"service1_timestamp":"%s","service2_timestamp":"%s","service3_timestamp":null,"end_timestamp":null}' \
   "$stamp" "$stamp" | wc -c)
 classpath=$(scripts/infra.sh kafka-classpath)
+# jit_ticks: user + system clock ticks of the broker's JIT compiler threads (C1, C2) so far.
+jit_ticks() {
+  local pid
+  for pid in $(scripts/infra.sh pids kafka); do
+    grep -h -E '^[0-9]+ \(C[12] CompilerThre' /proc/"$pid"/task/*/stat 2>/dev/null || true
+  done | awk '{ sub(/^.*\) /, ""); total += $12 + $13 } END { print total + 0 }'
+}
 # cpu_ticks COMPONENT: user + system clock ticks of a scripts/infra.sh component's processes so far.
 cpu_ticks() {
   local pid total=0
@@ -238,14 +245,24 @@ BENCH_FAILED=0
 modes=(true)
 ((tracing_off)) && modes+=(false)
 
-# A session that is not measured: the broker's JIT compiles the paths the ring takes (consumer
-# group, offset commits, fetches that wait) only once they run. Measured right after the broker
-# started, a window-1 session spent most of the broker's CPU in its C2 compiler threads
-# (docs/performance.md, "The broker's CPU at window 1").
-warmup=$((seconds < 10 ? seconds : 10))
-note "ring: a ${warmup}s session at window 16 to warm up the broker (not measured)"
+# Sessions that are not measured, until the broker's JIT compiler is idle: the broker compiles the
+# paths the ring takes (consumer group, offset commits, fetches that wait) only once they run, and
+# on a broker just started its C2 compiler threads took more CPU than its request handlers for the
+# first minute of the ring (docs/performance.md, "The broker's CPU at window 1"). Warm means the
+# compiler threads used under 5% of a core during a whole session; at most 8 sessions.
+warmup=$((seconds < 5 ? seconds : 5))
 seconds_measured=$seconds seconds=$warmup
-run_session true 16
+warmups=0
+while :; do
+  warmups=$((warmups + 1))
+  jit_before=$(jit_ticks) t0=$(date +%s%N)
+  run_session true 16
+  jit_pct=$(calc "($(jit_ticks) - $jit_before) * 100 / $(getconf CLK_TCK) / (($(date +%s%N) - t0) / 1000000000)")
+  note "warm-up session $warmups (${warmup}s, window 16, not measured): the broker's JIT compiler used ${jit_pct}% of a core"
+  if awk -v p="$jit_pct" 'BEGIN { exit !(p < 5) }' || ((warmups == 8)); then break; fi
+done
+fig kafka_warmup_sessions "$warmups"
+fig kafka_warmup_jit_pct "$jit_pct"
 seconds=$seconds_measured
 for tracing in "${modes[@]}"; do
   suffix=
