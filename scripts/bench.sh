@@ -257,7 +257,7 @@ while :; do
   warmups=$((warmups + 1))
   jit_before=$(jit_ticks) t0=$(date +%s%N)
   run_session true 16
-  jit_pct=$(calc "($(jit_ticks) - $jit_before) * 100 / $(getconf CLK_TCK) / (($(date +%s%N) - t0) / 1000000000)")
+  jit_pct=$(calc "($(jit_ticks) - $jit_before) * 100 / $(getconf CLK_TCK) / (($(date +%s%N) - $t0) / 1000000000)")
   note "warm-up session $warmups (${warmup}s, window 16, not measured): the broker's JIT compiler used ${jit_pct}% of a core"
   if awk -v p="$jit_pct" 'BEGIN { exit !(p < 5) }' || ((warmups == 8)); then break; fi
 done
@@ -325,12 +325,15 @@ done
 # ----------------------------------------------------------------------------- Kafka's producer
 
 note "Kafka ProducerPerformance: $perf_records records of $record_size bytes, acks=all, unthrottled"
+kafka_ticks_before=$(cpu_ticks kafka)
 kafka_tool ProducerPerformance --bootstrap-server 127.0.0.1:9092 --topic ringtrace.bench.perf \
   --num-records "$perf_records" --record-size "$record_size" --throughput -1 --command-property acks=all \
   >"$work/perf.out" 2>&1 || { cat "$work/perf.out" >&2; exit 1; }
 perf=$(tail -n 1 "$work/perf.out" | sed -n 's/.* records sent, \([0-9.]*\) records\/sec.*/\1/p')
 [ -n "$perf" ] || { note "cannot read ProducerPerformance's result:"; cat "$work/perf.out" >&2; exit 1; }
 fig kafka_producer_msgs_per_s "$(calc "$perf")"
+# The broker's CPU per record of Kafka's own producer, beside window*_cpu_kafka_us_per_msg.
+fig kafka_producer_cpu_kafka_us_per_msg "$(calc "($(cpu_ticks kafka) - $kafka_ticks_before) * 1000000 / $(getconf CLK_TCK) / $perf_records")"
 fig window_vs_kafka_producer "$(calc "$window_rate / $perf")"
 ((tracing_off)) && fig window_vs_kafka_producer_untraced "$(calc "$window_rate_untraced / $perf")"
 for prefix in "${sweep_points[@]}"; do

@@ -171,6 +171,9 @@ const std::vector<Field>& fields() {
               c.kafka.key = v;
             },
             [](const Config& c) { return c.kafka.key; }},
+      RT_INT("kafka.linger_ms", kafka.linger_ms, 0, 1000,
+             "how long MS2 holds a record for others to join its produce request: 0 sends at once, for the "
+             "window-1 cycle; a few ms gives wide windows larger batches (docs/performance.md)"),
       RT_STR("kafka.group_id", kafka.group_id, "MS3's consumer group"),
       RT_INT("kafka.startup_timeout_ms", kafka.startup_timeout_ms, 0, kMaxMs,
              "how long MS2 waits for the broker at startup"),

@@ -7,7 +7,7 @@ Properties producer_properties(const common::KafkaConfig& config) {
       {"bootstrap.servers", config.brokers},
       {"client.id", "ringtrace-ms2"},
       // Latency (docs/performance.md): send at once instead of waiting 5 ms to batch, no Nagle delay.
-      {"linger.ms", "0"},
+      {"linger.ms", std::to_string(config.linger_ms)},
       {"socket.nagle.disable", "true"},
       // Batching without lingering: librdkafka's default (a million requests in flight) sends each
       // record in a request of its own as it comes, and the broker pays per request. With at most

@@ -38,6 +38,7 @@ need_number window_vs_kafka_producer 0
 need_number window_vs_kafka_producer_untraced 0
 need_number kafka_e2e_cpu_kafka_us_per_msg 0
 need_number kafka_warmup_sessions 0
+need_number kafka_producer_cpu_kafka_us_per_msg 0
 need_number kafka_warmup_jit_pct
 need_number tracing_cost_window1_pct
 need_number tracing_cost_window_pct

@@ -76,6 +76,11 @@ TEST(Config, ReplicationAndRecordKey) {
   EXPECT_EQ(c.kafka.key, "message");
   EXPECT_EQ(parse_config("", {{"RINGTRACE__KAFKA__KEY", "message"}}).kafka.key, "message");
   expect_error_naming([] { parse_config("kafka: {replication_factor: 0}", {}); }, "kafka.replication_factor");
+  EXPECT_EQ(d.kafka.linger_ms, 0);
+  EXPECT_EQ(parse_config("kafka: {linger_ms: 5}", {}).kafka.linger_ms, 5);
+  EXPECT_EQ(parse_config("", {{"RINGTRACE__KAFKA__LINGER_MS", "2"}}).kafka.linger_ms, 2);
+  expect_error_naming([] { parse_config("kafka: {linger_ms: 1001}", {}); }, "kafka.linger_ms");
+  expect_error_naming([] { parse_config("kafka: {linger_ms: 0.5}", {}); }, "kafka.linger_ms");
   expect_error_naming([] { parse_config("kafka: {key: partition}", {}); }, "kafka.key");
   expect_error_naming([] { parse_config("", {{"RINGTRACE__KAFKA__KEY", "id"}}); }, "RINGTRACE__KAFKA__KEY");
 }

@@ -32,6 +32,8 @@ TEST(ProducerProperties, LatencySettings) {
   EXPECT_EQ(props["linger.ms"], "0");
   EXPECT_EQ(props["socket.nagle.disable"], "true");
   EXPECT_EQ(props["max.in.flight.requests.per.connection"], "5") << "bounded, so records batch under load";
+  config.linger_ms = 5;
+  EXPECT_EQ(as_map(producer_properties(config))["linger.ms"], "5");
 }
 
 TEST(ProducerProperties, AtMostOnceNeverRetries) {

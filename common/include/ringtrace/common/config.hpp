@@ -111,6 +111,9 @@ struct KafkaConfig {
   /// The record key, which picks the partition: `session` (one partition a session, its messages
   /// in order) or `message` (spread over every partition; the ring needs no order between messages).
   std::string key = "session";
+  /// How long MS2 holds a record for others to join its produce request: 0 sends at once (the
+  /// window-1 cycle), a few ms buys wide windows larger batches and a broker that works less.
+  int linger_ms = 0;
   std::string group_id = "ringtrace-ms3";    ///< MS3 consumer group
   int startup_timeout_ms = 30000;            ///< how long to wait for the broker at startup
   Delivery delivery = Delivery::kAtLeastOnce;  ///< the guarantee MS1, MS2 and MS3 implement together
