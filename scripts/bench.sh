@@ -313,10 +313,7 @@ for tracing in "${modes[@]}"; do
       run_session "$tracing" "$w" "${layout%x*}" "${layout#*x}"
       fig "${prefix}_msgs_per_s" "$(calc "$STORED / $ELAPSED")"
       hop_figures "$prefix" stamped_cycle
-      for name in ms1 ms2 ms3 kafka db jaeger; do
-        var=CPU_$name
-        fig "${prefix}_cpu_${name}_us_per_msg" "$(calc "${!var} * 1000000 / $MESSAGES")"
-      done
+      cpu_figures "$prefix"
       sweep_points+=("$prefix")
     done
   done

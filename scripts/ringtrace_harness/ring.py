@@ -238,6 +238,17 @@ class Ring:
         for name in self.ms3_names:
             self.wait(f"{name} to join its consumer group", timeout_s, lambda n=name: self.ms3_assigned(n))
 
+    def wait_shared(self, partitions, timeout_s=60):
+        """Until the MS3s own the topic's PARTITIONS between them, each at least one when there are
+        enough (their /metrics): a session started while the group still rebalances would measure
+        the rebalance."""
+        def shared():
+            owned = [metric(self.metrics(n), "ringtrace_kafka_assigned_partitions") for n in self.ms3_names]
+            if any(o is None for o in owned) or sum(owned) != partitions:
+                return None
+            return owned if len(owned) > partitions or min(owned) >= 1 else None
+        self.wait(f"the {len(self.ms3_names)} MS3s to share the {partitions} partition(s)", timeout_s, shared, 0.2)
+
     def wait_healthy(self, names, timeout_s=90):
         """Each named service answers /healthz with 200."""
         for name in names:

@@ -24,7 +24,7 @@ import subprocess
 import sys
 
 from . import infra
-from .ring import Ring, RingError, config_value, field, metric
+from .ring import Ring, RingError, config_value, field
 
 HZ = os.sysconf("SC_CLK_TCK")
 
@@ -64,24 +64,13 @@ def _exec(ring, args):
     return status
 
 
-def wait_group(ring, partitions, timeout_s=60):
-    """Until the MS3s own every partition of the topic between them, each at least one when
-    there are enough: a session started while the group still rebalances would time the rebalance."""
-    def shared():
-        owned = [metric(ring.metrics(n), "ringtrace_kafka_assigned_partitions") for n in ring.ms3_names]
-        if any(o is None for o in owned) or sum(owned) != partitions:
-            return None
-        return owned if len(owned) > partitions or min(owned) >= 1 else None
-    ring.wait(f"the {len(ring.ms3_names)} MS3s to share the {partitions} partition(s)", timeout_s, shared, 0.2)
-
-
 def _session(ring, args):
     servers = dict(spec.partition("=")[::2] for spec in args.cpu)
     try:
         ring.start()
         ring.wait_ready()
         if args.ms3 > 1:
-            wait_group(ring, int(ring.env.get("RINGTRACE__KAFKA__PARTITIONS")
+            ring.wait_shared(int(ring.env.get("RINGTRACE__KAFKA__PARTITIONS")
                                  or config_value(ring.config, "kafka", "partitions") or 1))
 
         def pids():

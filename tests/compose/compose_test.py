@@ -216,6 +216,20 @@ def check_session(project, session, seconds, label):
     return done
 
 
+def first_session(project, seconds, label):
+    """(session id, its finish line) of one session through the gateway, checked and timed;
+    (None, None) when /start failed (the project diagnosed)."""
+    session = start_session(project)
+    if session is None:
+        project.diagnose()
+        return None, None
+    first = check_session(project, session, seconds, f"{label} session {session}")
+    if first:
+        figure(f"{label} container session", f"{first['messages']} messages in {first['elapsed']:.3f} s = "
+               f"{first['messages'] / first['elapsed']:.0f} messages/s")
+    return session, first
+
+
 def up(project, label, *services):
     t0 = time.monotonic()
     result = project.compose("up", "-d", "--wait", "--wait-timeout", "300", *services)
@@ -255,14 +269,10 @@ def run_variant(variant, seconds):
     boundary.check_boundary(project, check, http_request, wait_for, OWN_TOKEN[variant])
 
     # -- one session of the configured length -------------------------------------------------
-    session = start_session(project)
+    session, first = first_session(project, seconds, variant)
     if session is None:
-        project.diagnose()
         return
-    first = check_session(project, session, seconds, f"{variant} session {session}")
     if first:
-        figure(f"{variant} container session", f"{first['messages']} messages in {first['elapsed']:.3f} s = "
-               f"{first['messages'] / first['elapsed']:.0f} messages/s")
         jaeger = f"http://127.0.0.1:{project.port('RINGTRACE_JAEGER_UI_PORT')}"
 
         def traces():
@@ -422,14 +432,8 @@ def run_cluster_checks(project, seconds):
     check("cluster: the three Kafka nodes are healthy", set(healthy.values()) == {"healthy"}, str(healthy))
 
     # -- one session on the cluster -----------------------------------------------------------
-    session = start_session(project)
-    if session is None:
-        project.diagnose()
+    if first_session(project, seconds, "cluster")[0] is None:
         return
-    first = check_session(project, session, seconds, f"cluster session {session}")
-    if first:
-        figure("cluster container session", f"{first['messages']} messages in {first['elapsed']:.3f} s = "
-               f"{first['messages'] / first['elapsed']:.0f} messages/s")
     topic = check_cluster_topic(project, "kafka")
 
     # -- a Kafka node crashes mid-session: nothing lost, nothing stored twice -------------------

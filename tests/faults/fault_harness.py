@@ -237,7 +237,7 @@ class Harness:
         if fault == "ms3-group":
             ring.start(VICTIM_MS3)  # back for the next scenario
             ring.wait_healthy([VICTIM_MS3])
-            self.wait_group(ring)
+            ring.wait_shared(GROUP_MS3)
 
         row = self.db.session(session_id) or {}
         stored_ids = self.db.ids(session_id)
@@ -293,14 +293,6 @@ class Harness:
             self.violations.append(f"{mode}: the session after the faults did not run cleanly: {summary}")
         log(f"{mode}: after the faults, session {session_id} sent {summary['messages']} and stored {summary['stored']}")
 
-    def wait_group(self, ring):
-        """Until every MS3 of the group owns one partition: a session started while the group
-        still rebalances would measure the rebalance, not the fault."""
-        def shared():
-            owned = [metric(ring.metrics(n), "ringtrace_kafka_assigned_partitions") for n in ring.ms3_names]
-            return all(o == 1 for o in owned) and owned
-        wait_until(f"the {GROUP_MS3} MS3s to share the {GROUP_MS3} partitions", 60, shared, 0.2)
-
     def run_mode(self, mode, faults):
         work = tempfile.mkdtemp(prefix=f"ringtrace-faults-{self.driver}-{mode}-")
         env = self.environment(mode, work)
@@ -314,7 +306,7 @@ class Harness:
             ring.start()
             ring.wait_healthy(["ms2", "ms1", *ring.ms3_names])
             if self.args.cluster:
-                self.wait_group(ring)
+                ring.wait_shared(GROUP_MS3)
             for fault in faults:
                 self.scenario(ring, env, mode, fault)
             self.recovery_check(ring, mode)
