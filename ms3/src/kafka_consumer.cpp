@@ -1,5 +1,6 @@
 #include "ringtrace/ms3/kafka_consumer.hpp"
 
+#include <algorithm>
 #include <iterator>
 #include <stdexcept>
 #include <vector>
@@ -35,13 +36,33 @@ std::string describe(const std::vector<RdKafka::TopicPartition*>& offsets) {
 
 }  // namespace
 
-void KafkaConsumer::CommitLogger::offset_commit_cb(RdKafka::ErrorCode err,
-                                                   std::vector<RdKafka::TopicPartition*>& offsets) {
-  if (err == RdKafka::ERR_NO_ERROR || err == RdKafka::ERR__NO_OFFSET) {
-    spdlog::debug("ms3: committed {}", describe(offsets));
-    return;
+void KafkaConsumer::CommitTracker::offset_commit_cb(RdKafka::ErrorCode err,
+                                                    std::vector<RdKafka::TopicPartition*>& offsets) {
+  owner_.on_committed(err, offsets);
+}
+
+void KafkaConsumer::on_committed(RdKafka::ErrorCode err, const std::vector<RdKafka::TopicPartition*>& offsets) {
+  if (err == RdKafka::ERR__NO_OFFSET) return;  // nothing was asked for
+  bool failed = false;
+  {
+    std::lock_guard lock(offsets_mutex_);
+    for (const auto* tp : offsets) {
+      if (err != RdKafka::ERR_NO_ERROR || tp->err() != RdKafka::ERR_NO_ERROR) {
+        failed = true;
+        continue;
+      }
+      // Last answer wins, not the highest offset: an older commit retried after a coordinator
+      // move can land after a newer one and take the group's offset back.
+      const std::pair<std::string, std::int32_t> partition{tp->topic(), tp->partition()};
+      if (tp->offset() >= 0 && owned_.count(partition)) committed_[partition] = tp->offset();
+    }
   }
-  spdlog::warn("ms3: commit failed ({}): {}", RdKafka::err2str(err), describe(offsets));
+  if (failed) {
+    spdlog::warn("ms3: commit failed ({}): {}; it is made again once the consumer is idle",
+                 RdKafka::err2str(err), describe(offsets));
+  } else {
+    spdlog::debug("ms3: committed {}", describe(offsets));
+  }
 }
 
 void KafkaConsumer::RebalanceLogger::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
@@ -71,6 +92,7 @@ void KafkaConsumer::on_rebalance(bool assigned, const std::vector<RdKafka::Topic
     for (const auto* tp : partitions) {
       owned_.erase({tp->topic(), tp->partition()});
       next_offsets_.erase({tp->topic(), tp->partition()});
+      committed_.erase({tp->topic(), tp->partition()});
       given_up_.erase({tp->topic(), tp->partition()});
     }
   }
@@ -165,11 +187,19 @@ void KafkaConsumer::commit(const std::vector<const RdKafka::Message*>& records) 
   PartitionList list;
   {
     std::lock_guard lock(offsets_mutex_);
+    for (const auto* record : records) {
+      // A partition's first record since it was assigned sits where the group's offset was then:
+      // until the broker acknowledges a commit, that is what it holds.
+      const std::pair<std::string, std::int32_t> partition{record->topic_name(), record->partition()};
+      if (owned_.count(partition)) committed_.try_emplace(partition, record->offset());
+    }
     for (const auto& [partition, offset] : next) {
       next_offsets_[partition] = offset;
       list.items.push_back(RdKafka::TopicPartition::create(partition.first, partition.second, offset));
     }
   }
+  last_commit_ = std::chrono::steady_clock::now();
+  recommit_wait_ = kRecommitAfter;
   if (auto err = consumer_->commitAsync(list.items); err != RdKafka::ERR_NO_ERROR) {
     spdlog::warn("ms3: commit of {} not sent: {}", describe(list.items), RdKafka::err2str(err));
   }
@@ -193,6 +223,7 @@ bool KafkaConsumer::commit_sync(const std::vector<const RdKafka::Message*>& reco
   std::lock_guard lock(offsets_mutex_);
   for (const auto& [partition, offset] : next) {
     next_offsets_[partition] = offset;
+    if (owned_.count(partition)) committed_[partition] = offset;
     if (auto it = given_up_.find(partition); it != given_up_.end() && it->second <= offset) given_up_.erase(it);
   }
   return true;
@@ -221,11 +252,40 @@ bool KafkaConsumer::retry_given_up() {
   spdlog::info("ms3: committed past the records given up: {}", describe(list.items));
   std::lock_guard lock(offsets_mutex_);
   for (const auto* item : list.items) {
-    auto& next = next_offsets_[{item->topic(), item->partition()}];
+    const std::pair<std::string, std::int32_t> partition{item->topic(), item->partition()};
+    auto& next = next_offsets_[partition];
     next = std::max(next, item->offset());
-    given_up_.erase({item->topic(), item->partition()});
+    if (owned_.count(partition)) committed_[partition] = next;
+    given_up_.erase(partition);
   }
   return given_up_.empty();
+}
+
+bool KafkaConsumer::recommit() {
+  const auto now = std::chrono::steady_clock::now();
+  PartitionList list;
+  std::string held;
+  {
+    std::lock_guard lock(offsets_mutex_);
+    for (const auto& [partition, next] : next_offsets_) {
+      if (!owned_.count(partition)) continue;
+      const auto it = committed_.find(partition);
+      if (it != committed_.end() && it->second == next) continue;
+      list.items.push_back(RdKafka::TopicPartition::create(partition.first, partition.second, next));
+      fmt::format_to(std::back_inserter(held), "{}{}[{}]@{}", held.empty() ? "" : ", ", partition.first,
+                     partition.second, it == committed_.end() ? std::string("none") : std::to_string(it->second));
+    }
+  }
+  if (list.items.empty()) return true;
+  if (now - last_commit_ < recommit_wait_) return false;  // the last commit may still be on its way
+  last_commit_ = now;
+  recommit_wait_ = std::min(recommit_wait_ * 2, kRecommitMax);
+  recommits_.fetch_add(1, std::memory_order_relaxed);
+  spdlog::info("ms3: committing {} again: the broker acknowledged {}", describe(list.items), held);
+  if (auto err = consumer_->commitAsync(list.items); err != RdKafka::ERR_NO_ERROR) {
+    spdlog::warn("ms3: commit of {} not sent: {}", describe(list.items), RdKafka::err2str(err));
+  }
+  return false;
 }
 
 std::int64_t KafkaConsumer::commit_lag() const {
@@ -234,11 +294,13 @@ std::int64_t KafkaConsumer::commit_lag() const {
   std::int64_t lag = 0;
   for (const auto& [partition, next] : next_offsets_) {
     if (!owned_.count(partition)) continue;  // committed after it was revoked: the new owner's now
+    const auto acknowledged = committed_.find(partition);
+    const auto base = acknowledged != committed_.end() ? acknowledged->second : next;
     std::int64_t low = 0;
     std::int64_t high = 0;
     if (consumer_->get_watermark_offsets(partition.first, partition.second, &low, &high) == RdKafka::ERR_NO_ERROR &&
-        high > next) {
-      lag += high - next;
+        high > base) {
+      lag += high - base;
     }
   }
   return lag;

@@ -39,6 +39,9 @@ void Ms3Service::register_metrics() {
   r.counter_fn("ringtrace_kafka_consumer_restarts_total",
                "Consumers replaced after a fatal librdkafka error (e.g. fenced after a long broker outage)",
                [this] { return static_cast<double>(consumer_.recreated()); });
+  r.counter_fn("ringtrace_kafka_recommits_total",
+               "Offsets committed again because the broker had not acknowledged them (failed, or overtaken)",
+               [this] { return static_cast<double>(consumer_.recommits()); });
   r.gauge_fn("ringtrace_kafka_assigned_partitions", "Partitions assigned to this consumer (-1 before joining the group)",
              [this] { return static_cast<double>(consumer_.assigned_partitions()); });
   common::tracing::register_metrics(tracer_, r);
@@ -95,6 +98,7 @@ void Ms3Service::run() {
     }
     if (batch.empty()) {
       if (commit_first) consumer_.retry_given_up();
+      consumer_.recommit();
       continue;
     }
     counters_.consumed.fetch_add(batch.size(), std::memory_order_relaxed);

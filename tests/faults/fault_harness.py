@@ -198,25 +198,37 @@ class Harness:
         else:
             wait_until(f"session {session_id} to finish", limit,
                  lambda: ((ms1_status(ring) or {}).get("last_session") or {}).get("session_id") == session_id, 0.2)
-        last = {"count": -1, "since": time.monotonic()}
+        last = {"count": -1, "since": time.monotonic(), "pending": "nothing checked yet"}
+
+        def pending(why):
+            last["pending"] = why
+            return None
 
         def quiet():
             status = ms1_status(ring)
-            if status is None or status["state"] != "idle" or any(
-                    commit_lag(ring, n) != 0 for n in ring.ms3_names if ring.alive(n)):
-                return None
+            if status is None or status["state"] != "idle":
+                return pending(f"MS1 is {status['state'] if status else 'not answering'}")
+            lags = {n: commit_lag(ring, n) for n in ring.ms3_names if ring.alive(n)}
+            if any(lag != 0 for lag in lags.values()):
+                return pending(f"MS3 commit lag {lags}")
             count = len(self.db.ids(session_id))
             now = time.monotonic()
             if count != last["count"]:
                 last.update(count=count, since=now)
-                return None
+                return pending(f"the database still moving ({count} rows)")
             if now - last["since"] < SETTLE_S:
                 return None
             scan = self.scan(env)
-            if scan is None or any(p["committed"] != p["end"] for p in scan["partitions"]):
-                return None
+            if scan is None:
+                return pending("the topic scan failed")
+            behind = [p for p in scan["partitions"] if p["committed"] != p["end"]]
+            if behind:
+                return pending(f"the group's committed offsets behind the end: {behind}")
             return scan
-        return wait_until("the ring to settle (nothing left in Kafka, the database holding still)", 120, quiet, 0.3)
+        try:
+            return wait_until("the ring to settle (nothing left in Kafka, the database holding still)", 120, quiet, 0.3)
+        except WaitTimeout as timeout:
+            raise WaitTimeout(f"{timeout}; still pending: {last['pending']}") from None
 
     def scenario(self, ring, env, mode, fault):
         self.db.clear_unowned_rows()

@@ -24,6 +24,12 @@ namespace ringtrace::ms3 {
 /// Not thread-safe: one thread consumes and commits.
 class KafkaConsumer {
  public:
+  /// An unacknowledged commit is made again this long after the last one: an answer takes
+  /// milliseconds, a coordinator move a few seconds (librdkafka retries and defers meanwhile).
+  static constexpr std::chrono::milliseconds kRecommitAfter{1000};
+  /// The longest wait between two recommits of an offset the broker keeps refusing.
+  static constexpr std::chrono::milliseconds kRecommitMax{30000};
+
   /// Configures and subscribes to `config.topic` in group `config.group_id` (as static member
   /// `group_instance_id` unless empty); throws std::runtime_error on refusal.
   explicit KafkaConsumer(const common::KafkaConfig& config, const std::string& group_instance_id = {});
@@ -62,12 +68,20 @@ class KafkaConsumer {
   /// Commits the offsets of the records given up, for the partitions still assigned (a new owner
   /// commits its own); true when none is left to commit.
   bool retry_given_up();
+  /// Commits again, asynchronously, every assigned partition's offset that the broker has not
+  /// acknowledged (its commit failed, or an older commit retried after a coordinator move landed
+  /// after it): with no record after it, nothing else would. Waits kRecommitAfter after the last
+  /// commit, doubling up to kRecommitMax while it keeps failing. True when nothing is behind.
+  bool recommit();
+  /// How many times recommit() had to commit again.
+  [[nodiscard]] std::uint64_t recommits() const { return recommits_.load(std::memory_order_relaxed); }
   /// Commits every done record synchronously, then leaves the group; idempotent.
   void close();
 
-  /// Records between each partition's end and our last commit, summed over the partitions
-  /// assigned to us now (one taken by another member is its lag, not ours); from librdkafka's
-  /// cached watermarks, so cheap and callable from any thread.
+  /// Records between each partition's end and the offset the broker acknowledged last (before its
+  /// first answer, where we started reading the partition), summed over the partitions assigned to us now (one
+  /// taken by another member is its lag, not ours); from librdkafka's cached watermarks, so cheap
+  /// and callable from any thread.
   [[nodiscard]] std::int64_t commit_lag() const;
   /// Partitions currently assigned to us (-1 before the first assignment); any thread.
   [[nodiscard]] int assigned_partitions() const { return assigned_.load(std::memory_order_relaxed); }
@@ -93,14 +107,21 @@ class KafkaConsumer {
   /// forgotten, so they are neither counted as lag nor committed over its new owner's.
   void on_rebalance(bool assigned, const std::vector<RdKafka::TopicPartition*>& partitions);
 
-  /// Logs commit failures; runs inside consume().
-  class CommitLogger : public RdKafka::OffsetCommitCb {
+  /// Hands the broker's answer to every commit (async and sync) to on_committed(); runs inside consume().
+  class CommitTracker : public RdKafka::OffsetCommitCb {
    public:
+    explicit CommitTracker(KafkaConsumer& owner) : owner_(owner) {}
     void offset_commit_cb(RdKafka::ErrorCode err, std::vector<RdKafka::TopicPartition*>& offsets) override;
+
+   private:
+    KafkaConsumer& owner_;
   };
+  /// Records what the broker acknowledged, in the order it answered (the last answer is what it
+  /// holds), and logs failures.
+  void on_committed(RdKafka::ErrorCode err, const std::vector<RdKafka::TopicPartition*>& offsets);
 
   common::KafkaEventLogger events_{"ms3"};
-  CommitLogger commits_;
+  CommitTracker commits_{*this};
   std::atomic<int> assigned_{-1};
   RebalanceLogger rebalance_{*this};
   common::KafkaConfig config_;
@@ -110,8 +131,13 @@ class KafkaConsumer {
   std::atomic<std::uint64_t> recreated_{0};
   mutable std::mutex offsets_mutex_;  ///< next_offsets_ is read by metric scrapes on another thread
   std::map<std::pair<std::string, std::int32_t>, std::int64_t> next_offsets_;  ///< per partition: offset to commit
+  /// Per partition: the offset the broker last acknowledged; guarded by offsets_mutex_.
+  std::map<std::pair<std::string, std::int32_t>, std::int64_t> committed_;
   bool closed_ = false;  ///< guarded by offsets_mutex_
   std::set<std::pair<std::string, std::int32_t>> owned_;  ///< assigned partitions; guarded by offsets_mutex_
+  std::chrono::steady_clock::time_point last_commit_{};  ///< the last commit asked for (run thread only)
+  std::chrono::milliseconds recommit_wait_{kRecommitAfter};  ///< grows while recommits fail (run thread only)
+  std::atomic<std::uint64_t> recommits_{0};
   /// Offsets of records given up whose commit is still to be made (run thread only).
   std::map<std::pair<std::string, std::int32_t>, std::int64_t> given_up_;
 };

@@ -1,0 +1,170 @@
+/// @file
+/// MS3's consumer against librdkafka's mock cluster (functional, no real broker): a commit the
+/// broker refuses is made again once the consumer is idle, and the lag tells the truth meanwhile.
+/// The mock's group waits 3 s before its first assignment, hence ~4 s a test.
+
+#include "ringtrace/ms3/kafka_consumer.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <librdkafka/rdkafkacpp.h>
+
+#include "ringtrace/test/wait.hpp"
+
+namespace ringtrace::ms3 {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* kTopic = "ringtrace.mock";
+constexpr const char* kGroup = "ringtrace-mock-ms3";
+constexpr std::int16_t kOffsetCommitApi = 8;  // Kafka's ApiKey for OffsetCommit
+constexpr int kRecords = 5;
+
+/// A one-broker mock cluster with kTopic on it, owned by a client handle that only hosts it.
+class MockCluster {
+ public:
+  MockCluster() {
+    char error[256];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "log_level", "3", error, sizeof error);  // the host connects nowhere: no warning
+    host_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
+    if (!host_) throw std::runtime_error(error);
+    cluster_ = rd_kafka_mock_cluster_new(host_, 1);
+    if (!cluster_) throw std::runtime_error("no mock cluster");
+    rd_kafka_mock_topic_create(cluster_, kTopic, 1, 1);
+  }
+  ~MockCluster() {
+    rd_kafka_mock_cluster_destroy(cluster_);
+    rd_kafka_destroy(host_);
+  }
+  MockCluster(const MockCluster&) = delete;
+  MockCluster& operator=(const MockCluster&) = delete;
+
+  std::string bootstraps() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
+  /// The next `count` OffsetCommit requests are answered with `error` for every partition.
+  void refuse_commits(int count, rd_kafka_resp_err_t error) {
+    std::vector<rd_kafka_resp_err_t> errors(static_cast<std::size_t>(count), error);
+    rd_kafka_mock_push_request_errors_array(cluster_, kOffsetCommitApi, errors.size(), errors.data());
+  }
+
+ private:
+  rd_kafka_t* host_ = nullptr;
+  rd_kafka_mock_cluster_t* cluster_ = nullptr;
+};
+
+std::unique_ptr<RdKafka::Conf> conf_for(const std::string& brokers) {
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  std::string error;
+  conf->set("bootstrap.servers", brokers, error);
+  return conf;
+}
+
+void produce(const std::string& brokers, int count) {
+  auto conf = conf_for(brokers);
+  std::string error;
+  std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), error));
+  ASSERT_TRUE(producer) << error;
+  for (int i = 0; i < count; ++i) {
+    std::string payload = "record " + std::to_string(i);
+    ASSERT_EQ(producer->produce(kTopic, 0, RdKafka::Producer::RK_MSG_COPY, payload.data(), payload.size(), nullptr, 0,
+                                0, nullptr),
+              RdKafka::ERR_NO_ERROR);
+  }
+  ASSERT_EQ(producer->flush(10000), RdKafka::ERR_NO_ERROR);
+}
+
+/// The group's committed offset of partition 0 as the broker holds it, asked without joining.
+std::int64_t committed_offset(const std::string& brokers) {
+  auto conf = conf_for(brokers);
+  std::string error;
+  conf->set("group.id", kGroup, error);
+  std::unique_ptr<RdKafka::KafkaConsumer> checker(RdKafka::KafkaConsumer::create(conf.get(), error));
+  if (!checker) return -1001;
+  std::vector<RdKafka::TopicPartition*> partitions{RdKafka::TopicPartition::create(kTopic, 0)};
+  std::int64_t offset = -1001;
+  if (checker->committed(partitions, 5000) == RdKafka::ERR_NO_ERROR) offset = partitions.front()->offset();
+  RdKafka::TopicPartition::destroy(partitions);
+  checker->close();
+  return offset;
+}
+
+common::KafkaConfig consumer_config(const std::string& brokers) {
+  common::KafkaConfig config;
+  config.brokers = brokers;
+  config.topic = kTopic;
+  config.group_id = kGroup;
+  return config;
+}
+
+/// Consumes until `count` records came (copies kept alive for commit()), or the deadline.
+std::vector<std::unique_ptr<RdKafka::Message>> consume(KafkaConsumer& consumer, int count) {
+  std::vector<std::unique_ptr<RdKafka::Message>> records;
+  test::eventually(
+      [&] {
+        if (auto record = consumer.consume(100ms)) records.push_back(std::move(record));
+        return records.size() >= static_cast<std::size_t>(count);
+      },
+      30s, 0ms);
+  return records;
+}
+
+TEST(Ms3KafkaConsumer, ARefusedCommitIsMadeAgainOnceIdle) {
+  MockCluster cluster;
+  produce(cluster.bootstraps(), kRecords);
+  KafkaConsumer consumer(consumer_config(cluster.bootstraps()));
+  auto records = consume(consumer, kRecords);
+  ASSERT_EQ(records.size(), static_cast<std::size_t>(kRecords));
+
+  // Refused for good (librdkafka does not retry it): without recommit() the group would hold
+  // nothing for ever, since no record comes after these to carry the offset forward.
+  cluster.refuse_commits(1, RD_KAFKA_RESP_ERR_OFFSET_METADATA_TOO_LARGE);
+  std::vector<const RdKafka::Message*> done;
+  for (const auto& record : records) done.push_back(record.get());
+  consumer.commit(done);
+
+  // The refusal comes back through consume(); the lag counts what the broker does not hold.
+  ASSERT_TRUE(test::eventually([&] {
+    consumer.consume(10ms);
+    return consumer.commit_lag() == kRecords;
+  }, 10s, 0ms)) << "lag " << consumer.commit_lag();
+  EXPECT_EQ(committed_offset(cluster.bootstraps()), RdKafka::Topic::OFFSET_INVALID);
+  EXPECT_FALSE(consumer.recommit()) << "the offset is behind, so recommit() has work";
+
+  // Idle, as MS3's loop is between records: the commit is made again and acknowledged.
+  ASSERT_TRUE(test::eventually([&] {
+    consumer.consume(100ms);
+    return consumer.recommit() && consumer.commit_lag() == 0;
+  }, 10s, 0ms)) << "lag " << consumer.commit_lag() << ", recommits " << consumer.recommits();
+  EXPECT_EQ(consumer.recommits(), 1u) << "one refusal, one recommit";
+  EXPECT_EQ(committed_offset(cluster.bootstraps()), kRecords);
+}
+
+TEST(Ms3KafkaConsumer, AnAcknowledgedCommitIsNotMadeAgain) {
+  MockCluster cluster;
+  produce(cluster.bootstraps(), kRecords);
+  KafkaConsumer consumer(consumer_config(cluster.bootstraps()));
+  auto records = consume(consumer, kRecords);
+  ASSERT_EQ(records.size(), static_cast<std::size_t>(kRecords));
+  std::vector<const RdKafka::Message*> done;
+  for (const auto& record : records) done.push_back(record.get());
+  consumer.commit(done);
+
+  ASSERT_TRUE(test::eventually([&] {
+    consumer.consume(10ms);
+    return consumer.recommit();
+  }, 10s, 0ms));
+  EXPECT_EQ(consumer.commit_lag(), 0);
+  EXPECT_EQ(consumer.recommits(), 0u);
+  EXPECT_EQ(committed_offset(cluster.bootstraps()), kRecords);
+}
+
+}  // namespace
+}  // namespace ringtrace::ms3
