@@ -66,10 +66,13 @@ ReportResult<T> ReportService::run(Query&& query) {
 }
 
 ReportResult<SessionReport> ReportService::report(std::int64_t session_id, int slowest) {
-  // Counted first: a row stored while the report runs makes the count low, never stale-high.
-  const std::int64_t rows = store_->stored_rows(session_id);
-  if (const auto it = cache_.find(session_id); it != cache_.end()) {
-    if (it->second.rows == rows && it->second.slowest >= slowest) {
+  // The count only serves the cache of closed sessions. A session last seen open is read without
+  // it: a running session's report is refreshed every few seconds, and the count is a scan of
+  // its rows. Counted first: a row stored while the report runs makes the count low, never stale-high.
+  std::optional<std::int64_t> rows;
+  if (options_.cached_sessions > 0 && !open_.count(session_id)) rows = store_->stored_rows(session_id);
+  if (const auto it = cache_.find(session_id); rows && it != cache_.end()) {
+    if (it->second.rows == *rows && it->second.slowest >= slowest) {
       it->second.used = ++uses_;
       cache_hits_.fetch_add(1, std::memory_order_relaxed);
       SessionReport copy = it->second.report;
@@ -79,14 +82,25 @@ ReportResult<SessionReport> ReportService::report(std::int64_t session_id, int s
     cache_.erase(it);
   }
   auto report = store_->session_report(session_id, slowest);
-  if (!report) return {ReportOutcome::kNotFound, {}, "no session " + std::to_string(session_id)};
-  // An open session grows; a closed one changes only when a late message adds a row.
-  if (report->session.finished_at && options_.cached_sessions > 0) {
+  if (!report || !report->session.finished_at) {
+    // Open (it grows), or not there (yet): not kept. Sessions that never close, their MS1 gone,
+    // must not pile up here; forgetting them costs one count each.
+    if (report && options_.cached_sessions > 0) {
+      if (open_.size() >= kOpenSessionsKept) open_.clear();
+      open_.insert(session_id);
+    }
+    if (!report) return {ReportOutcome::kNotFound, {}, "no session " + std::to_string(session_id)};
+    return {ReportOutcome::kOk, std::move(*report), {}};
+  }
+  // Closed: it changes only when a late message adds a row. Kept from the next report on when it
+  // was open until now (this one was read without a count).
+  open_.erase(session_id);
+  if (rows) {
     if (cache_.size() >= options_.cached_sessions) {
       cache_.erase(std::min_element(cache_.begin(), cache_.end(),
                                     [](const auto& a, const auto& b) { return a.second.used < b.second.used; }));
     }
-    cache_[session_id] = Cached{rows, slowest, *report, ++uses_};
+    cache_[session_id] = Cached{*rows, slowest, *report, ++uses_};
   }
   return {ReportOutcome::kOk, std::move(*report), {}};
 }

@@ -29,6 +29,7 @@ struct FakeReports {
   std::map<std::int64_t, SessionReport> reports;   ///< by session id
   std::map<std::int64_t, std::int64_t> rows;       ///< stored_rows() by session id (absent: 0)
   int reports_read = 0;                            ///< session_report() calls answered
+  int rows_counted = 0;                            ///< stored_rows() calls answered
   std::optional<std::int64_t> last_before;         ///< the last list_sessions() arguments
   int last_limit = 0;
   int last_slowest = 0;                            ///< the last session_report() argument
@@ -93,6 +94,7 @@ class FakeReportStore final : public ReportStore {
   std::int64_t stored_rows(std::int64_t session_id) override {
     std::lock_guard lock(db_->mutex);
     check();
+    ++db_->rows_counted;
     const auto it = db_->rows.find(session_id);
     return it == db_->rows.end() ? 0 : it->second;
   }

@@ -207,13 +207,35 @@ TEST_F(ReportServiceTest, AClosedSessionsReportIsReadOnceWhileItsRowsStayTheSame
   EXPECT_EQ(reports_read(), 3);
 }
 
-TEST_F(ReportServiceTest, AnOpenSessionIsReadEveryTime) {
+TEST_F(ReportServiceTest, AnOpenSessionIsReadEveryTimeAndCountedOnce) {
   service();
   db->add_session(1);
   report(1);
   report(1);
-  EXPECT_EQ(reports_read(), 2);
+  report(1);
+  EXPECT_EQ(reports_read(), 3);
   EXPECT_EQ(service_->cache_hits(), 0u);
+  std::lock_guard lock(db->mutex);
+  EXPECT_EQ(db->rows_counted, 1) << "a session seen open is read without counting its rows";
+}
+
+TEST_F(ReportServiceTest, ASessionSeenOpenIsKeptFromTheSecondReportAfterItClosed) {
+  service();
+  db->add_session(1);
+  set_rows(1, 4);
+  report(1);
+  db->close(1);
+  ASSERT_TRUE(report(1).value.session.finished_at) << "the closed session's report";
+  EXPECT_EQ(reports_read(), 2);
+  report(1);  // counted, read and kept
+  EXPECT_EQ(reports_read(), 3);
+  report(1);
+  report(1);
+  EXPECT_EQ(reports_read(), 3);
+  EXPECT_EQ(service_->cache_hits(), 2u);
+  set_rows(1, 5);  // a late message
+  report(1);
+  EXPECT_EQ(reports_read(), 4);
 }
 
 TEST_F(ReportServiceTest, TheLeastRecentlyUsedSessionLeavesTheCacheFirst) {
@@ -245,6 +267,8 @@ TEST_F(ReportServiceTest, NoCacheWhenNoneIsWanted) {
   report(1);
   report(1);
   EXPECT_EQ(reports_read(), 2);
+  std::lock_guard lock(db->mutex);
+  EXPECT_EQ(db->rows_counted, 0) << "the count only serves the cache";
 }
 
 TEST_F(ReportServiceTest, StopRunsWhatIsQueuedThenRefuses) {

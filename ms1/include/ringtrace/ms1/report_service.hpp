@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -50,7 +51,8 @@ struct ReportServiceOptions {
 /// Runs report queries on its own thread and connection; connects on the first job and, after
 /// the database went away, again once the backoff allows. Every completion is posted to the
 /// executor given at construction (MS1's event loop). A closed session's report is computed once
-/// and served again while the session's row count is unchanged (late messages add rows).
+/// and served again while the session's row count is unchanged (late messages add rows); a
+/// running session's is computed each time, without counting its rows.
 class ReportService {
  public:
   /// Completion of list_sessions().
@@ -105,6 +107,10 @@ class ReportService {
   std::chrono::steady_clock::time_point next_connect_{};  ///< report thread only
   std::chrono::milliseconds backoff_;                     ///< report thread only
   std::map<std::int64_t, Cached> cache_;                   ///< report thread only
+  /// Sessions whose last report found them open, read without a count (report thread only).
+  std::set<std::int64_t> open_;
+  /// At most this many in open_: one session runs at a time, a few more were left open by a crash.
+  static constexpr std::size_t kOpenSessionsKept = 64;
   std::uint64_t uses_ = 0;                                 ///< report thread only
   std::atomic<std::uint64_t> cache_hits_{0};
   BlockingWorker worker_;  ///< last: its thread stops before the store goes
