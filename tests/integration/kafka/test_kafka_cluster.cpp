@@ -48,7 +48,7 @@ std::map<int, std::pair<int, int>> replicas(rd_kafka_t* handle, const std::strin
   return out;
 }
 
-/// The topic-level settings of `topic` as the brokers describe them.
+/// The settings of `topic` as a broker describes them (empty when it answered with an error).
 std::map<std::string, std::string> topic_settings(rd_kafka_t* handle, const std::string& topic) {
   std::map<std::string, std::string> out;
   auto* resource = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
@@ -86,7 +86,13 @@ TEST(KafkaCluster, Ms2CreatesItsTopicReplicatedWithOneReplicaFewerInSync) {
     return parts.size() == 3 && std::all_of(parts.begin(), parts.end(), [](const auto& p) { return p.second.second == 3; });
   })) << "partitions: " << parts.size();
   for (const auto& [id, counts] : parts) EXPECT_EQ(counts.first, 3) << "partition " << id;
-  const auto settings = topic_settings(producer.c_handle(), config.topic);
+  // Each broker learns the new topic from the metadata log on its own; one that has not yet
+  // answers DescribeConfigs with an error and no entries, so ask until one describes it.
+  std::map<std::string, std::string> settings;
+  EXPECT_TRUE(test::eventually([&] {
+    settings = topic_settings(producer.c_handle(), config.topic);
+    return !settings.empty();
+  })) << "no broker described topic " << config.topic;
   EXPECT_EQ(settings.count("min.insync.replicas") ? settings.at("min.insync.replicas") : "absent", "2");
   EXPECT_EQ(settings.count("unclean.leader.election.enable") ? settings.at("unclean.leader.election.enable") : "absent",
             "false");
