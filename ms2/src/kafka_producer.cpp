@@ -1,6 +1,7 @@
 #include "ringtrace/ms2/kafka_producer.hpp"
 
 #include <stdexcept>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -43,10 +44,15 @@ void KafkaProducer::DeliveryReporter::dr_cb(RdKafka::Message& message) {
 }
 
 KafkaProducer::KafkaProducer(const common::KafkaConfig& config, Counters& counters)
-    : topic_(config.topic), counters_(counters), reporter_(counters) {
+    : config_(config), topic_(config.topic), counters_(counters), reporter_(counters) {
+  producer_ = create();
+  poller_ = std::thread([this] { poll_loop(); });
+}
+
+std::unique_ptr<RdKafka::Producer> KafkaProducer::create() {
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   std::string error;
-  for (const auto& [name, value] : producer_properties(config)) {
+  for (const auto& [name, value] : producer_properties(config_)) {
     if (conf->set(name, value, error) != RdKafka::Conf::CONF_OK) {
       throw std::runtime_error("kafka producer property " + name + "=" + value + ": " + error);
     }
@@ -55,11 +61,31 @@ KafkaProducer::KafkaProducer(const common::KafkaConfig& config, Counters& counte
       conf->set("event_cb", &events_, error) != RdKafka::Conf::CONF_OK) {
     throw std::runtime_error("kafka producer callbacks: " + error);
   }
-  producer_.reset(RdKafka::Producer::create(conf.get(), error));
-  if (!producer_) {
+  std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), error));
+  if (!producer) {
     throw std::runtime_error("kafka producer: " + error);
   }
-  poller_ = std::thread([this] { poll_loop(); });
+  return producer;
+}
+
+void KafkaProducer::replace_failed() {
+  std::string reason;
+  const auto cause = producer_->fatal_error(reason);
+  spdlog::error("ms2: the producer hit a fatal error ({}: {}); replacing it, and failing the {} record(s) it held",
+                RdKafka::err2str(cause), reason, producer_->outq_len());
+  std::unique_ptr<RdKafka::Producer> broken;
+  try {
+    auto fresh = create();
+    const std::unique_lock lock(producer_mutex_);
+    broken = std::exchange(producer_, std::move(fresh));
+  } catch (const std::exception& e) {
+    spdlog::error("ms2: no new producer: {}", e.what());  // the same settings worked at startup
+    return;
+  }
+  restarts_.fetch_add(1, std::memory_order_relaxed);
+  // Their delivery reports (failures) run here, on the poll thread, as they always do.
+  broken->purge(RdKafka::Producer::PURGE_QUEUE | RdKafka::Producer::PURGE_INFLIGHT);
+  broken->flush(kPurgeReportMs);
 }
 
 KafkaProducer::~KafkaProducer() { close(); }
@@ -79,8 +105,10 @@ void KafkaProducer::close() {
 }
 
 void KafkaProducer::poll_loop() {
+  std::string reason;
   while (!stopping_.load(std::memory_order_relaxed)) {
-    producer_->poll(kPollMs);
+    producer_->poll(kPollMs);  // only this thread replaces producer_, so no lock to read it here
+    if (producer_->fatal_error(reason) != RdKafka::ERR_NO_ERROR) replace_failed();
     wake_writers();
   }
 }
@@ -101,6 +129,7 @@ void KafkaProducer::when_writable(std::function<void()> ready) {
 
 bool KafkaProducer::warm_up(std::chrono::milliseconds timeout) {
   std::string error;
+  const std::shared_lock lock(producer_mutex_);
   std::unique_ptr<RdKafka::Topic> topic(RdKafka::Topic::create(producer_.get(), topic_, nullptr, error));
   if (!topic) {
     spdlog::warn("ms2: topic handle for {}: {}", topic_, error);
@@ -116,9 +145,13 @@ bool KafkaProducer::warm_up(std::chrono::milliseconds timeout) {
   return true;
 }
 
-int KafkaProducer::queued() const { return producer_->outq_len(); }
+int KafkaProducer::queued() const {
+  const std::shared_lock lock(producer_mutex_);
+  return producer_->outq_len();
+}
 
 int KafkaProducer::flush(std::chrono::milliseconds timeout) {
+  const std::shared_lock lock(producer_mutex_);
   producer_->flush(static_cast<int>(timeout.count()));
   return producer_->outq_len();
 }
@@ -133,6 +166,7 @@ ProduceOutcome KafkaProducer::produce(const Record& record, DeliveryCallback on_
   // Handed to librdkafka as the message's opaque; dr_cb takes it back, exactly once.
   auto callback = on_delivery ? std::make_unique<DeliveryCallback>(std::move(on_delivery)) : nullptr;
   // RK_MSG_COPY: librdkafka keeps its own copy, so the record may go at once.
+  const std::shared_lock lock(producer_mutex_);
   auto err = producer_->produce(topic_, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
                                 const_cast<char*>(record.payload.data()), record.payload.size(), record.key.data(),
                                 record.key.size(), 0,

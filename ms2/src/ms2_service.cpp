@@ -43,6 +43,9 @@ void Ms2Service::register_metrics() {
                                             common::latency_buckets());
   r.gauge_fn("ringtrace_kafka_producer_queue", "Records queued in the producer or in flight to the broker",
              [this] { return static_cast<double>(producer_.queued()); });
+  r.counter_fn("ringtrace_kafka_producer_restarts_total",
+               "Producers replaced after a fatal librdkafka error (e.g. an idempotent producer's sequence rewound at a leader change)",
+               [this] { return static_cast<double>(producer_.restarts()); });
   r.counter_fn("ringtrace_ws_upgrades_refused_total", "WebSocket upgrades refused before any session existed",
                common::read_atomic(counters_.upgrades_unauthorized), {{"reason", "unauthorized"}});
   r.gauge_fn("ringtrace_ws_sessions", "Open WebSocket sessions (MS1 keeps one)",

@@ -4,9 +4,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -55,8 +57,14 @@ class KafkaProducer final : public RecordSink {
   /// Returns false (after logging) if the broker did not answer within `timeout`.
   bool warm_up(std::chrono::milliseconds timeout);
 
-  /// The underlying C handle, for the Admin API (topic creation) on the same connections.
+  /// The underlying C handle, for the Admin API (topic creation) on the same connections; only
+  /// valid until the producer is replaced (see restarts()), so use it at startup.
   rd_kafka_t* c_handle() { return producer_->c_ptr(); }
+
+  /// How many times a producer that hit a fatal error was replaced by a fresh one. An idempotent
+  /// producer turns fatal when a leader change rewinds its sequence numbers (seen when the
+  /// controller of a cluster is killed): it then fails every record until it is replaced.
+  [[nodiscard]] std::uint64_t restarts() const { return restarts_.load(std::memory_order_relaxed); }
 
  private:
   /// Counts delivery reports and runs the record's callback; runs on the poll thread (or whoever flushes).
@@ -69,14 +77,22 @@ class KafkaProducer final : public RecordSink {
     Counters& counters_;
   };
 
+  /// A librdkafka producer built from config_; throws std::runtime_error on refusal.
+  std::unique_ptr<RdKafka::Producer> create();
+  /// Swaps in a fresh producer and fails what the broken one still held (MS1 resends it).
+  void replace_failed();
   void poll_loop();
   void wake_writers();
 
+  common::KafkaConfig config_;
   std::string topic_;
   Counters& counters_;
   DeliveryReporter reporter_;
   common::KafkaEventLogger events_{"ms2"};
+  /// Shared by produce() and the other users, unique while replace_failed() swaps the producer.
+  mutable std::shared_mutex producer_mutex_;
   std::unique_ptr<RdKafka::Producer> producer_;
+  std::atomic<std::uint64_t> restarts_{0};
   std::mutex writers_mutex_;
   std::vector<std::function<void()>> writers_;  ///< waiting for room after kQueueFull
   std::atomic<bool> stopping_{false};
