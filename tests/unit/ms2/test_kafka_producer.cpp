@@ -6,13 +6,12 @@
 
 #include <atomic>
 #include <chrono>
-#include <stdexcept>
 #include <string>
 
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>
 
+#include "ringtrace/test/mock_kafka.hpp"
 #include "ringtrace/test/wait.hpp"
 
 namespace ringtrace::ms2 {
@@ -21,33 +20,6 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr const char* kTopic = "ringtrace.mock";
-
-/// A one-broker mock cluster with kTopic on it, owned by a client handle that only hosts it.
-class MockCluster {
- public:
-  MockCluster() {
-    char error[256];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "3", error, sizeof error);  // the host connects nowhere: no warning
-    host_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
-    if (!host_) throw std::runtime_error(error);
-    cluster_ = rd_kafka_mock_cluster_new(host_, 1);
-    if (!cluster_) throw std::runtime_error("no mock cluster");
-    rd_kafka_mock_topic_create(cluster_, kTopic, 1, 1);
-  }
-  ~MockCluster() {
-    rd_kafka_mock_cluster_destroy(cluster_);
-    rd_kafka_destroy(host_);
-  }
-  MockCluster(const MockCluster&) = delete;
-  MockCluster& operator=(const MockCluster&) = delete;
-
-  std::string bootstraps() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
-
- private:
-  rd_kafka_t* host_ = nullptr;
-  rd_kafka_mock_cluster_t* cluster_ = nullptr;
-};
 
 /// Produces one record and waits for its delivery report: true when the broker acknowledged it.
 bool delivered(KafkaProducer& producer, const std::string& key) {
@@ -60,7 +32,7 @@ bool delivered(KafkaProducer& producer, const std::string& key) {
 }
 
 TEST(Ms2KafkaProducer, AProducerThatHitAFatalErrorIsReplaced) {
-  MockCluster cluster;
+  test::MockKafka cluster(kTopic);
   common::KafkaConfig config;
   config.brokers = cluster.bootstraps();
   config.topic = kTopic;

@@ -13,9 +13,9 @@
 
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>
 #include <librdkafka/rdkafkacpp.h>
 
+#include "ringtrace/test/mock_kafka.hpp"
 #include "ringtrace/test/wait.hpp"
 
 namespace ringtrace::ms3 {
@@ -25,40 +25,7 @@ using namespace std::chrono_literals;
 
 constexpr const char* kTopic = "ringtrace.mock";
 constexpr const char* kGroup = "ringtrace-mock-ms3";
-constexpr std::int16_t kOffsetCommitApi = 8;  // Kafka's ApiKey for OffsetCommit
 constexpr int kRecords = 5;
-
-/// A one-broker mock cluster with kTopic on it, owned by a client handle that only hosts it.
-class MockCluster {
- public:
-  MockCluster() {
-    char error[256];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "3", error, sizeof error);  // the host connects nowhere: no warning
-    host_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
-    if (!host_) throw std::runtime_error(error);
-    cluster_ = rd_kafka_mock_cluster_new(host_, 1);
-    if (!cluster_) throw std::runtime_error("no mock cluster");
-    rd_kafka_mock_topic_create(cluster_, kTopic, 1, 1);
-  }
-  ~MockCluster() {
-    rd_kafka_mock_cluster_destroy(cluster_);
-    rd_kafka_destroy(host_);
-  }
-  MockCluster(const MockCluster&) = delete;
-  MockCluster& operator=(const MockCluster&) = delete;
-
-  std::string bootstraps() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
-  /// The next `count` OffsetCommit requests are answered with `error` for every partition.
-  void refuse_commits(int count, rd_kafka_resp_err_t error) {
-    std::vector<rd_kafka_resp_err_t> errors(static_cast<std::size_t>(count), error);
-    rd_kafka_mock_push_request_errors_array(cluster_, kOffsetCommitApi, errors.size(), errors.data());
-  }
-
- private:
-  rd_kafka_t* host_ = nullptr;
-  rd_kafka_mock_cluster_t* cluster_ = nullptr;
-};
 
 std::unique_ptr<RdKafka::Conf> conf_for(const std::string& brokers) {
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
@@ -104,6 +71,13 @@ common::KafkaConfig consumer_config(const std::string& brokers) {
   return config;
 }
 
+/// Pointers to `records`, as commit() takes them.
+std::vector<const RdKafka::Message*> views(const std::vector<std::unique_ptr<RdKafka::Message>>& records) {
+  std::vector<const RdKafka::Message*> done;
+  for (const auto& record : records) done.push_back(record.get());
+  return done;
+}
+
 /// Consumes until `count` records came (copies kept alive for commit()), or the deadline.
 std::vector<std::unique_ptr<RdKafka::Message>> consume(KafkaConsumer& consumer, int count) {
   std::vector<std::unique_ptr<RdKafka::Message>> records;
@@ -117,7 +91,7 @@ std::vector<std::unique_ptr<RdKafka::Message>> consume(KafkaConsumer& consumer, 
 }
 
 TEST(Ms3KafkaConsumer, ARefusedCommitIsMadeAgainOnceIdle) {
-  MockCluster cluster;
+  test::MockKafka cluster(kTopic);
   produce(cluster.bootstraps(), kRecords);
   KafkaConsumer consumer(consumer_config(cluster.bootstraps()));
   auto records = consume(consumer, kRecords);
@@ -125,10 +99,8 @@ TEST(Ms3KafkaConsumer, ARefusedCommitIsMadeAgainOnceIdle) {
 
   // Refused for good (librdkafka does not retry it): without recommit() the group would hold
   // nothing for ever, since no record comes after these to carry the offset forward.
-  cluster.refuse_commits(1, RD_KAFKA_RESP_ERR_OFFSET_METADATA_TOO_LARGE);
-  std::vector<const RdKafka::Message*> done;
-  for (const auto& record : records) done.push_back(record.get());
-  consumer.commit(done);
+  cluster.refuse(test::MockKafka::kOffsetCommit, 1, RD_KAFKA_RESP_ERR_OFFSET_METADATA_TOO_LARGE);
+  consumer.commit(views(records));
 
   // The refusal comes back through consume(); the lag counts what the broker does not hold.
   ASSERT_TRUE(test::eventually([&] {
@@ -148,14 +120,12 @@ TEST(Ms3KafkaConsumer, ARefusedCommitIsMadeAgainOnceIdle) {
 }
 
 TEST(Ms3KafkaConsumer, AnAcknowledgedCommitIsNotMadeAgain) {
-  MockCluster cluster;
+  test::MockKafka cluster(kTopic);
   produce(cluster.bootstraps(), kRecords);
   KafkaConsumer consumer(consumer_config(cluster.bootstraps()));
   auto records = consume(consumer, kRecords);
   ASSERT_EQ(records.size(), static_cast<std::size_t>(kRecords));
-  std::vector<const RdKafka::Message*> done;
-  for (const auto& record : records) done.push_back(record.get());
-  consumer.commit(done);
+  consumer.commit(views(records));
 
   ASSERT_TRUE(test::eventually([&] {
     consumer.consume(10ms);
