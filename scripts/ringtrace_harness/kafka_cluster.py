@@ -22,6 +22,9 @@ SIZE_FILE = os.path.join(RUN, "brokers")  # N of the cluster formatted here
 MIN_NODES, MAX_NODES = 2, 5
 HEAP_OPTS = os.environ.get("RINGTRACE_KAFKA_CLUSTER_HEAP_OPTS") or "-Xms256m -Xmx768m"
 STOP_TIMEOUT_S = 60
+# Once most of the quorum has exited, a node still waiting for the controller to approve its
+# controlled shutdown waits in vain (Kafka gives up only after minutes): this long, then SIGKILL.
+QUORUM_GONE_S = 10
 
 
 def port(node):
@@ -142,18 +145,33 @@ def up(n=3):
 
 def down():
     """Stops every node that runs (idempotent); the data stays for the next `up`. All are asked at
-    once: the last node alone could not shut down cleanly, its controller quorum gone."""
+    once: the last node alone could not shut down cleanly, its controller quorum gone. One that
+    still waits for a controller QUORUM_GONE_S after most of the quorum has exited is killed."""
     running = [(i, node_pid(i)) for i in nodes()]
     for i, p in running:
         if p:
             os.kill(p, signal.SIGTERM)
         elif os.path.exists(_pidfile(i)):
             os.remove(_pidfile(i))
-    for i, p in running:
-        if p:
-            s.terminate(f"kafka node {i}", p, _pidfile(i), STOP_TIMEOUT_S)
-    if not any(p for _, p in running):
+    live = [(i, p) for i, p in running if p]
+    if not live:
         s.info(f"{NAME}: not running")
+        return
+    t0 = s.now()
+    majority = len(running) // 2 + 1
+
+    def exited():
+        return len(running) - sum(1 for _, p in live if s.pid_alive(p))
+
+    s.waits(STOP_TIMEOUT_S, lambda: exited() >= majority)
+    for i, p in live:
+        if exited() >= majority and not s.waits(QUORUM_GONE_S, lambda: not s.pid_alive(p)):
+            s.info(f"kafka node {i}: still shutting down {s.elapsed(t0)} after SIGTERM with most of the controller "
+                   f"quorum gone: no controller can approve its controlled shutdown, so it is killed")
+            s.crash_pids(f"kafka node {i}", port(i), [p])
+            continue
+        s.terminate(f"kafka node {i}", p, _pidfile(i), STOP_TIMEOUT_S)
+    s.info(f"{NAME}: {len(live)} node(s) stopped in {s.elapsed(t0)}")
 
 
 def active_controller():
