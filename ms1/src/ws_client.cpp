@@ -1,5 +1,7 @@
 #include "ringtrace/ms1/ws_client.hpp"
 
+#include <iterator>
+
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/beast/core/error.hpp>
@@ -14,6 +16,8 @@ using tcp = boost::asio::ip::tcp;
 
 namespace {
 constexpr auto kConnectTimeout = std::chrono::seconds(5);
+/// How long stop() waits for MS2 to answer the close frame before dropping the connection.
+constexpr auto kCloseTimeout = std::chrono::seconds(2);
 }  // namespace
 
 WsClient::WsClient(boost::asio::io_context& ioc, common::Endpoint endpoint, common::Backoff backoff,
@@ -24,7 +28,8 @@ WsClient::WsClient(boost::asio::io_context& ioc, common::Endpoint endpoint, comm
       listener_(listener),
       authorization_(std::move(authorization)),
       resolver_(ioc),
-      retry_timer_(ioc) {}
+      retry_timer_(ioc),
+      close_timer_(ioc) {}
 
 void WsClient::start() { do_resolve(); }
 
@@ -32,11 +37,18 @@ void WsClient::stop() {
   stopping_ = true;
   retry_timer_.cancel();
   resolver_.cancel();
-  outbox_.clear();
+  // A write in flight still reads its frame: only the frames behind it go.
+  outbox_.erase(writing_ && !outbox_.empty() ? std::next(outbox_.begin()) : outbox_.begin(), outbox_.end());
   if (ws_ && connected_) {
     connected_ = false;
-    beast::get_lowest_layer(*ws_).expires_after(std::chrono::seconds(2));
+    // Its own timer bounds the close: the stream's expiry may not be set while a read and a write
+    // are both pending, as they are whenever MS2 is slow to take a frame.
+    close_timer_.expires_after(kCloseTimeout);
+    close_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec && self->ws_) beast::get_lowest_layer(*self->ws_).close();
+    });
     ws_->async_close(websocket::close_code::going_away, [self = shared_from_this()](beast::error_code) {
+      self->close_timer_.cancel();
       if (self->ws_) beast::get_lowest_layer(*self->ws_).close();
     });
   } else if (ws_) {
@@ -125,7 +137,7 @@ void WsClient::on_write(beast::error_code ec) {
   writing_ = false;
   if (ec) return fail(ec, "write");
   outbox_.pop_front();
-  if (!outbox_.empty()) do_write();
+  if (!outbox_.empty() && !stopping_) do_write();
 }
 
 void WsClient::fail(beast::error_code ec, const char* what) {

@@ -60,6 +60,7 @@ class WsClient final : public Ms2Link, public std::enable_shared_from_this<WsCli
   std::string authorization_;
   boost::asio::ip::tcp::resolver resolver_;
   boost::asio::steady_timer retry_timer_;
+  boost::asio::steady_timer close_timer_;  ///< bounds stop()'s close handshake
   std::optional<Stream> ws_;
   boost::beast::websocket::response_type handshake_response_;  ///< MS2's answer, to tell a refused token apart
   boost::beast::flat_buffer read_buffer_;
