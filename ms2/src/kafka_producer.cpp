@@ -44,7 +44,7 @@ void KafkaProducer::DeliveryReporter::dr_cb(RdKafka::Message& message) {
 }
 
 KafkaProducer::KafkaProducer(const common::KafkaConfig& config, Counters& counters)
-    : config_(config), topic_(config.topic), counters_(counters), reporter_(counters) {
+    : config_(config), counters_(counters), reporter_(counters) {
   producer_ = create();
   poller_ = std::thread([this] { poll_loop(); });
 }
@@ -130,16 +130,16 @@ void KafkaProducer::when_writable(std::function<void()> ready) {
 bool KafkaProducer::warm_up(std::chrono::milliseconds timeout) {
   std::string error;
   const std::shared_lock lock(producer_mutex_);
-  std::unique_ptr<RdKafka::Topic> topic(RdKafka::Topic::create(producer_.get(), topic_, nullptr, error));
+  std::unique_ptr<RdKafka::Topic> topic(RdKafka::Topic::create(producer_.get(), config_.topic, nullptr, error));
   if (!topic) {
-    spdlog::warn("ms2: topic handle for {}: {}", topic_, error);
+    spdlog::warn("ms2: topic handle for {}: {}", config_.topic, error);
     return false;
   }
   RdKafka::Metadata* raw = nullptr;
   const auto err = producer_->metadata(false, topic.get(), &raw, static_cast<int>(timeout.count()));
   std::unique_ptr<RdKafka::Metadata> metadata(raw);
   if (err != RdKafka::ERR_NO_ERROR) {
-    spdlog::warn("ms2: metadata for {}: {}", topic_, RdKafka::err2str(err));
+    spdlog::warn("ms2: metadata for {}: {}", config_.topic, RdKafka::err2str(err));
     return false;
   }
   return true;
@@ -167,7 +167,7 @@ ProduceOutcome KafkaProducer::produce(const Record& record, DeliveryCallback on_
   auto callback = on_delivery ? std::make_unique<DeliveryCallback>(std::move(on_delivery)) : nullptr;
   // RK_MSG_COPY: librdkafka keeps its own copy, so the record may go at once.
   const std::shared_lock lock(producer_mutex_);
-  auto err = producer_->produce(topic_, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+  auto err = producer_->produce(config_.topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
                                 const_cast<char*>(record.payload.data()), record.payload.size(), record.key.data(),
                                 record.key.size(), 0,
                                 headers, callback.get());
@@ -178,7 +178,7 @@ ProduceOutcome KafkaProducer::produce(const Record& record, DeliveryCallback on_
   delete headers;  // on failure they stay ours
   if (err == RdKafka::ERR__QUEUE_FULL) return ProduceOutcome::kQueueFull;
   counters_.delivery_failures.fetch_add(1, std::memory_order_relaxed);
-  spdlog::error("ms2: produce to {} failed: {} (key={})", topic_, RdKafka::err2str(err), record.key);
+  spdlog::error("ms2: produce to {} failed: {} (key={})", config_.topic, RdKafka::err2str(err), record.key);
   return ProduceOutcome::kFailed;
 }
 

@@ -84,8 +84,7 @@ class KafkaProducer final : public RecordSink {
   void poll_loop();
   void wake_writers();
 
-  common::KafkaConfig config_;
-  std::string topic_;
+  common::KafkaConfig config_;  ///< the settings every producer is built from, the topic among them
   Counters& counters_;
   DeliveryReporter reporter_;
   common::KafkaEventLogger events_{"ms2"};
