@@ -268,22 +268,6 @@ std::string lower(std::string text) {
 
 }  // namespace
 
-std::string_view to_string(Delivery delivery) {
-  switch (delivery) {
-    case Delivery::kAtMostOnce: return "at-most-once";
-    case Delivery::kAtLeastOnce: return "at-least-once";
-    case Delivery::kExactlyOnce: return "exactly-once";
-  }
-  return "unknown";
-}
-
-std::optional<Delivery> parse_delivery(std::string_view text) {
-  for (const auto d : {Delivery::kAtMostOnce, Delivery::kAtLeastOnce, Delivery::kExactlyOnce}) {
-    if (text == to_string(d)) return d;
-  }
-  return std::nullopt;
-}
-
 std::string_view to_string(TracingProtocol protocol) {
   switch (protocol) {
     case TracingProtocol::kHttpProtobuf: return "http/protobuf";

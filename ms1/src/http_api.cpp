@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "ringtrace/common/trace_names.hpp"
 #include "ringtrace/ms1/router.hpp"
 
 namespace ringtrace::ms1 {
@@ -36,10 +37,10 @@ void HttpApi::handle(common::HttpRequest&& request, common::Responder respond) {
     span = std::make_shared<tracing::Span>(tracer_.start_span(
         fmt::format("{} {}", method, path), tracing::SpanKind::kServer,
         tracing::parse_traceparent(std::string_view(request["traceparent"]))));
-    span->set_attribute("http.request.method", std::string(method));
-    span->set_attribute("http.route", std::string(path));
+    span->set_attribute(tracing::attr::kHttpMethod, std::string(method));
+    span->set_attribute(tracing::attr::kHttpRoute, std::string(path));
     respond = [span, respond = std::move(respond)](common::HttpResponse response) {
-      span->set_attribute("http.response.status_code", static_cast<std::int64_t>(response.result_int()));
+      span->set_attribute(tracing::attr::kHttpStatus, static_cast<std::int64_t>(response.result_int()));
       if (response.result_int() >= 500) span->set_status(tracing::StatusCode::kError, response.body());
       span->end();
       respond(std::move(response));

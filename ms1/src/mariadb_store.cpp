@@ -1,8 +1,5 @@
 #include "ringtrace/ms1/mariadb_store.hpp"
 
-#include <errmsg.h>
-#include <mysqld_error.h>
-
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -12,8 +9,6 @@ namespace ringtrace::ms1 {
 namespace {
 
 using common::Hop;
-
-std::string quoted(std::string_view name) { return "`" + std::string(name) + "`"; }
 
 
 MYSQL_TIME to_mysql_time(common::Timestamp ts) {
@@ -56,40 +51,6 @@ void bind_time(MYSQL_BIND& bind, MYSQL_TIME& value, my_bool* is_null) {
 }
 
 }  // namespace
-
-bool mariadb_connection_lost(unsigned error) {
-  switch (error) {
-    case CR_CONNECTION_ERROR:
-    case CR_CONN_HOST_ERROR:
-    case CR_SERVER_GONE_ERROR:
-    case CR_SERVER_LOST:
-    case ER_CONNECTION_KILLED:
-    case ER_SERVER_SHUTDOWN:
-      return true;
-    default:
-      return false;
-  }
-}
-
-MYSQL* connect_mariadb(const common::DatabaseConfig& config, std::string& error) {
-  MYSQL* conn = mysql_init(nullptr);
-  if (conn == nullptr) {
-    error = "cannot connect to MariaDB: out of memory";
-    return nullptr;
-  }
-  const unsigned timeout = static_cast<unsigned>(config.connect_timeout_s);
-  mysql_options(conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
-  mysql_options(conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-  if (mysql_real_connect(conn, config.host.c_str(), config.user.c_str(), config.password.c_str(), config.name.c_str(),
-                         config.port, nullptr, 0) == nullptr ||
-      mysql_query(conn, "SET time_zone = '+00:00'") != 0) {
-    error = "cannot connect to MariaDB at " + config.host + ":" + std::to_string(config.port) + "/" + config.name +
-            ": " + mysql_error(conn);
-    mysql_close(conn);
-    return nullptr;
-  }
-  return conn;
-}
 
 MariaDbStore::MariaDbStore(common::DatabaseConfig config, common::Naming naming)
     : config_(std::move(config)), naming_(naming) {}
@@ -167,14 +128,14 @@ void MariaDbStore::connect() {
   query("ALTER TABLE messages ADD COLUMN IF NOT EXISTS trace_id CHAR(32) NULL", "adding the trace id column");
   // Columns follow the configured naming; a database used with both namings keeps both sets.
   for (std::size_t i = 0; i < common::kHopCount; ++i) {
-    query("ALTER TABLE messages ADD COLUMN IF NOT EXISTS " + quoted(common::field_name(naming_, static_cast<Hop>(i))) +
+    query("ALTER TABLE messages ADD COLUMN IF NOT EXISTS " + mariadb_identifier(common::field_name(naming_, static_cast<Hop>(i))) +
               " DATETIME(6) NULL",
           "adding a timestamp column");
   }
   query("SELECT RELEASE_LOCK('ringtrace_schema')", "unlocking the schema");
 
   std::string insert = "INSERT INTO messages (session_id, id";
-  for (std::size_t i = 0; i < common::kHopCount; ++i) insert += ", " + quoted(common::field_name(naming_, static_cast<Hop>(i)));
+  for (std::size_t i = 0; i < common::kHopCount; ++i) insert += ", " + mariadb_identifier(common::field_name(naming_, static_cast<Hop>(i)));
   insert += ", trace_id) VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE id = id";
   insert_ = prepare(insert, "preparing the insert");
   begin_ = prepare("INSERT INTO sessions (started_at, duration_seconds, window_size, naming) VALUES (?, ?, ?, ?)",

@@ -10,8 +10,6 @@ namespace {
 
 using common::Hop;
 
-std::string quoted(std::string_view name) { return "\"" + std::string(name) + "\""; }
-
 void append_int(std::string& out, std::int64_t value) {
   char buf[24];
   const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
@@ -68,34 +66,14 @@ constexpr std::int64_t kSchemaLockKey = 0x72696e67;  // serialises concurrent sc
 
 }  // namespace
 
-PgConn connect_postgres(const common::DatabaseConfig& config, const char* application_name, const std::string& options) {
-  const std::string port = std::to_string(config.port);
-  const std::string timeout = std::to_string(config.connect_timeout_s);
-  const char* keys[] = {"host", "port", "dbname", "user", "password", "connect_timeout", "application_name",
-                        "options", nullptr};
-  const char* values[] = {config.host.c_str(), port.c_str(),    config.name.c_str(), config.user.c_str(),
-                          config.password.c_str(), timeout.c_str(), application_name, options.c_str(), nullptr};
-  PgConn conn(PQconnectdbParams(keys, values, 0));
-  if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
-    std::string message = conn ? PQerrorMessage(conn.get()) : "out of memory";
-    while (!message.empty() && message.back() == '\n') message.pop_back();
-    throw StoreUnavailable("cannot connect to PostgreSQL at " + config.host + ":" + port + "/" + config.name + ": " +
-                           message);
-  }
-  return conn;
-}
-
 PostgresStore::PostgresStore(common::DatabaseConfig config, common::Naming naming)
     : config_(std::move(config)), naming_(naming) {}
 
-PostgresStore::Result PostgresStore::check(PGresult* raw, const char* what) {
-  Result result(raw);
+PgResult PostgresStore::check(PGresult* raw, const char* what) {
+  PgResult result(raw);
   const auto status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
-  std::string message = what;
-  message += ": ";
-  message += result ? PQresultErrorMessage(result.get()) : PQerrorMessage(conn_.get());
-  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  const std::string message = postgres_error(what, result.get(), conn_.get());
   if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK) {
     conn_.reset();
     throw StoreUnavailable(message);
@@ -135,7 +113,7 @@ void PostgresStore::connect() {
       "ALTER TABLE messages ADD COLUMN IF NOT EXISTS trace_id TEXT;";
   // Columns follow the configured naming; a database used with both namings keeps both sets.
   for (std::size_t i = 0; i < common::kHopCount; ++i) {
-    ddl += "ALTER TABLE messages ADD COLUMN IF NOT EXISTS " + quoted(common::field_name(naming_, static_cast<Hop>(i))) +
+    ddl += "ALTER TABLE messages ADD COLUMN IF NOT EXISTS " + postgres_identifier(common::field_name(naming_, static_cast<Hop>(i))) +
            " TIMESTAMPTZ;";
   }
   ddl += "COMMIT;";
@@ -143,7 +121,7 @@ void PostgresStore::connect() {
 
   std::string insert = "INSERT INTO messages (session_id, id";
   for (std::size_t i = 0; i < common::kHopCount; ++i) {
-    insert += ", " + quoted(common::field_name(naming_, static_cast<Hop>(i)));
+    insert += ", " + postgres_identifier(common::field_name(naming_, static_cast<Hop>(i)));
   }
   insert +=
       ", trace_id) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[],"

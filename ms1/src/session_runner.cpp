@@ -7,10 +7,12 @@
 #include <spdlog/spdlog.h>
 
 #include "ringtrace/common/logging.hpp"
+#include "ringtrace/common/trace_names.hpp"
 
 namespace ringtrace::ms1 {
 
 namespace tracing = common::tracing;
+namespace attr = tracing::attr;
 using std::chrono::milliseconds;
 
 namespace {
@@ -24,7 +26,7 @@ SessionRunner::SessionRunner(boost::asio::io_context& ioc, const common::Config&
       writer_(writer),
       m_(metrics),
       settings_{config.interaction.duration_seconds, config.interaction.window,
-                config.kafka.delivery != common::Delivery::kAtMostOnce,
+                common::DeliveryPolicy::of(config.kafka.delivery).resends(),
                 milliseconds(config.interaction.resend_timeout_ms)},
       session_settings_(settings_),
       duration_timer_(ioc),
@@ -108,11 +110,11 @@ bool SessionRunner::send(const common::Message& message, bool resend, tracing::S
     return true;
   }
   // The root of the message's trace: it lasts the whole cycle and ends when the message is stored.
-  auto span = tracer_.start_span("send", tracing::SpanKind::kProducer);
-  span.set_attribute("messaging.system", std::string("websocket"));
-  span.set_attribute("messaging.destination.name", config_.ms1.ms2_url);
-  span.set_attribute("session_id", message.session_id);
-  span.set_attribute("message.id", message.id);
+  auto span = tracer_.start_span(tracing::span::kSend, tracing::SpanKind::kProducer);
+  span.set_attribute(attr::kMessagingSystem, std::string(tracing::system_name::kWebSocket));
+  span.set_attribute(attr::kMessagingDestination, config_.ms1.ms2_url);
+  span.set_attribute(attr::kSessionId, message.session_id);
+  span.set_attribute(attr::kMessageId, message.id);
   if (!link_->send(common::encode(message, config_.message.naming, span.traceparent()))) {
     span.set_status(tracing::StatusCode::kError, "MS2 link down");
     return false;
@@ -208,10 +210,11 @@ void SessionRunner::on_link_up() { controller_.on_link_up(SteadyClock::now()); }
 void SessionRunner::on_link_down() {
   if (!controller_.active()) return;
   const auto in_flight = controller_.status(SteadyClock::now()).in_flight;
-  if (config_.kafka.delivery == common::Delivery::kAtMostOnce) {
-    spdlog::warn("MS2 link dropped during the session; {} message(s) in flight given up (at-most-once)", in_flight);
-  } else {
+  if (session_settings_.resend) {
     spdlog::warn("MS2 link dropped during the session; {} message(s) in flight will be resent on reconnect", in_flight);
+  } else {
+    spdlog::warn("MS2 link dropped during the session; {} message(s) in flight given up ({})", in_flight,
+                 common::to_string(config_.kafka.delivery));
   }
   controller_.on_link_down(SteadyClock::now());
 }

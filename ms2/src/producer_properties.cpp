@@ -15,22 +15,9 @@ Properties producer_properties(const common::KafkaConfig& config) {
       // a lone record (window 1) still goes at once.
       {"max.in.flight.requests.per.connection", "5"},
   };
-  switch (config.delivery) {
-    case common::Delivery::kAtMostOnce:
-      // One leader acknowledgement and no retries: a record whose request fails is dropped, never
-      // sent twice. Records queued while the broker is down still go out once it is back.
-      props.insert(props.end(), {{"enable.idempotence", "false"}, {"acks", "1"}, {"message.send.max.retries", "0"}});
-      break;
-    case common::Delivery::kAtLeastOnce:
-      // Every in-sync replica, retried until message.timeout.ms: a retry after a lost
-      // acknowledgement may write the record twice (MS1 resends cover records MS2 never sent).
-      props.insert(props.end(), {{"enable.idempotence", "false"}, {"acks", "all"}});
-      break;
-    case common::Delivery::kExactlyOnce:
-      // The idempotent producer: the broker drops a retried batch it already has (sequence numbers
-      // per producer id), so retries neither duplicate nor reorder records in the partition.
-      props.insert(props.end(), {{"enable.idempotence", "true"}, {"acks", "all"}});
-      break;
+  // Acknowledgements, retries and idempotence: what the delivery mode asks of the producer.
+  for (const auto& [name, value] : common::DeliveryPolicy::of(config.delivery).producer) {
+    props.emplace_back(std::string(name), std::string(value));
   }
   return props;
 }

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "ringtrace/common/timestamp.hpp"
+#include "ringtrace/common/trace_names.hpp"
 #include "ringtrace/ms2/fail.hpp"
 #include "ringtrace/ms2/frame_processor.hpp"
 
@@ -75,17 +76,18 @@ void WsSession::handle_frame() {
   const std::string_view frame(static_cast<const char*>(buffer_.data().data()), buffer_.size());
   auto result = process_frame(frame, ws_.got_text(), context_.config.message.naming, common::now_utc());
   namespace tracing = common::tracing;
+  namespace attr = tracing::attr;
   auto& tracer = context_.tracer;
   tracing::Span receive;
   if (tracer.enabled()) {
-    receive = tracer.start_span("ws receive", tracing::SpanKind::kConsumer, tracing::parse_traceparent(result.traceparent));
-    receive.set_attribute("messaging.system", std::string("websocket"));
-    receive.set_attribute("messaging.operation", std::string("receive"));
-    receive.set_attribute("net.peer.name", peer_);
-    receive.set_attribute("session_id", result.session_id);
-    receive.set_attribute("message.id", result.id);
+    receive = tracer.start_span(tracing::span::kWsReceive, tracing::SpanKind::kConsumer, tracing::parse_traceparent(result.traceparent));
+    receive.set_attribute(attr::kMessagingSystem, std::string(tracing::system_name::kWebSocket));
+    receive.set_attribute(attr::kMessagingOperation, std::string("receive"));
+    receive.set_attribute(attr::kNetPeerName, peer_);
+    receive.set_attribute(attr::kSessionId, result.message.session_id);
+    receive.set_attribute(attr::kMessageId, result.message.id);
   }
-  if (result.outcome != FrameOutcome::kOk) {
+  if (!result.ok()) {
     receive.set_status(tracing::StatusCode::kError, std::string(to_string(result.outcome)) + ": " + result.reason);
     context_.counters.frames_rejected.fetch_add(1, std::memory_order_relaxed);
     std::uint64_t suppressed = 0;
@@ -97,17 +99,17 @@ void WsSession::handle_frame() {
     }
     return;
   }
-  Pending pending{Record{record_key(context_.config.kafka, result.session_id, result.id), std::move(result.payload), {}},
+  Pending pending{Record{record_key(context_.config.kafka, result.message.session_id, result.message.id), std::move(result.payload), {}},
                   nullptr};
   if (tracer.enabled()) {
     pending.span = std::make_shared<tracing::Span>(
-        tracer.start_span("kafka produce", tracing::SpanKind::kProducer, receive.context()));
+        tracer.start_span(tracing::span::kKafkaProduce, tracing::SpanKind::kProducer, receive.context()));
     auto& produce = *pending.span;
-    produce.set_attribute("messaging.system", std::string("kafka"));
-    produce.set_attribute("messaging.destination.name", context_.config.kafka.topic);
-    produce.set_attribute("messaging.kafka.message.key", pending.record.key);
-    produce.set_attribute("session_id", result.session_id);
-    produce.set_attribute("message.id", result.id);
+    produce.set_attribute(attr::kMessagingSystem, std::string(tracing::system_name::kKafka));
+    produce.set_attribute(attr::kMessagingDestination, context_.config.kafka.topic);
+    produce.set_attribute(attr::kKafkaMessageKey, pending.record.key);
+    produce.set_attribute(attr::kSessionId, result.message.session_id);
+    produce.set_attribute(attr::kMessageId, result.message.id);
     pending.record.traceparent = produce.traceparent();
   }
   do_produce(std::move(pending));

@@ -53,7 +53,7 @@ Forwarder::Forwarder(const common::Config& config, Counters& counters, StoreClie
       counters_(counters),
       tracer_(tracer != nullptr && tracer->enabled() ? tracer : nullptr),
       topic_(config.kafka.topic),
-      single_attempt_(config.kafka.delivery == common::Delivery::kAtMostOnce),
+      single_attempt_(common::DeliveryPolicy::of(config.kafka.delivery).stores_once()),
       url_(config.ms3.store_url),
       store_(store),
       backoff_(std::chrono::milliseconds(config.ms3.retry_initial_ms),

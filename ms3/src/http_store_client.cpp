@@ -11,7 +11,7 @@ namespace {
 
 common::HttpClientOptions options(const common::Config& config) {
   common::HttpClientOptions options{std::chrono::milliseconds(config.ms3.request_timeout_ms), "ringtrace-ms3", "ms3",
-                                    config.kafka.delivery != common::Delivery::kAtMostOnce};
+                                    !common::DeliveryPolicy::of(config.kafka.delivery).stores_once()};
   const common::BearerAuth auth(config.security.token);
   if (!auth.open()) options.headers.emplace_back("Authorization", auth.header_value());
   return options;

@@ -79,7 +79,7 @@ Ms3Service::~Ms3Service() {
 }
 
 void Ms3Service::run() {
-  const bool commit_first = config_.kafka.delivery == common::Delivery::kAtMostOnce;
+  const bool commit_first = common::DeliveryPolicy::of(config_.kafka.delivery).commits_first();
   const auto max_batch = static_cast<std::size_t>(config_.ms3.max_in_flight);
   std::vector<std::unique_ptr<RdKafka::Message>> batch;
   std::vector<const RdKafka::Message*> done;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "ringtrace/common/delivery.hpp"
 #include "ringtrace/common/message.hpp"
 
 namespace ringtrace::common {
@@ -21,19 +22,6 @@ class ConfigError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
-
-/// Which Kafka delivery guarantee the ring gives (`kafka.delivery`); see docs/guarantees.md.
-enum class Delivery {
-  kAtMostOnce,   ///< never twice, may lose: acks=1 without retries, MS3 commits before it POSTs
-  kAtLeastOnce,  ///< never lost, may repeat: acks=all with retries, MS3 commits after MS1 took it
-  kExactlyOnce,  ///< at-least-once plus the idempotent producer; MS1's keyed store absorbs repeats
-};
-
-/// `at-most-once`, `at-least-once`, `exactly-once`: the configuration spelling.
-std::string_view to_string(Delivery delivery);
-
-/// The inverse of to_string(Delivery); nullopt for anything else.
-std::optional<Delivery> parse_delivery(std::string_view text);
 
 /// How spans travel to the collector (`tracing.protocol`); the names are OpenTelemetry's
 /// OTEL_EXPORTER_OTLP_PROTOCOL values.

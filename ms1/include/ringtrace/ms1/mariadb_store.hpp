@@ -7,17 +7,10 @@
 #include <memory>
 #include <string>
 
+#include "ringtrace/ms1/db/mariadb.hpp"
 #include "ringtrace/ms1/message_store.hpp"
 
 namespace ringtrace::ms1 {
-
-/// Whether MariaDB error `error` means the server went away or refused the connection, so
-/// reconnecting may help (StoreUnavailable rather than StoreError).
-bool mariadb_connection_lost(unsigned error);
-
-/// Opens a connection to `config` (utf8mb4, UTC); returns nullptr and fills `error` when it cannot.
-/// The writer and the reports share it.
-MYSQL* connect_mariadb(const common::DatabaseConfig& config, std::string& error);
 
 /// MariaDB store: one connection, server-side prepared statements, a batch per transaction.
 /// Each row of a batch is its own execution so its affected-row count tells new from duplicate

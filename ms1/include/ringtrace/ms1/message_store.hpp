@@ -6,28 +6,16 @@
 #include <memory>
 #include <optional>
 #include <span>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "ringtrace/common/config.hpp"
 #include "ringtrace/common/message.hpp"
 #include "ringtrace/common/tracing.hpp"
+#include "ringtrace/ms1/db/errors.hpp"
 #include "ringtrace/ms1/session_types.hpp"
 
 namespace ringtrace::ms1 {
-
-/// The database could not be reached or lost the connection; the caller may reconnect and retry.
-class StoreUnavailable : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-/// The database refused the statement itself; retrying the same data will not help.
-class StoreError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 /// One row to insert: the message and the trace its /store request ran in, so a report can lead
 /// from a slow message to its spans.

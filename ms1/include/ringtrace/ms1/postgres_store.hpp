@@ -2,26 +2,12 @@
 /// @file
 /// MessageStore over libpq.
 
-#include <libpq-fe.h>
-
-#include <memory>
 #include <string>
 
+#include "ringtrace/ms1/db/postgres.hpp"
 #include "ringtrace/ms1/message_store.hpp"
 
 namespace ringtrace::ms1 {
-
-/// Closes a libpq connection.
-struct PgConnCloser {
-  /// PQfinish.
-  void operator()(PGconn* conn) const { PQfinish(conn); }
-};
-/// An owned libpq connection.
-using PgConn = std::unique_ptr<PGconn, PgConnCloser>;
-
-/// Opens a connection to `config` as `application_name` with server `options` (`-c key=value …`);
-/// throws StoreUnavailable naming the server when it cannot. The writer and the reports share it.
-PgConn connect_postgres(const common::DatabaseConfig& config, const char* application_name, const std::string& options);
 
 /// PostgreSQL store: one connection, prepared statements, batches as arrays through `unnest`
 /// so a batch of any size is one round trip and one prepared plan.
@@ -38,13 +24,8 @@ class PostgresStore final : public MessageStore {
   std::optional<std::int64_t> id_bound(std::int64_t session_id) override;
 
  private:
-  struct ResultCloser {
-    void operator()(PGresult* res) const { PQclear(res); }
-  };
-  using Result = std::unique_ptr<PGresult, ResultCloser>;
-
   /// Runs a statement, throwing StoreUnavailable when the connection is gone, StoreError otherwise.
-  Result check(PGresult* raw, const char* what);
+  PgResult check(PGresult* raw, const char* what);
   void exec(const std::string& sql, const char* what);
 
   common::DatabaseConfig config_;

@@ -43,8 +43,8 @@ std::string_view to_string(StopReason reason);
 struct SessionSettings {
   int duration_seconds = 10;  ///< generation interval
   int window = 1;             ///< messages in flight at once
-  /// At least once: a message that may have been lost is sent again (the store keeps one copy).
-  /// At most once (false): it is counted lost instead, so nothing ever travels twice.
+  /// A message that may have been lost is sent again (the store keeps one copy), or (false) is
+  /// counted lost, so nothing ever travels twice: common::DeliveryPolicy::resends() of the mode.
   bool resend = true;
   /// A message not back after this may have been lost on the way; zero waits for ever.
   std::chrono::milliseconds resend_timeout{0};

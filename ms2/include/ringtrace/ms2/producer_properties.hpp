@@ -13,7 +13,7 @@ namespace ringtrace::ms2 {
 /// librdkafka property name → value.
 using Properties = std::vector<std::pair<std::string, std::string>>;
 
-/// No batching delay; acks, retries and idempotence follow `config.delivery` (docs/guarantees.md).
+/// No batching delay; acks, retries and idempotence as common::DeliveryPolicy says for `config.delivery`.
 Properties producer_properties(const common::KafkaConfig& config);
 
 }  // namespace ringtrace::ms2

@@ -1,0 +1,44 @@
+#include "ringtrace/ms1/db/mariadb.hpp"
+
+#include <errmsg.h>
+#include <mysqld_error.h>
+
+namespace ringtrace::ms1 {
+
+bool mariadb_connection_lost(unsigned error) {
+  switch (error) {
+    case CR_CONNECTION_ERROR:
+    case CR_CONN_HOST_ERROR:
+    case CR_SERVER_GONE_ERROR:
+    case CR_SERVER_LOST:
+    case ER_CONNECTION_KILLED:
+    case ER_SERVER_SHUTDOWN:
+      return true;
+    default:
+      return false;
+  }
+}
+
+MYSQL* connect_mariadb(const common::DatabaseConfig& config, std::string& error) {
+  MYSQL* conn = mysql_init(nullptr);
+  if (conn == nullptr) {
+    error = "cannot connect to MariaDB: out of memory";
+    return nullptr;
+  }
+  const unsigned timeout = static_cast<unsigned>(config.connect_timeout_s);
+  mysql_options(conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+  mysql_options(conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+  if (mysql_real_connect(conn, config.host.c_str(), config.user.c_str(), config.password.c_str(), config.name.c_str(),
+                         config.port, nullptr, 0) == nullptr ||
+      mysql_query(conn, "SET time_zone = '+00:00'") != 0) {
+    error = "cannot connect to MariaDB at " + config.host + ":" + std::to_string(config.port) + "/" + config.name +
+            ": " + mysql_error(conn);
+    mysql_close(conn);
+    return nullptr;
+  }
+  return conn;
+}
+
+std::string mariadb_identifier(std::string_view name) { return "`" + std::string(name) + "`"; }
+
+}  // namespace ringtrace::ms1
