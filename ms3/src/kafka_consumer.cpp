@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
@@ -22,6 +23,21 @@ struct PartitionList {
   PartitionList& operator=(const PartitionList&) = delete;
   ~PartitionList() { RdKafka::TopicPartition::destroy(items); }
 };
+
+/// `partitions` as the ledger names them.
+std::vector<Partition> partitions_of(const std::vector<RdKafka::TopicPartition*>& partitions) {
+  std::vector<Partition> out;
+  out.reserve(partitions.size());
+  for (const auto* tp : partitions) out.push_back({tp->topic(), tp->partition()});
+  return out;
+}
+
+/// Fills `list` with `offsets` as librdkafka takes them.
+void fill(PartitionList& list, const Offsets& offsets) {
+  for (const auto& [partition, offset] : offsets) {
+    list.items.push_back(RdKafka::TopicPartition::create(partition.topic, partition.partition, offset));
+  }
+}
 
 std::string describe(const std::vector<RdKafka::TopicPartition*>& offsets) {
   std::string out;
@@ -51,10 +67,7 @@ void KafkaConsumer::on_committed(RdKafka::ErrorCode err, const std::vector<RdKaf
         failed = true;
         continue;
       }
-      // Last answer wins, not the highest offset: an older commit retried after a coordinator
-      // move can land after a newer one and take the group's offset back.
-      const std::pair<std::string, std::int32_t> partition{tp->topic(), tp->partition()};
-      if (tp->offset() >= 0 && owned_.count(partition)) committed_[partition] = tp->offset();
+      ledger_.acknowledged({tp->topic(), tp->partition()}, tp->offset());
     }
   }
   if (failed) {
@@ -86,17 +99,11 @@ void KafkaConsumer::RebalanceLogger::rebalance_cb(RdKafka::KafkaConsumer* consum
 void KafkaConsumer::on_rebalance(bool assigned, const std::vector<RdKafka::TopicPartition*>& partitions) {
   std::lock_guard lock(offsets_mutex_);
   if (assigned) {
-    for (const auto* tp : partitions) owned_.insert({tp->topic(), tp->partition()});
+    ledger_.assign(partitions_of(partitions));
   } else {
-    // Eager rebalancing revokes everything; what comes back is assigned afresh.
-    for (const auto* tp : partitions) {
-      owned_.erase({tp->topic(), tp->partition()});
-      next_offsets_.erase({tp->topic(), tp->partition()});
-      committed_.erase({tp->topic(), tp->partition()});
-      given_up_.erase({tp->topic(), tp->partition()});
-    }
+    ledger_.revoke(partitions_of(partitions));
   }
-  assigned_.store(static_cast<int>(owned_.size()), std::memory_order_relaxed);
+  assigned_.store(static_cast<int>(ledger_.owned()), std::memory_order_relaxed);
 }
 
 KafkaConsumer::KafkaConsumer(const common::KafkaConfig& config, const std::string& group_instance_id)
@@ -140,9 +147,9 @@ void KafkaConsumer::recreate() {
   {
     std::lock_guard lock(offsets_mutex_);  // scrapes read watermarks through consumer_
     consumer_ = std::move(fresh);
+    ledger_.forget_given_up();
   }
   failed_ = false;
-  given_up_.clear();  // the new consumer starts at the committed offsets: nothing of ours is pending
   ++recreated_;
   spdlog::info("ms3: new consumer for {} joins group {}; it resumes from the committed offsets", config_.topic,
                config_.group_id);
@@ -171,35 +178,32 @@ std::unique_ptr<RdKafka::Message> KafkaConsumer::consume(std::chrono::millisecon
   }
 }
 
-std::map<std::pair<std::string, std::int32_t>, std::int64_t> KafkaConsumer::next_offsets(
-    const std::vector<const RdKafka::Message*>& records) {
-  std::map<std::pair<std::string, std::int32_t>, std::int64_t> next;
+Spans KafkaConsumer::spans(const std::vector<const RdKafka::Message*>& records) {
+  Spans spans;
   for (const auto* record : records) {
-    auto& offset = next[{record->topic_name(), record->partition()}];
-    offset = std::max(offset, record->offset() + 1);
+    const auto [it, fresh] =
+        spans.try_emplace({record->topic_name(), record->partition()}, Span{record->offset(), record->offset() + 1});
+    if (fresh) continue;
+    it->second.first = std::min(it->second.first, record->offset());
+    it->second.next = std::max(it->second.next, record->offset() + 1);
   }
+  return spans;
+}
+
+Offsets KafkaConsumer::next_offsets(const std::vector<const RdKafka::Message*>& records) {
+  Offsets next;
+  for (const auto& [partition, span] : spans(records)) next.emplace(partition, span.next);
   return next;
 }
 
 void KafkaConsumer::commit(const std::vector<const RdKafka::Message*>& records) {
-  const auto next = next_offsets(records);
-  if (next.empty()) return;
+  const auto batch = spans(records);
+  if (batch.empty()) return;
   PartitionList list;
   {
     std::lock_guard lock(offsets_mutex_);
-    for (const auto* record : records) {
-      // A partition's first record since it was assigned sits where the group's offset was then:
-      // until the broker acknowledges a commit, that is what it holds.
-      const std::pair<std::string, std::int32_t> partition{record->topic_name(), record->partition()};
-      if (owned_.count(partition)) committed_.try_emplace(partition, record->offset());
-    }
-    for (const auto& [partition, offset] : next) {
-      next_offsets_[partition] = offset;
-      list.items.push_back(RdKafka::TopicPartition::create(partition.first, partition.second, offset));
-    }
+    fill(list, ledger_.processed(batch, OffsetLedger::Clock::now()));
   }
-  last_commit_ = std::chrono::steady_clock::now();
-  recommit_wait_ = kRecommitAfter;
   if (auto err = consumer_->commitAsync(list.items); err != RdKafka::ERR_NO_ERROR) {
     spdlog::warn("ms3: commit of {} not sent: {}", describe(list.items), RdKafka::err2str(err));
   }
@@ -209,9 +213,7 @@ bool KafkaConsumer::commit_sync(const std::vector<const RdKafka::Message*>& reco
   const auto next = next_offsets(records);
   if (next.empty()) return true;
   PartitionList list;
-  for (const auto& [partition, offset] : next) {
-    list.items.push_back(RdKafka::TopicPartition::create(partition.first, partition.second, offset));
-  }
+  fill(list, next);
   auto err = consumer_->commitSync(list.items);
   for (const auto* item : list.items) {
     if (err == RdKafka::ERR_NO_ERROR) err = item->err();
@@ -221,29 +223,26 @@ bool KafkaConsumer::commit_sync(const std::vector<const RdKafka::Message*>& reco
     return false;
   }
   std::lock_guard lock(offsets_mutex_);
-  for (const auto& [partition, offset] : next) {
-    next_offsets_[partition] = offset;
-    if (owned_.count(partition)) committed_[partition] = offset;
-    if (auto it = given_up_.find(partition); it != given_up_.end() && it->second <= offset) given_up_.erase(it);
-  }
+  ledger_.committed(next);
   return true;
 }
 
 void KafkaConsumer::give_up(const std::vector<const RdKafka::Message*>& records) {
-  for (const auto& [partition, offset] : next_offsets(records)) {
-    auto& pending = given_up_[partition];
-    pending = std::max(pending, offset);
-  }
+  const auto next = next_offsets(records);
+  std::lock_guard lock(offsets_mutex_);
+  ledger_.give_up(next);
 }
 
 bool KafkaConsumer::retry_given_up() {
-  if (given_up_.empty()) return true;
-  // Only owned partitions are here: on_rebalance() drops a revoked one's, whose new owner commits
-  // from where it starts. Both run on the consuming thread, so none is revoked in between.
-  PartitionList list;
-  for (const auto& [partition, offset] : given_up_) {
-    list.items.push_back(RdKafka::TopicPartition::create(partition.first, partition.second, offset));
+  Offsets given_up;
+  {
+    std::lock_guard lock(offsets_mutex_);
+    given_up = ledger_.given_up();
   }
+  if (given_up.empty()) return true;
+  // Both this and on_rebalance() run on the consuming thread, so none is revoked in between.
+  PartitionList list;
+  fill(list, given_up);
   auto err = consumer_->commitSync(list.items);
   for (const auto* item : list.items) {
     if (err == RdKafka::ERR_NO_ERROR) err = item->err();
@@ -251,35 +250,24 @@ bool KafkaConsumer::retry_given_up() {
   if (err != RdKafka::ERR_NO_ERROR) return false;
   spdlog::info("ms3: committed past the records given up: {}", describe(list.items));
   std::lock_guard lock(offsets_mutex_);
-  for (const auto* item : list.items) {
-    const std::pair<std::string, std::int32_t> partition{item->topic(), item->partition()};
-    auto& next = next_offsets_[partition];
-    next = std::max(next, item->offset());
-    if (owned_.count(partition)) committed_[partition] = next;
-    given_up_.erase(partition);
-  }
-  return given_up_.empty();
+  ledger_.committed(given_up);
+  return ledger_.given_up().empty();
 }
 
 bool KafkaConsumer::recommit() {
-  const auto now = std::chrono::steady_clock::now();
   PartitionList list;
   std::string held;
   {
     std::lock_guard lock(offsets_mutex_);
-    for (const auto& [partition, next] : next_offsets_) {
-      if (!owned_.count(partition)) continue;
-      const auto it = committed_.find(partition);
-      if (it != committed_.end() && it->second == next) continue;
-      list.items.push_back(RdKafka::TopicPartition::create(partition.first, partition.second, next));
-      fmt::format_to(std::back_inserter(held), "{}{}[{}]@{}", held.empty() ? "" : ", ", partition.first,
-                     partition.second, it == committed_.end() ? std::string("none") : std::to_string(it->second));
+    const auto answer = ledger_.recommit(OffsetLedger::Clock::now());
+    if (answer.behind.empty()) return true;
+    if (!answer.due) return false;  // the last commit may still be on its way
+    for (const auto& [partition, done, acknowledged] : answer.behind) {
+      list.items.push_back(RdKafka::TopicPartition::create(partition.topic, partition.partition, done));
+      fmt::format_to(std::back_inserter(held), "{}{}[{}]@{}", held.empty() ? "" : ", ", partition.topic,
+                     partition.partition, acknowledged ? std::to_string(*acknowledged) : std::string("none"));
     }
   }
-  if (list.items.empty()) return true;
-  if (now - last_commit_ < recommit_wait_) return false;  // the last commit may still be on its way
-  last_commit_ = now;
-  recommit_wait_ = std::min(recommit_wait_ * 2, kRecommitMax);
   recommits_.fetch_add(1, std::memory_order_relaxed);
   spdlog::info("ms3: committing {} again: the broker acknowledged {}", describe(list.items), held);
   if (auto err = consumer_->commitAsync(list.items); err != RdKafka::ERR_NO_ERROR) {
@@ -291,37 +279,28 @@ bool KafkaConsumer::recommit() {
 std::int64_t KafkaConsumer::commit_lag() const {
   std::lock_guard lock(offsets_mutex_);
   if (closed_) return 0;
-  std::int64_t lag = 0;
-  for (const auto& [partition, next] : next_offsets_) {
-    if (!owned_.count(partition)) continue;  // committed after it was revoked: the new owner's now
-    const auto acknowledged = committed_.find(partition);
-    const auto base = acknowledged != committed_.end() ? acknowledged->second : next;
+  return ledger_.lag([this](const Partition& partition) -> std::optional<std::int64_t> {
     std::int64_t low = 0;
     std::int64_t high = 0;
-    if (consumer_->get_watermark_offsets(partition.first, partition.second, &low, &high) == RdKafka::ERR_NO_ERROR &&
-        high > base) {
-      lag += high - base;
+    if (consumer_->get_watermark_offsets(partition.topic, partition.partition, &low, &high) != RdKafka::ERR_NO_ERROR) {
+      return std::nullopt;
     }
-  }
-  return lag;
+    return high;
+  });
 }
 
 void KafkaConsumer::close() {
-  std::map<std::pair<std::string, std::int32_t>, std::int64_t> offsets;
+  Offsets offsets;
   {
     // Scrapes stop reading watermarks from here on; the slow commit below runs without the lock.
     std::lock_guard lock(offsets_mutex_);
     if (closed_) return;
     closed_ = true;
-    for (const auto& [partition, offset] : next_offsets_) {
-      if (owned_.count(partition)) offsets[partition] = offset;  // never over another member's commits
-    }
+    offsets = ledger_.done();  // owned partitions only: never over another member's commits
   }
   if (!offsets.empty()) {
     PartitionList list;
-    for (const auto& [partition, offset] : offsets) {
-      list.items.push_back(RdKafka::TopicPartition::create(partition.first, partition.second, offset));
-    }
+    fill(list, offsets);
     if (auto err = consumer_->commitSync(list.items); err != RdKafka::ERR_NO_ERROR) {
       spdlog::warn("ms3: final commit failed ({}): {}", RdKafka::err2str(err), describe(list.items));
     } else {

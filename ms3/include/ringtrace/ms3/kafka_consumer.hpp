@@ -5,30 +5,29 @@
 #include <chrono>
 #include <cstdint>
 #include <atomic>
-#include <map>
-#include <set>
 #include <mutex>
 #include <memory>
 #include <string>
-#include <utility>
+#include <vector>
 
 #include <librdkafka/rdkafkacpp.h>
 
 #include "ringtrace/common/kafka_events.hpp"
 
 #include "ringtrace/common/config.hpp"
+#include "ringtrace/ms3/offset_ledger.hpp"
 
 namespace ringtrace::ms3 {
 
 /// Subscribed on construction; destruction commits what was processed (synchronously) and leaves the group.
-/// Not thread-safe: one thread consumes and commits.
+/// Talks to librdkafka and logs; every offset question goes to its OffsetLedger.
+/// Not thread-safe: one thread consumes and commits (the metric getters excepted).
 class KafkaConsumer {
  public:
-  /// An unacknowledged commit is made again this long after the last one: an answer takes
-  /// milliseconds, a coordinator move a few seconds (librdkafka retries and defers meanwhile).
-  static constexpr std::chrono::milliseconds kRecommitAfter{1000};
-  /// The longest wait between two recommits of an offset the broker keeps refusing.
-  static constexpr std::chrono::milliseconds kRecommitMax{30000};
+  /// The recommit backoff's first wait; OffsetLedger::kRecommitAfter says why.
+  static constexpr std::chrono::milliseconds kRecommitAfter = OffsetLedger::kRecommitAfter;
+  /// The recommit backoff's longest wait; OffsetLedger::kRecommitMax says why.
+  static constexpr std::chrono::milliseconds kRecommitMax = OffsetLedger::kRecommitMax;
 
   /// Configures and subscribes to `config.topic` in group `config.group_id` (as static member
   /// `group_instance_id` unless empty); throws std::runtime_error on refusal.
@@ -62,34 +61,30 @@ class KafkaConsumer {
   /// when the commit failed.
   bool commit_sync(const std::vector<const RdKafka::Message*>& records);
   /// At most once: `records`, whose commit failed, are given up and never processed; their
-  /// offsets are committed later by retry_given_up(), so the group does not count them as lag
-  /// for ever (nothing after them may come to carry the offset forward).
+  /// offsets are committed later by retry_given_up() (OffsetLedger::give_up() says why).
   void give_up(const std::vector<const RdKafka::Message*>& records);
   /// Commits the offsets of the records given up, for the partitions still assigned (a new owner
-  /// commits its own); true when none is left to commit.
+  /// commits its own), and waits for the answer; true when none is left to commit.
   bool retry_given_up();
-  /// Commits again, asynchronously, every assigned partition's offset that the broker has not
-  /// acknowledged (its commit failed, or an older commit retried after a coordinator move landed
-  /// after it): with no record after it, nothing else would. Waits kRecommitAfter after the last
-  /// commit, doubling up to kRecommitMax while it keeps failing. True when nothing is behind.
+  /// Commits again, asynchronously, what OffsetLedger::recommit() finds the broker does not hold,
+  /// once its backoff has passed; call it while idle. True when nothing is behind.
   bool recommit();
   /// How many times recommit() had to commit again.
   [[nodiscard]] std::uint64_t recommits() const { return recommits_.load(std::memory_order_relaxed); }
   /// Commits every done record synchronously, then leaves the group; idempotent.
   void close();
 
-  /// Records between each partition's end and the offset the broker acknowledged last (before its
-  /// first answer, where we started reading the partition), summed over the partitions assigned to us now (one
-  /// taken by another member is its lag, not ours); from librdkafka's cached watermarks, so cheap
-  /// and callable from any thread.
+  /// Records on the broker past what it holds for our partitions (OffsetLedger::lag()), from
+  /// librdkafka's cached watermarks, so cheap and callable from any thread; 0 once closed.
   [[nodiscard]] std::int64_t commit_lag() const;
   /// Partitions currently assigned to us (-1 before the first assignment); any thread.
   [[nodiscard]] int assigned_partitions() const { return assigned_.load(std::memory_order_relaxed); }
 
  private:
+  /// Per partition, the first of `records` and the offset after the last.
+  static Spans spans(const std::vector<const RdKafka::Message*>& records);
   /// Per partition, the offset after the last of `records`.
-  static std::map<std::pair<std::string, std::int32_t>, std::int64_t> next_offsets(
-      const std::vector<const RdKafka::Message*>& records);
+  static Offsets next_offsets(const std::vector<const RdKafka::Message*>& records);
   /// A subscribed librdkafka consumer built from config_; throws std::runtime_error on refusal.
   std::unique_ptr<RdKafka::KafkaConsumer> create();
 
@@ -103,8 +98,7 @@ class KafkaConsumer {
    private:
     KafkaConsumer& owner_;
   };
-  /// Keeps owned_ in step with the group's assignment; a revoked partition's offsets are
-  /// forgotten, so they are neither counted as lag nor committed over its new owner's.
+  /// Keeps the ledger's partitions in step with the group's assignment.
   void on_rebalance(bool assigned, const std::vector<RdKafka::TopicPartition*>& partitions);
 
   /// Hands the broker's answer to every commit (async and sync) to on_committed(); runs inside consume().
@@ -116,8 +110,7 @@ class KafkaConsumer {
    private:
     KafkaConsumer& owner_;
   };
-  /// Records what the broker acknowledged, in the order it answered (the last answer is what it
-  /// holds), and logs failures.
+  /// Hands what the broker acknowledged to the ledger, in the order it answered, and logs failures.
   void on_committed(RdKafka::ErrorCode err, const std::vector<RdKafka::TopicPartition*>& offsets);
 
   common::KafkaEventLogger events_{"ms3"};
@@ -129,17 +122,10 @@ class KafkaConsumer {
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   bool failed_ = false;
   std::atomic<std::uint64_t> recreated_{0};
-  mutable std::mutex offsets_mutex_;  ///< next_offsets_ is read by metric scrapes on another thread
-  std::map<std::pair<std::string, std::int32_t>, std::int64_t> next_offsets_;  ///< per partition: offset to commit
-  /// Per partition: the offset the broker last acknowledged; guarded by offsets_mutex_.
-  std::map<std::pair<std::string, std::int32_t>, std::int64_t> committed_;
+  mutable std::mutex offsets_mutex_;  ///< metric scrapes read ledger_ and consumer_'s watermarks on another thread
+  OffsetLedger ledger_;  ///< guarded by offsets_mutex_
   bool closed_ = false;  ///< guarded by offsets_mutex_
-  std::set<std::pair<std::string, std::int32_t>> owned_;  ///< assigned partitions; guarded by offsets_mutex_
-  std::chrono::steady_clock::time_point last_commit_{};  ///< the last commit asked for (run thread only)
-  std::chrono::milliseconds recommit_wait_{kRecommitAfter};  ///< grows while recommits fail (run thread only)
   std::atomic<std::uint64_t> recommits_{0};
-  /// Offsets of records given up whose commit is still to be made (run thread only).
-  std::map<std::pair<std::string, std::int32_t>, std::int64_t> given_up_;
 };
 
 }  // namespace ringtrace::ms3
