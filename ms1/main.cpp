@@ -2,7 +2,7 @@
 /// MS1 entry point: starts sessions, sends messages to MS2, stores what comes back.
 
 #include "ringtrace/common/service_main.hpp"
-#include "ringtrace/ms1/ms1_service.hpp"
+#include "ringtrace/ms1/service/ms1_service.hpp"
 
 int main(int argc, char** argv) {
   using namespace ringtrace;

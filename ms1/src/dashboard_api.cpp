@@ -2,11 +2,12 @@
 
 #include <boost/beast/http/field.hpp>
 
-#include "ringtrace/ms1/router.hpp"
+#include "ringtrace/common/http_target.hpp"
 
 namespace ringtrace::ms1 {
 
 namespace http = boost::beast::http;
+using common::path_of;
 
 namespace {
 

@@ -12,11 +12,13 @@
 #include <spdlog/spdlog.h>
 
 #include "ringtrace/common/endpoint.hpp"
-#include "ringtrace/ms1/router.hpp"
+#include "ringtrace/common/http_target.hpp"
 
 namespace ringtrace::ms1 {
 
 namespace http = boost::beast::http;
+using common::path_tail;
+using common::read_int_params;
 namespace json = boost::json;
 using common::error_json;
 

@@ -17,7 +17,7 @@
 
 #include "ringtrace/common/config.hpp"
 #include "ringtrace/common/message.hpp"
-#include "ringtrace/ms1/router.hpp"
+#include "ringtrace/ms1/service/router.hpp"
 
 namespace {
 

@@ -20,7 +20,7 @@
 #include "ringtrace/common/config.hpp"
 #include "ringtrace/common/message.hpp"
 #include "ringtrace/common/timestamp.hpp"
-#include "ringtrace/ms1/ms1_service.hpp"
+#include "ringtrace/ms1/service/ms1_service.hpp"
 #include "ringtrace/ms2/ms2_service.hpp"
 #include "ringtrace/ms3/http_store_client.hpp"
 #include "ringtrace/test/backends.hpp"

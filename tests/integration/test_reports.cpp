@@ -9,10 +9,10 @@
 #include <tuple>
 
 #include "../../ms1/src/report_sql.hpp"
-#include "ringtrace/ms1/mariadb_report.hpp"
-#include "ringtrace/ms1/message_store.hpp"
-#include "ringtrace/ms1/postgres_report.hpp"
-#include "ringtrace/ms1/report_store.hpp"
+#include "ringtrace/ms1/reports/mariadb_report.hpp"
+#include "ringtrace/ms1/ring/message_store.hpp"
+#include "ringtrace/ms1/reports/postgres_report.hpp"
+#include "ringtrace/ms1/reports/report_store.hpp"
 #include "ringtrace/test/database.hpp"
 
 using namespace ringtrace;

@@ -9,7 +9,7 @@
 
 #include <boost/asio/io_context.hpp>
 
-#include "ringtrace/ms1/store_writer.hpp"
+#include "ringtrace/ms1/ring/store_writer.hpp"
 #include "ringtrace/test/database.hpp"
 #include "ringtrace/test/wait.hpp"
 

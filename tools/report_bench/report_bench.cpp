@@ -18,8 +18,8 @@
 #include <mysql.h>
 
 #include "ringtrace/common/config.hpp"
-#include "ringtrace/ms1/message_store.hpp"
-#include "ringtrace/ms1/report_store.hpp"
+#include "ringtrace/ms1/ring/message_store.hpp"
+#include "ringtrace/ms1/reports/report_store.hpp"
 
 using namespace ringtrace;
 using Clock = std::chrono::steady_clock;

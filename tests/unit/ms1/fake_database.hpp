@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "ringtrace/ms1/message_store.hpp"
+#include "ringtrace/ms1/ring/message_store.hpp"
 
 namespace ringtrace::ms1::fakes {
 

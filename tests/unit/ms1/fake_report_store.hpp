@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "ringtrace/ms1/message_store.hpp"
-#include "ringtrace/ms1/report_store.hpp"
+#include "ringtrace/ms1/ring/message_store.hpp"
+#include "ringtrace/ms1/reports/report_store.hpp"
 
 namespace ringtrace::ms1::fakes {
 

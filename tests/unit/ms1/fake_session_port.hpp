@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "ringtrace/ms1/session_controller.hpp"
+#include "ringtrace/ms1/ring/session_controller.hpp"
 
 namespace ringtrace::ms1::fakes {
 

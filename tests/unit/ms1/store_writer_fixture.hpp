@@ -29,8 +29,8 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
-#include "ringtrace/ms1/message_store.hpp"
-#include "ringtrace/ms1/store_writer.hpp"
+#include "ringtrace/ms1/ring/message_store.hpp"
+#include "ringtrace/ms1/ring/store_writer.hpp"
 #include "fake_database.hpp"
 #include "ringtrace/test/wait.hpp"
 

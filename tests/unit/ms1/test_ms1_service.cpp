@@ -8,7 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "ringtrace/ms1/ms1_service.hpp"
+#include "ringtrace/ms1/service/ms1_service.hpp"
 
 using namespace ringtrace;
 

@@ -6,7 +6,7 @@
 #include <limits>
 
 #include "../../../ms1/src/report_sql.hpp"
-#include "ringtrace/ms1/report_store.hpp"
+#include "ringtrace/ms1/reports/report_store.hpp"
 
 using namespace ringtrace;
 using namespace ringtrace::ms1;

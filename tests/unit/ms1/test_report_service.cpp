@@ -8,7 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "fake_report_store.hpp"
-#include "ringtrace/ms1/report_service.hpp"
+#include "ringtrace/ms1/reports/report_service.hpp"
 #include "ringtrace/test/wait.hpp"
 
 namespace ringtrace::ms1 {

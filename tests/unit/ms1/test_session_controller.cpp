@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "ringtrace/ms1/session_controller.hpp"
+#include "ringtrace/ms1/ring/session_controller.hpp"
 #include "fake_session_port.hpp"
 
 using namespace ringtrace;

@@ -7,7 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "fake_report_store.hpp"
-#include "ringtrace/ms1/sessions_api.hpp"
+#include "ringtrace/ms1/reports/sessions_api.hpp"
 #include "ringtrace/test/wait.hpp"
 
 namespace ringtrace::ms1 {

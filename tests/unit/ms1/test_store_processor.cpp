@@ -1,4 +1,4 @@
-#include "ringtrace/ms1/store_processor.hpp"
+#include "ringtrace/ms1/ring/store_processor.hpp"
 
 #include <gtest/gtest.h>
 

@@ -14,7 +14,7 @@
 #include <boost/beast/websocket.hpp>
 #include <spdlog/spdlog.h>
 
-#include "ringtrace/ms1/ws_client.hpp"
+#include "ringtrace/ms1/ring/ws_client.hpp"
 #include "ringtrace/test/wait.hpp"
 
 using namespace ringtrace;

@@ -14,7 +14,7 @@
 #include "ringtrace/common/config.hpp"
 #include "ringtrace/common/http_client.hpp"
 #include "ringtrace/common/http_session.hpp"
-#include "ringtrace/ms1/blocking_worker.hpp"
+#include "ringtrace/ms1/reports/blocking_worker.hpp"
 
 namespace ringtrace::ms1 {
 

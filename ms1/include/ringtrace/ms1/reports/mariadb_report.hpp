@@ -1,0 +1,49 @@
+#pragma once
+/// @file
+/// ReportStore over MariaDB Connector/C.
+
+#include <mysql.h>
+
+#include <memory>
+#include <string>
+
+#include "ringtrace/ms1/reports/report_store.hpp"
+
+namespace ringtrace::ms1 {
+
+/// MariaDB reports: one read-only connection of its own; a report is a few aggregate queries in
+/// one consistent snapshot, so its figures agree with each other on a running session.
+class MariaDbReport final : public ReportStore {
+ public:
+  /// Nothing connects until connect(). A leg with more than `max_distinct` distinct latencies is
+  /// ranked and bucketed by the server instead of from its value counts (tests force either way).
+  MariaDbReport(common::DatabaseConfig config, common::Naming naming, std::int64_t max_distinct = 200000);
+  ~MariaDbReport() override;
+  MariaDbReport(const MariaDbReport&) = delete;
+  MariaDbReport& operator=(const MariaDbReport&) = delete;
+
+  void connect() override;
+  std::vector<SessionRow> list_sessions(std::optional<std::int64_t> before, int limit) override;
+  std::optional<SessionReport> session_report(std::int64_t session_id, int slowest) override;
+  std::int64_t stored_rows(std::int64_t session_id) override;
+
+ private:
+  struct ResultCloser {
+    void operator()(MYSQL_RES* res) const { mysql_free_result(res); }
+  };
+  using Result = std::unique_ptr<MYSQL_RES, ResultCloser>;
+
+  /// Runs `sql`; an empty result when a table is absent (no schema yet) or the statement returns
+  /// no rows; throws StoreUnavailable or StoreError.
+  Result query(const std::string& sql, const char* what, bool* absent = nullptr);
+  void disconnect();
+  /// One leg's figures over session `session_id`'s rows.
+  LegStats leg_stats(Leg leg, const std::string& session_id);
+
+  common::DatabaseConfig config_;
+  common::Naming naming_;
+  MYSQL* conn_ = nullptr;
+  std::int64_t max_distinct_;
+};
+
+}  // namespace ringtrace::ms1

@@ -1,0 +1,113 @@
+#pragma once
+/// @file
+/// Runs MS1's sessions: owns the state machine, the timers that drive it and the spans of the
+/// messages in flight, and records each session's outcome through the database writer.
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "ringtrace/common/config.hpp"
+#include "ringtrace/common/tracing.hpp"
+#include "ringtrace/ms1/ring/ms1_metrics.hpp"
+#include "ringtrace/ms1/ring/ms2_link.hpp"
+#include "ringtrace/ms1/ring/session_controller.hpp"
+#include "ringtrace/ms1/ring/store_writer.hpp"
+
+namespace ringtrace::ms1 {
+
+/// The session side of MS1. Runs on the single event-loop thread; no locks.
+class SessionRunner final : public SessionPort, public WsLinkListener {
+ public:
+  /// Completion of start(): the new session's id, or nullopt with the database's reason.
+  using StartDone = std::function<void(std::optional<std::int64_t> id, const std::string& error)>;
+  /// Completion of stop(): the session's outcome, once it is recorded.
+  using StopDone = std::function<void(const SessionSummary& summary)>;
+
+  /// Everything referenced must outlive the runner; attach() the link before use.
+  SessionRunner(boost::asio::io_context& ioc, const common::Config& config, common::tracing::Tracer& tracer,
+                StoreWriter& writer, const Ms1Metrics& metrics);
+  ~SessionRunner() override;
+
+  /// The link to MS2; separate from construction because the link reports to the runner.
+  void attach(Ms2Link& link) { link_ = &link; }
+
+  /// What a session is asked to do, from the configuration.
+  [[nodiscard]] const SessionSettings& settings() const { return settings_; }
+  /// What the current (or last) session was asked to do: the configuration's settings with the
+  /// overrides of its /start; the configuration's before any session.
+  [[nodiscard]] const SessionSettings& session_settings() const { return session_settings_; }
+  /// The state machine, read-only, for /status and /start's refusals.
+  [[nodiscard]] const SessionController& controller() const { return controller_; }
+  /// The last session recorded, for /status.
+  [[nodiscard]] const std::optional<SessionSummary>& last_summary() const { return last_summary_; }
+  /// True once shutdown() began.
+  [[nodiscard]] bool shutting_down() const { return shutting_down_; }
+
+  /// Fetches a session id (kStarting), then runs the session; `done` hears the outcome. False
+  /// (and `done` dropped) unless idle.
+  bool start(StartDone done) { return start(settings_, std::move(done)); }
+  /// The same with settings of its own for this session (the API checks their ranges).
+  bool start(const SessionSettings& settings, StartDone done);
+
+  /// Called after each finish line with the session's outcome; the runner goes on (and, shutting
+  /// down, lets the loop end) once `done` is called, so what the hook prints comes before the end.
+  using FinishHook = std::function<void(const SessionSummary& summary, std::function<void()> done)>;
+  /// Sets the finish hook (MS1 prints the latency line from it). Call before the first session.
+  void after_finish(FinishHook hook) { after_finish_ = std::move(hook); }
+  /// Stops the running session, or joins one already draining or finishing; `done` is called
+  /// once it is recorded. False (and `done` dropped) when idle or starting.
+  bool stop(StopDone done);
+  /// A message is stored: counts it for the session and ends its cycle span.
+  void on_stored(const common::Message& message);
+
+  /// Ends a running session with reason shutdown; `idle` is called once nothing is left to
+  /// record (at once when idle). Call once.
+  void shutdown(std::function<void()> idle);
+  /// Cancels every timer, so the event loop can end.
+  void cancel();
+
+  /// Sends one message of the session to MS2, opening its cycle's root span.
+  bool send(const common::Message& message, bool resend, common::tracing::Span& cycle) override;
+  /// Records the ended session, then prints the finish line and answers waiting stop() calls.
+  void finished(const SessionSummary& summary) override;
+  /// Resends what was in flight when the MS2 link came back.
+  void on_link_up() override;
+  /// Tells the session about the lost MS2 link (at most once gives up what was in flight); the
+  /// WebSocket client reconnects by itself.
+  void on_link_down() override;
+
+ private:
+  void after_stop();
+  void arm_progress();
+  void arm_resend_check();
+  /// Writes the session's outcome, retrying while the database is unreachable (a restart must not
+  /// leave the session open), then prints the finish line and answers stop().
+  void record_finish(const SessionSummary& summary);
+  void notify_idle();
+
+  const common::Config& config_;
+  common::tracing::Tracer& tracer_;
+  StoreWriter& writer_;
+  const Ms1Metrics& m_;
+  Ms2Link* link_ = nullptr;
+  SessionSettings settings_;          ///< from the configuration
+  SessionSettings session_settings_;  ///< of the current or last session
+  FinishHook after_finish_;
+  SessionController controller_{*this};  ///< holds the cycle spans, so the runner must go before the tracer
+  boost::asio::steady_timer duration_timer_;
+  boost::asio::steady_timer drain_timer_;
+  boost::asio::steady_timer progress_timer_;
+  boost::asio::steady_timer resend_timer_;
+  boost::asio::steady_timer finish_retry_timer_;
+  bool shutting_down_ = false;
+  std::function<void()> on_idle_;        ///< shutdown()'s completion
+  std::vector<StopDone> stop_waiters_;  ///< stop() calls answered once the session is recorded
+  std::optional<SessionSummary> last_summary_;
+};
+
+}  // namespace ringtrace::ms1

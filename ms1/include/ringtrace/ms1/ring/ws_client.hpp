@@ -1,0 +1,76 @@
+#pragma once
+/// @file
+/// MS1's WebSocket link to MS2: connects, keeps one write in flight, reconnects with backoff.
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket/stream.hpp>
+
+#include "ringtrace/common/backoff.hpp"
+#include "ringtrace/common/endpoint.hpp"
+#include "ringtrace/ms1/ring/ms2_link.hpp"
+
+namespace ringtrace::ms1 {
+
+/// A reconnecting WebSocket client. Lives on one single-threaded io_context: every method must be
+/// called from that thread. Create with std::make_shared (completions keep it alive).
+class WsClient final : public Ms2Link, public std::enable_shared_from_this<WsClient> {
+ public:
+  /// `listener` must outlive the client; `authorization` (e.g. `Bearer <security.token>`) goes in the
+  /// handshake's Authorization header, none when empty.
+  WsClient(boost::asio::io_context& ioc, common::Endpoint endpoint, common::Backoff backoff, WsLinkListener& listener,
+           std::string authorization = {});
+
+  /// Begins connecting.
+  void start();
+  /// Closes with a close frame (bounded) and stops reconnecting.
+  void stop();
+  /// True between handshake and the first error.
+  [[nodiscard]] bool connected() const override { return connected_; }
+  /// Queues a text frame; false (nothing queued) when not connected.
+  bool send(std::string text) override;
+  /// Number of successful handshakes so far (a reconnect count for status and tests).
+  [[nodiscard]] std::uint64_t connects() const override { return connects_; }
+
+ private:
+  using Stream = boost::beast::websocket::stream<boost::beast::tcp_stream>;
+
+  void do_resolve();
+  void on_resolve(boost::beast::error_code ec, boost::asio::ip::tcp::resolver::results_type results);
+  void on_connect(boost::beast::error_code ec);
+  void on_handshake(boost::beast::error_code ec);
+  void do_read();
+  void on_read(boost::beast::error_code ec);
+  void do_write();
+  void on_write(boost::beast::error_code ec);
+  void fail(boost::beast::error_code ec, const char* what);
+  void schedule_reconnect();
+
+  boost::asio::io_context& ioc_;
+  common::Endpoint endpoint_;
+  common::Backoff backoff_;
+  WsLinkListener& listener_;
+  std::string authorization_;
+  boost::asio::ip::tcp::resolver resolver_;
+  boost::asio::steady_timer retry_timer_;
+  boost::asio::steady_timer close_timer_;  ///< bounds stop()'s close handshake
+  std::optional<Stream> ws_;
+  boost::beast::websocket::response_type handshake_response_;  ///< MS2's answer, to tell a refused token apart
+  boost::beast::flat_buffer read_buffer_;
+  std::deque<std::string> outbox_;
+  bool connected_ = false;
+  bool stopping_ = false;
+  bool writing_ = false;
+  bool logged_down_ = false;
+  std::uint64_t connects_ = 0;
+  std::uint64_t generation_ = 0;  ///< bumps on each (re)connect so stale completions are ignored
+};
+
+}  // namespace ringtrace::ms1
