@@ -119,8 +119,15 @@ std::optional<ForwardOutcome> Forwarder::settle(Pending& item, const StoreResult
 }
 
 std::vector<ForwardOutcome> Forwarder::forward(const std::vector<RecordView>& records) {
-  namespace tracing = common::tracing;
   std::vector<ForwardOutcome> outcomes(records.size(), ForwardOutcome::kStopped);
+  auto pending = decode(records, outcomes);
+  deliver(pending, outcomes);
+  if (!pending.empty()) leave_unsent(pending);
+  return outcomes;
+}
+
+std::vector<Forwarder::Pending> Forwarder::decode(const std::vector<RecordView>& records,
+                                                  std::vector<ForwardOutcome>& outcomes) {
   std::vector<Pending> pending;
   pending.reserve(records.size());
   for (std::size_t i = 0; i < records.size(); ++i) {
@@ -128,79 +135,100 @@ std::vector<ForwardOutcome> Forwarder::forward(const std::vector<RecordView>& re
     Pending item;
     item.index = i;
     item.record = process_record(view.payload, naming_, common::now_utc());
-    const auto& record = item.record;
-    if (tracer_ != nullptr) {
-      item.consume = tracer_->start_span("kafka consume", tracing::SpanKind::kConsumer,
-                                         tracing::parse_traceparent(view.traceparent));
-      item.consume.set_attribute("messaging.system", std::string("kafka"));
-      item.consume.set_attribute("messaging.operation", std::string("process"));
-      item.consume.set_attribute("messaging.source.name", topic_);
-      item.consume.set_attribute("session_id", record.session_id);
-      item.consume.set_attribute("message.id", record.id);
-      if (record.outcome == RecordOutcome::kOk) {
-        item.post = tracer_->start_span("POST /store", tracing::SpanKind::kClient, item.consume.context());
-        item.post.set_attribute("http.request.method", std::string("POST"));
-        item.post.set_attribute("url.full", url_);
-        item.post.set_attribute("session_id", record.session_id);
-        item.post.set_attribute("message.id", record.id);
-        item.traceparent = item.post.traceparent();
-      }
-    }
-    if (record.outcome != RecordOutcome::kOk) {
-      item.consume.set_status(tracing::StatusCode::kError,
-                              std::string(to_string(record.outcome)) + ": " + record.reason);
-      counters_.undecodable.fetch_add(1, std::memory_order_relaxed);
-      spdlog::warn("ms3: passing {} record ({} bytes): {}: {}", to_string(record.outcome), view.payload.size(),
-                   quote(record.reason), quote(view.payload));
-      outcomes[i] = ForwardOutcome::kUndecodable;
+    if (tracer_ != nullptr) start_spans(item, view);
+    if (item.record.outcome != RecordOutcome::kOk) {
+      outcomes[i] = pass_undecodable(item, view);
       continue;
     }
     pending.push_back(std::move(item));
   }
+  return pending;
+}
 
-  std::vector<StoreRequest> requests;
-  std::vector<Pending> again;
+void Forwarder::start_spans(Pending& item, const RecordView& view) {
+  namespace tracing = common::tracing;
+  const auto& record = item.record;
+  item.consume = tracer_->start_span("kafka consume", tracing::SpanKind::kConsumer,
+                                     tracing::parse_traceparent(view.traceparent));
+  item.consume.set_attribute("messaging.system", std::string("kafka"));
+  item.consume.set_attribute("messaging.operation", std::string("process"));
+  item.consume.set_attribute("messaging.source.name", topic_);
+  item.consume.set_attribute("session_id", record.session_id);
+  item.consume.set_attribute("message.id", record.id);
+  if (record.outcome != RecordOutcome::kOk) return;
+  item.post = tracer_->start_span("POST /store", tracing::SpanKind::kClient, item.consume.context());
+  item.post.set_attribute("http.request.method", std::string("POST"));
+  item.post.set_attribute("url.full", url_);
+  item.post.set_attribute("session_id", record.session_id);
+  item.post.set_attribute("message.id", record.id);
+  item.traceparent = item.post.traceparent();
+}
+
+ForwardOutcome Forwarder::pass_undecodable(Pending& item, const RecordView& view) {
+  const auto& record = item.record;
+  item.consume.set_status(common::tracing::StatusCode::kError,
+                          std::string(to_string(record.outcome)) + ": " + record.reason);
+  counters_.undecodable.fetch_add(1, std::memory_order_relaxed);
+  spdlog::warn("ms3: passing {} record ({} bytes): {}: {}", to_string(record.outcome), view.payload.size(),
+               quote(record.reason), quote(view.payload));
+  return ForwardOutcome::kUndecodable;
+}
+
+void Forwarder::deliver(std::vector<Pending>& pending, std::vector<ForwardOutcome>& outcomes) {
+  std::vector<Pending> answered;
   while (!pending.empty() && (single_attempt_ || !stopping_.load())) {
-    requests.clear();
-    for (auto& item : pending) {
-      ++item.attempts;
-      requests.push_back(StoreRequest{item.record.body, item.traceparent});
-    }
-    // A cancelled request comes back as an error: retry path, then stop.
-    const auto results = store_.store(requests);
-    again.clear();
-    const StoreResult* failed = nullptr;  // the first failure, for the log
-    for (std::size_t k = 0; k < pending.size(); ++k) {
-      if (const auto outcome = settle(pending[k], results[k])) {
-        outcomes[pending[k].index] = *outcome;
-      } else {
-        if (failed == nullptr) failed = &results[k];
-        again.push_back(std::move(pending[k]));
-      }
-    }
-    pending.swap(again);
+    const auto failed = post_once(pending, answered, outcomes);
     if (pending.empty()) {
       backoff_.reset();
       break;
     }
     const auto delay = backoff_.next();
     counters_.retries.fetch_add(pending.size(), std::memory_order_relaxed);
-    const auto& first = pending.front();
-    if (first.attempts <= 3 || first.attempts % kRetryLogEvery == 0) {
-      const auto& result = *failed;
-      const std::string why = result.ec ? result.ec.message()
-                                        : "HTTP " + std::to_string(result.status) + " " + quote(result.body);
-      spdlog::warn("ms3: POST of {} message(s) failed, first session {} message {} (attempt {}): {}; retrying in {} ms",
-                   pending.size(), first.record.session_id, first.record.id, first.attempts, why, delay.count());
-    }
+    log_retry(pending, *failed, delay);
     if (!wait(delay)) break;
   }
-  if (!pending.empty()) {
-    spdlog::info("ms3: stopping with {} message(s) not stored, first session {} message {}; they stay uncommitted",
-                 pending.size(), pending.front().record.session_id, pending.front().record.id);
-    for (auto& item : pending) item.post.set_status(tracing::StatusCode::kError, "stopped before MS1 took it");
+}
+
+std::optional<StoreResult> Forwarder::post_once(std::vector<Pending>& pending, std::vector<Pending>& answered,
+                                                std::vector<ForwardOutcome>& outcomes) {
+  std::vector<StoreRequest> requests;
+  requests.reserve(pending.size());
+  for (auto& item : pending) {
+    ++item.attempts;
+    requests.push_back(StoreRequest{item.record.body, item.traceparent});
   }
-  return outcomes;
+  // A cancelled request comes back as an error: retry path, then stop.
+  const auto results = store_.store(requests);
+  answered.clear();  // the round before's: their spans end here
+  std::vector<Pending> again;
+  std::optional<StoreResult> failed;  // the first failure, for the log
+  for (std::size_t k = 0; k < pending.size(); ++k) {
+    if (const auto outcome = settle(pending[k], results[k])) {
+      outcomes[pending[k].index] = *outcome;
+      answered.push_back(std::move(pending[k]));
+    } else {
+      if (!failed) failed = results[k];
+      again.push_back(std::move(pending[k]));
+    }
+  }
+  pending.swap(again);
+  return failed;
+}
+
+void Forwarder::log_retry(const std::vector<Pending>& pending, const StoreResult& failed,
+                          std::chrono::milliseconds delay) {
+  const auto& first = pending.front();
+  if (first.attempts > 3 && first.attempts % kRetryLogEvery != 0) return;
+  const std::string why = failed.ec ? failed.ec.message()
+                                    : "HTTP " + std::to_string(failed.status) + " " + quote(failed.body);
+  spdlog::warn("ms3: POST of {} message(s) failed, first session {} message {} (attempt {}): {}; retrying in {} ms",
+               pending.size(), first.record.session_id, first.record.id, first.attempts, why, delay.count());
+}
+
+void Forwarder::leave_unsent(std::vector<Pending>& pending) {
+  spdlog::info("ms3: stopping with {} message(s) not stored, first session {} message {}; they stay uncommitted",
+               pending.size(), pending.front().record.session_id, pending.front().record.id);
+  for (auto& item : pending) item.post.set_status(common::tracing::StatusCode::kError, "stopped before MS1 took it");
 }
 
 }  // namespace ringtrace::ms3

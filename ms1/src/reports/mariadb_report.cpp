@@ -129,23 +129,28 @@ LegStats MariaDbReport::leg_stats(Leg leg, const std::string& session_id) {
   const auto b = quoted(common::field_name(naming_, to));
   const auto us = micros(a, b);
   const auto where = " FROM messages WHERE session_id = " + session_id + " AND " + a + " IS NOT NULL AND " + b + " IS NOT NULL";
+  if (auto counted = read_leg_value_counts(us, where)) return std::move(*counted);
+  return read_ranked_leg(us, where);
+}
+
+std::optional<LegStats> MariaDbReport::read_leg_value_counts(const std::string& us, const std::string& where) {
   bool absent = false;
   // Usually a leg has a few thousand distinct microsecond values: their counts give every figure
   // exactly in one grouped scan, with no sort of the rows.
   auto result = query("SELECT us, COUNT(*) FROM (SELECT " + us + " AS us" + where + ") t GROUP BY us LIMIT " +
                           std::to_string(max_distinct_ + 1),
                       "reading latencies", &absent);
-  if (!result) return {};
-  if (static_cast<std::int64_t>(mysql_num_rows(result.get())) <= max_distinct_) {
-    std::map<std::int64_t, std::int64_t> counts;
-    while (MYSQL_ROW row = mysql_fetch_row(result.get())) counts[to_int(row[0])] = to_int(row[1]);
-    return detail::stats_from_counts(counts);
-  }
-  result.reset();
+  if (!result) return LegStats{};
+  if (static_cast<std::int64_t>(mysql_num_rows(result.get())) > max_distinct_) return std::nullopt;
+  std::map<std::int64_t, std::int64_t> counts;
+  while (MYSQL_ROW row = mysql_fetch_row(result.get())) counts[to_int(row[0])] = to_int(row[1]);
+  return detail::stats_from_counts(counts);
+}
 
+LegStats MariaDbReport::read_ranked_leg(const std::string& us, const std::string& where) {
   // Too many distinct values to ship: the server ranks and buckets them itself.
   LegStats s;
-  result = query("SELECT COUNT(*), MIN(" + us + "), MAX(" + us + ")" + where, "reading latencies");
+  auto result = query("SELECT COUNT(*), MIN(" + us + "), MAX(" + us + ")" + where, "reading latencies");
   if (MYSQL_ROW row = result ? mysql_fetch_row(result.get()) : nullptr) {
     s.count = to_int(row[0]);
     s.min_us = to_int(row[1]);
@@ -196,45 +201,57 @@ std::optional<SessionReport> MariaDbReport::session_report(std::int64_t session_
     }
   } end{this};
 
-  bool absent = false;
-  auto result = query("SELECT " + kSessionColumns + " FROM sessions WHERE session_id = " + id, "reading a session", &absent);
-  MYSQL_ROW row = result ? mysql_fetch_row(result.get()) : nullptr;
-  if (row == nullptr) return std::nullopt;
+  auto session = read_session(id);
+  if (!session) return std::nullopt;
   SessionReport report;
-  report.session = session_row(row);
+  report.session = std::move(*session);
   report.bucket_seconds = throughput_bucket_seconds(report.session);
   for (std::size_t leg = 0; leg < kLegCount; ++leg) report.legs[leg] = leg_stats(static_cast<Leg>(leg), id);
+  report.throughput = read_throughput(id, report.session.started_at, report.bucket_seconds);
+  report.slowest = read_slowest(id, slowest);
+  return report;
+}
 
-  // Throughput: messages by the slice their end stamp falls in (before the start counts in 0).
+std::optional<SessionRow> MariaDbReport::read_session(const std::string& id) {
+  bool absent = false;
+  auto result =
+      query("SELECT " + kSessionColumns + " FROM sessions WHERE session_id = " + id, "reading a session", &absent);
+  MYSQL_ROW row = result ? mysql_fetch_row(result.get()) : nullptr;
+  if (row == nullptr) return std::nullopt;
+  return session_row(row);
+}
+
+std::vector<ThroughputPoint> MariaDbReport::read_throughput(const std::string& id, common::Timestamp started_at,
+                                                            int bucket_seconds) {
+  // Messages by the slice their end stamp falls in (before the start counts in 0).
   const auto end_stamp = quoted(common::field_name(naming_, common::Hop::kEnd));
-  const std::string width = std::to_string(static_cast<std::int64_t>(report.bucket_seconds) * 1000000);
-  result = query("SELECT GREATEST(0, (" + epoch_us(end_stamp) + " - " +
-                     std::to_string(report.session.started_at.time_since_epoch().count()) + ") DIV " + width +
-                     ") AS slice, COUNT(*) FROM messages WHERE session_id = " + id + " AND " + end_stamp +
-                     " IS NOT NULL GROUP BY slice",
-                 "reading throughput", &absent);
+  const std::string width = std::to_string(static_cast<std::int64_t>(bucket_seconds) * 1000000);
+  bool absent = false;
+  auto result = query("SELECT GREATEST(0, (" + epoch_us(end_stamp) + " - " +
+                          std::to_string(started_at.time_since_epoch().count()) + ") DIV " + width +
+                          ") AS slice, COUNT(*) FROM messages WHERE session_id = " + id + " AND " + end_stamp +
+                          " IS NOT NULL GROUP BY slice",
+                      "reading throughput", &absent);
   std::map<std::int64_t, std::int64_t> slices;
-  while (result && (row = mysql_fetch_row(result.get()))) slices[to_int(row[0])] = to_int(row[1]);
-  report.throughput = detail::dense_throughput(slices, report.bucket_seconds);
+  while (MYSQL_ROW row = result ? mysql_fetch_row(result.get()) : nullptr) slices[to_int(row[0])] = to_int(row[1]);
+  return detail::dense_throughput(slices, bucket_seconds);
+}
 
+std::vector<SlowMessage> MariaDbReport::read_slowest(const std::string& id, int slowest) {
   // The slowest by cycle; a leg whose stamps are missing reads 0.
-  std::string slow = "SELECT id, trace_id";
-  for (std::size_t leg = 0; leg < kLegCount; ++leg) {
-    const auto [from, to] = leg_stamps(static_cast<Leg>(leg));
-    slow += ", " + micros(quoted(common::field_name(naming_, from)), quoted(common::field_name(naming_, to))) + " AS l" +
-            std::to_string(leg);
-  }
-  result = query(slow + " FROM messages WHERE session_id = " + id + " HAVING l3 IS NOT NULL ORDER BY l3 DESC, id LIMIT " +
-                     std::to_string(std::max(slowest, 0)),
-                 "reading the slowest messages", &absent);
-  while (result && (row = mysql_fetch_row(result.get()))) {
+  bool absent = false;
+  auto result = query(detail::latencies_sql(naming_, quoted, micros) + id +
+                          " HAVING l3 IS NOT NULL ORDER BY l3 DESC, id LIMIT " + std::to_string(std::max(slowest, 0)),
+                      "reading the slowest messages", &absent);
+  std::vector<SlowMessage> messages;
+  while (MYSQL_ROW row = result ? mysql_fetch_row(result.get()) : nullptr) {
     SlowMessage m;
     m.id = to_int(row[0]);
     if (row[1] != nullptr) m.trace_id = row[1];
     for (std::size_t leg = 0; leg < kLegCount; ++leg) m.legs_us[leg] = to_int(row[2 + leg]);
-    report.slowest.push_back(std::move(m));
+    messages.push_back(std::move(m));
   }
-  return report;
+  return messages;
 }
 
 }  // namespace ringtrace::ms1

@@ -77,15 +77,10 @@ std::vector<std::int64_t> int_list(const char* text) {
 }  // namespace
 
 PostgresReport::PostgresReport(common::DatabaseConfig config, common::Naming naming, std::int64_t max_distinct)
-    : config_(std::move(config)), naming_(naming), max_distinct_(max_distinct) {
-  latencies_ = "SELECT id, trace_id";
-  for (std::size_t leg = 0; leg < kLegCount; ++leg) {
-    const auto [from, to] = leg_stamps(static_cast<Leg>(leg));
-    latencies_ += ", " + micros(quoted(common::field_name(naming_, from)), quoted(common::field_name(naming_, to))) +
-                  " AS l" + std::to_string(leg);
-  }
-  latencies_ += " FROM messages WHERE session_id = ";
-}
+    : config_(std::move(config)),
+      naming_(naming),
+      max_distinct_(max_distinct),
+      latencies_(detail::latencies_sql(naming_, quoted, micros)) {}
 
 void PostgresReport::connect() {
   conn_.reset();
@@ -147,19 +142,28 @@ std::optional<SessionReport> PostgresReport::session_report(std::int64_t session
     }
   } finish{this};
 
+  auto session = read_session(id);
+  if (!session) return std::nullopt;
+  SessionReport report;
+  report.session = std::move(*session);
+  report.bucket_seconds = throughput_bucket_seconds(report.session);
+  if (!read_value_counts(id, report)) read_ranked_figures(id, report);
+  report.slowest = read_slowest(id, slowest);
+  return report;
+}
+
+std::string PostgresReport::latency_rows(const std::string& id) const { return "(" + latencies_ + id + ") m"; }
+
+std::optional<SessionRow> PostgresReport::read_session(const std::string& id) {
   auto sessions = query(std::string("SELECT ") + kSessionColumns + " FROM sessions WHERE session_id = " + id,
                         "reading a session");
   if (!sessions || PQntuples(sessions.get()) == 0) return std::nullopt;
-  SessionReport report;
-  report.session = session_row(sessions.get(), 0);
-  report.bucket_seconds = throughput_bucket_seconds(report.session);
-  const std::string rows = "(" + latencies_ + id + ") m";
+  return session_row(sessions.get(), 0);
+}
 
-  // Usually: one scan, grouped by each leg's distinct latency (an interval, compared exactly)
-  // and by throughput slice; every figure then follows exactly from the value counts, with no
-  // sort of the rows and no per-row conversion. The slice is floor(seconds / width) in double:
-  // an interval's seconds are its integer µs / 1e6, correctly rounded, so a whole-second
-  // boundary is exact and a value 1 µs below it stays below.
+std::string PostgresReport::value_counts_sql(const std::string& id, int bucket_seconds) const {
+  // The slice is floor(seconds / width) in double: an interval's seconds are its integer µs / 1e6,
+  // correctly rounded, so a whole-second boundary is exact and a value 1 µs below it stays below.
   const auto end = quoted(common::field_name(naming_, common::Hop::kEnd));
   const std::string started = "(SELECT started_at FROM sessions WHERE session_id = " + id + ")";
   std::string grouped =
@@ -171,103 +175,130 @@ std::optional<SessionReport> PostgresReport::session_report(std::int64_t session
                std::to_string(leg) + ", ";
   }
   // One scan feeding five hash tables (a grouping set each), rather than four rows a message.
-  grouped += "floor(date_part('epoch', " + end + " - " + started + ") / " + std::to_string(report.bucket_seconds) +
+  grouped += "floor(date_part('epoch', " + end + " - " + started + ") / " + std::to_string(bucket_seconds) +
              ")::bigint AS s FROM messages WHERE session_id = " + id +
              ") m GROUP BY GROUPING SETS ((d0), (d1), (d2), (d3), (s))"
              " HAVING COALESCE(d0, d1, d2, d3) IS NOT NULL OR s IS NOT NULL)"
              " SELECT leg, COALESCE((EXTRACT(EPOCH FROM d) * 1000000)::bigint, s), c FROM g"
              " WHERE (SELECT count(*) FROM g) <= " + std::to_string(max_distinct_) +
              " UNION ALL SELECT -1, 0, 0 WHERE (SELECT count(*) FROM g) > " + std::to_string(max_distinct_);
+  return grouped;
+}
+
+bool PostgresReport::read_value_counts(const std::string& id, SessionReport& report) {
+  // Usually: one scan, grouped by each leg's distinct latency (an interval, compared exactly)
+  // and by throughput slice; every figure then follows exactly from the value counts, with no
+  // sort of the rows and no per-row conversion.
+  const auto sql = value_counts_sql(id, report.bucket_seconds);
   // Hashing, never sorting, the rows: a freshly filled session's statistics may be stale and
   // make the planner guess a few rows where there are millions.
   query("SET LOCAL enable_sort = off", "reading latencies");
-  auto result = query(grouped, "reading latencies");
+  auto result = query(sql, "reading latencies");
   query("SET LOCAL enable_sort = on", "reading latencies");
-  const bool counted = result && !(PQntuples(result.get()) == 1 && int_at(result.get(), 0, 0) == -1);
-  if (counted) {
-    std::array<std::map<std::int64_t, std::int64_t>, kLegCount + 1> counts;
-    for (int row = 0; row < PQntuples(result.get()); ++row) {
-      const auto leg = static_cast<std::size_t>(int_at(result.get(), row, 0));
-      auto value = int_at(result.get(), row, 1);
-      if (leg == kLegCount) value = std::max<std::int64_t>(value, 0);  // ended before the start: slice 0
-      counts[leg][value] += int_at(result.get(), row, 2);
-    }
-    for (std::size_t leg = 0; leg < kLegCount; ++leg) report.legs[leg] = detail::stats_from_counts(counts[leg]);
-    report.throughput = detail::dense_throughput(counts[kLegCount], report.bucket_seconds);
-  } else {
-    // Too many distinct values to ship: the server sorts and buckets them itself.
-    // Count, min, max and the nearest-rank percentiles of all four legs in one scan.
-    std::string stats = "SELECT ";
-    for (std::size_t leg = 0; leg < kLegCount; ++leg) {
-      const auto l = "l" + std::to_string(leg);
-      stats += std::string(leg ? ", " : "") + "count(" + l + "), min(" + l + "), max(" + l +
-               "), percentile_disc(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY " + l + ")";
-    }
-    result = query(stats + " FROM " + rows, "reading latencies");
-    if (result) {
-      for (std::size_t leg = 0; leg < kLegCount; ++leg) {
-        const int col = static_cast<int>(leg) * 4;
-        auto& s = report.legs[leg];
-        s.count = int_at(result.get(), 0, col);
-        if (s.count == 0) continue;
-        s.min_us = int_at(result.get(), 0, col + 1);
-        s.max_us = int_at(result.get(), 0, col + 2);
-        const auto p = int_list(PQgetvalue(result.get(), 0, col + 3));
-        if (p.size() == 3) {
-          s.p50_us = p[0];
-          s.p90_us = p[1];
-          s.p99_us = p[2];
-        }
-      }
-    }
+  // A single row (-1, 0, 0): too many distinct values to ship.
+  if (!result || (PQntuples(result.get()) == 1 && int_at(result.get(), 0, 0) == -1)) return false;
+  std::array<std::map<std::int64_t, std::int64_t>, kLegCount + 1> counts;
+  for (int row = 0; row < PQntuples(result.get()); ++row) {
+    const auto leg = static_cast<std::size_t>(int_at(result.get(), row, 0));
+    auto value = int_at(result.get(), row, 1);
+    if (leg == kLegCount) value = std::max<std::int64_t>(value, 0);  // ended before the start: slice 0
+    counts[leg][value] += int_at(result.get(), row, 2);
+  }
+  for (std::size_t leg = 0; leg < kLegCount; ++leg) report.legs[leg] = detail::stats_from_counts(counts[leg]);
+  report.throughput = detail::dense_throughput(counts[kLegCount], report.bucket_seconds);
+  return true;
+}
 
-    // Histograms: width_bucket over the integer bounds is exactly bucket_index().
-    std::string bounds = "'{";
-    const auto lower = detail::bucket_lower_us();
-    for (std::size_t i = 1; i < lower.size(); ++i) bounds += (i > 1 ? "," : "") + std::to_string(lower[i]);
-    bounds += "}'::bigint[]";
-    result = query("SELECT v.leg, width_bucket(v.us, " + bounds + "), count(*) FROM " + rows +
-                       " CROSS JOIN LATERAL (VALUES (0, l0), (1, l1), (2, l2), (3, l3)) v(leg, us)"
-                       " WHERE v.us IS NOT NULL GROUP BY 1, 2",
-                   "reading histograms");
-    if (result) {
-      std::array<std::map<int, std::int64_t>, kLegCount> counts;
-      for (int row = 0; row < PQntuples(result.get()); ++row) {
-        counts[static_cast<std::size_t>(int_at(result.get(), row, 0))][static_cast<int>(int_at(result.get(), row, 1))] =
-            int_at(result.get(), row, 2);
-      }
-      for (std::size_t leg = 0; leg < kLegCount; ++leg) report.legs[leg].buckets = detail::dense_buckets(counts[leg]);
-    }
+void PostgresReport::read_ranked_figures(const std::string& id, SessionReport& report) {
+  // Too many distinct values to ship: the server sorts and buckets them itself.
+  read_ranked_legs(id, report.legs);
+  read_histograms(id, report.legs);
+  if (auto throughput = read_throughput(id, report.session.started_at, report.bucket_seconds)) {
+    report.throughput = std::move(*throughput);
+  }
+}
 
-    // Throughput: messages by the slice their end stamp falls in (before the start counts in 0).
-    const std::string width = std::to_string(static_cast<std::int64_t>(report.bucket_seconds) * 1000000);
-    result = query("SELECT GREATEST(0, (" + epoch_us(end) + " - " + std::to_string(report.session.started_at.time_since_epoch().count()) +
-                       ") / " + width + ") AS slice, count(*) FROM messages WHERE session_id = " + id + " AND " + end +
-                       " IS NOT NULL GROUP BY 1",
-                   "reading throughput");
-    if (result) {
-      std::map<std::int64_t, std::int64_t> counts;
-      for (int row = 0; row < PQntuples(result.get()); ++row) counts[int_at(result.get(), row, 0)] = int_at(result.get(), row, 1);
-      report.throughput = detail::dense_throughput(counts, report.bucket_seconds);
+void PostgresReport::read_ranked_legs(const std::string& id, std::array<LegStats, kLegCount>& legs) {
+  // Count, min, max and the nearest-rank percentiles of all four legs in one scan.
+  std::string stats = "SELECT ";
+  for (std::size_t leg = 0; leg < kLegCount; ++leg) {
+    const auto l = "l" + std::to_string(leg);
+    stats += std::string(leg ? ", " : "") + "count(" + l + "), min(" + l + "), max(" + l +
+             "), percentile_disc(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY " + l + ")";
+  }
+  auto result = query(stats + " FROM " + latency_rows(id), "reading latencies");
+  if (!result) return;
+  for (std::size_t leg = 0; leg < kLegCount; ++leg) {
+    const int col = static_cast<int>(leg) * 4;
+    auto& s = legs[leg];
+    s.count = int_at(result.get(), 0, col);
+    if (s.count == 0) continue;
+    s.min_us = int_at(result.get(), 0, col + 1);
+    s.max_us = int_at(result.get(), 0, col + 2);
+    const auto p = int_list(PQgetvalue(result.get(), 0, col + 3));
+    if (p.size() == 3) {
+      s.p50_us = p[0];
+      s.p90_us = p[1];
+      s.p99_us = p[2];
     }
   }
+}
 
+void PostgresReport::read_histograms(const std::string& id, std::array<LegStats, kLegCount>& legs) {
+  // width_bucket over the integer bounds is exactly bucket_index().
+  std::string bounds = "'{";
+  const auto lower = detail::bucket_lower_us();
+  for (std::size_t i = 1; i < lower.size(); ++i) bounds += (i > 1 ? "," : "") + std::to_string(lower[i]);
+  bounds += "}'::bigint[]";
+  auto result = query("SELECT v.leg, width_bucket(v.us, " + bounds + "), count(*) FROM " + latency_rows(id) +
+                          " CROSS JOIN LATERAL (VALUES (0, l0), (1, l1), (2, l2), (3, l3)) v(leg, us)"
+                          " WHERE v.us IS NOT NULL GROUP BY 1, 2",
+                      "reading histograms");
+  if (!result) return;
+  std::array<std::map<int, std::int64_t>, kLegCount> counts;
+  for (int row = 0; row < PQntuples(result.get()); ++row) {
+    counts[static_cast<std::size_t>(int_at(result.get(), row, 0))][static_cast<int>(int_at(result.get(), row, 1))] =
+        int_at(result.get(), row, 2);
+  }
+  for (std::size_t leg = 0; leg < kLegCount; ++leg) legs[leg].buckets = detail::dense_buckets(counts[leg]);
+}
+
+std::optional<std::vector<ThroughputPoint>> PostgresReport::read_throughput(const std::string& id,
+                                                                            common::Timestamp started_at,
+                                                                            int bucket_seconds) {
+  // Messages by the slice their end stamp falls in (before the start counts in 0).
+  const auto end_stamp = quoted(common::field_name(naming_, common::Hop::kEnd));
+  const std::string width = std::to_string(static_cast<std::int64_t>(bucket_seconds) * 1000000);
+  auto result = query("SELECT GREATEST(0, (" + epoch_us(end_stamp) + " - " +
+                          std::to_string(started_at.time_since_epoch().count()) + ") / " + width +
+                          ") AS slice, count(*) FROM messages WHERE session_id = " + id + " AND " + end_stamp +
+                          " IS NOT NULL GROUP BY 1",
+                      "reading throughput");
+  if (!result) return std::nullopt;
+  std::map<std::int64_t, std::int64_t> slices;
+  for (int row = 0; row < PQntuples(result.get()); ++row) {
+    slices[int_at(result.get(), row, 0)] = int_at(result.get(), row, 1);
+  }
+  return detail::dense_throughput(slices, bucket_seconds);
+}
+
+std::vector<SlowMessage> PostgresReport::read_slowest(const std::string& id, int slowest) {
   // The slowest by cycle; a leg whose stamps are missing reads 0.
-  result = query("SELECT id, trace_id, l0, l1, l2, l3 FROM " + rows + " WHERE l3 IS NOT NULL ORDER BY l3 DESC, id LIMIT " +
-                     std::to_string(std::max(slowest, 0)),
-                 "reading the slowest messages");
-  if (result) {
-    for (int row = 0; row < PQntuples(result.get()); ++row) {
-      SlowMessage m;
-      m.id = int_at(result.get(), row, 0);
-      if (!null(result.get(), row, 1)) m.trace_id = PQgetvalue(result.get(), row, 1);
-      for (std::size_t leg = 0; leg < kLegCount; ++leg) {
-        m.legs_us[leg] = opt_int(result.get(), row, 2 + static_cast<int>(leg)).value_or(0);
-      }
-      report.slowest.push_back(std::move(m));
+  auto result = query("SELECT id, trace_id, l0, l1, l2, l3 FROM " + latency_rows(id) +
+                          " WHERE l3 IS NOT NULL ORDER BY l3 DESC, id LIMIT " + std::to_string(std::max(slowest, 0)),
+                      "reading the slowest messages");
+  std::vector<SlowMessage> messages;
+  if (!result) return messages;
+  for (int row = 0; row < PQntuples(result.get()); ++row) {
+    SlowMessage m;
+    m.id = int_at(result.get(), row, 0);
+    if (!null(result.get(), row, 1)) m.trace_id = PQgetvalue(result.get(), row, 1);
+    for (std::size_t leg = 0; leg < kLegCount; ++leg) {
+      m.legs_us[leg] = opt_int(result.get(), row, 2 + static_cast<int>(leg)).value_or(0);
     }
+    messages.push_back(std::move(m));
   }
-  return report;
+  return messages;
 }
 
 }  // namespace ringtrace::ms1

@@ -1,6 +1,7 @@
 #pragma once
 // Shared by the report stores of both databases (private to ms1_lib): the bucket bounds in
-// integer microseconds and the assembly of what the SQL returns into a SessionReport.
+// integer microseconds, the SQL text both spell alike, and the assembly of what the SQL returns
+// into a SessionReport.
 
 #include <array>
 #include <cstdint>
@@ -43,6 +44,21 @@ std::vector<Bucket> dense_buckets(const std::map<int, std::int64_t>& counts);
 /// The last slice a timeline shows: messages stamped far past the session's end (a clock set
 /// wrong) are left out rather than stretching the timeline without bound.
 inline constexpr std::int64_t kMaxThroughputSlice = 4 * kMaxThroughputPoints;
+
+/// "SELECT id, trace_id, <leg 0 µs> AS l0, ..., <leg 3 µs> AS l3 FROM messages WHERE session_id = ",
+/// to be followed by the session's id: both databases name each message's leg latencies l0..l3,
+/// so the queries built on it read alike. `quote` spells a column name and `micros(a, b)` the
+/// exact microseconds from stamp a to stamp b, each in the database's dialect.
+template <typename Quote, typename Micros>
+std::string latencies_sql(common::Naming naming, Quote quote, Micros micros) {
+  std::string sql = "SELECT id, trace_id";
+  for (std::size_t leg = 0; leg < kLegCount; ++leg) {
+    const auto [from, to] = leg_stamps(static_cast<Leg>(leg));
+    sql += ", " + micros(quote(common::field_name(naming, from)), quote(common::field_name(naming, to))) + " AS l" +
+           std::to_string(leg);
+  }
+  return sql + " FROM messages WHERE session_id = ";
+}
 
 /// Throughput points from the non-empty (slice → messages) pairs, from slice 0 to the last
 /// (at most kMaxThroughputSlice); slices before 0 are never asked for (SQL counts them in 0).

@@ -1,5 +1,7 @@
 #include "ringtrace/ms1/ring/store_api.hpp"
 
+#include <optional>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -19,6 +21,47 @@ std::string unknown_id(const common::Message& m) {
   return fmt::format("unknown message id {} of session {}", m.id, m.session_id);
 }
 
+/// Whether the span learns which message a request carried: only once it was decoded whole.
+bool names_message(StoreRequestOutcome outcome) {
+  return outcome == StoreRequestOutcome::kOk || outcome == StoreRequestOutcome::kBadStamps;
+}
+
+/// Gives the span the message's ids, so its trace is found by them.
+void tag_span(const std::shared_ptr<common::tracing::Span>& span, const common::Message& message) {
+  if (!span) return;
+  span->set_attribute("session_id", message.session_id);
+  span->set_attribute("message.id", message.id);
+}
+
+/// The answer to a request refused before the database sees it (counted and logged), or nullopt
+/// when it goes on.
+std::optional<common::HttpResponse> refuse_request(const StoreRequest& processed, const Ms1Metrics& m) {
+  const auto& message = processed.message;
+  switch (processed.outcome) {
+    case StoreRequestOutcome::kOk: return std::nullopt;
+    case StoreRequestOutcome::kUnsupportedMediaType:
+      m.rejected->inc();
+      return error_json(http::status::unsupported_media_type, processed.reason);
+    case StoreRequestOutcome::kMalformed:
+      m.rejected->inc();
+      spdlog::warn("/store rejected: {}", processed.reason);
+      return error_json(http::status::bad_request, processed.reason);
+    case StoreRequestOutcome::kUnstorable:
+    case StoreRequestOutcome::kBadStamps:
+      m.rejected->inc();
+      spdlog::warn("/store rejected message {}/{}: {}", message.session_id, message.id, processed.reason);
+      return error_json(http::status::unprocessable_entity, processed.reason);
+  }
+  return std::nullopt;
+}
+
+/// The answer to a message that no session of MS1 sent (counted and logged).
+common::HttpResponse refuse_not_sent(const common::Message& message, const Ms1Metrics& m) {
+  m.unknown_id->inc();
+  spdlog::warn("/store rejected message {}/{}: the session never sent that id", message.session_id, message.id);
+  return error_json(http::status::unprocessable_entity, unknown_id(message));
+}
+
 }  // namespace
 
 StoreApi::StoreApi(StoreWriter& writer, SessionRunner& runner, const Ms1Metrics& metrics, common::Naming naming)
@@ -28,79 +71,57 @@ void StoreApi::store(const common::HttpRequest& request, common::Responder respo
                      const std::shared_ptr<common::tracing::Span>& span) {
   auto processed = process_store(request[http::field::content_type], request.body(), naming_, common::now_utc());
   const auto& message = processed.message;
-  switch (processed.outcome) {
-    case StoreRequestOutcome::kOk: break;
-    case StoreRequestOutcome::kUnsupportedMediaType:
-      m_.rejected->inc();
-      return respond(error_json(http::status::unsupported_media_type, processed.reason));
-    case StoreRequestOutcome::kMalformed:
-      m_.rejected->inc();
-      spdlog::warn("/store rejected: {}", processed.reason);
-      return respond(error_json(http::status::bad_request, processed.reason));
-    case StoreRequestOutcome::kUnstorable:
-      m_.rejected->inc();
-      spdlog::warn("/store rejected message {}/{}: {}", message.session_id, message.id, processed.reason);
-      return respond(error_json(http::status::unprocessable_entity, processed.reason));
-    case StoreRequestOutcome::kBadStamps: break;  // after the span learns which message it was
-  }
-  if (span) {
-    span->set_attribute("session_id", message.session_id);
-    span->set_attribute("message.id", message.id);
-  }
-  if (processed.outcome == StoreRequestOutcome::kBadStamps) {
-    m_.rejected->inc();
-    spdlog::warn("/store rejected message {}/{}: {}", message.session_id, message.id, processed.reason);
-    return respond(error_json(http::status::unprocessable_entity, processed.reason));
-  }
+  if (names_message(processed.outcome)) tag_span(span, message);
+  if (auto refusal = refuse_request(processed, m_)) return respond(std::move(*refusal));
   // Only messages MS1 generated are stored: the session it began last is checked here, any other
   // session against the sessions table by the writer.
   const auto origin = runner_.controller().classify(message);
-  if (origin == MessageOrigin::kNotSent) {
-    m_.unknown_id->inc();
-    spdlog::warn("/store rejected message {}/{}: the session never sent that id", message.session_id, message.id);
-    return respond(error_json(http::status::unprocessable_entity, unknown_id(message)));
-  }
+  if (origin == MessageOrigin::kNotSent) return respond(refuse_not_sent(message, m_));
   const auto check = origin == MessageOrigin::kOwn ? IdCheck::kDone : IdCheck::kSessions;
   // The span's trace is stored with the row (a null span: tracing is off, stored untraced).
   writer_.store(message, span ? span->context().trace_id : common::tracing::TraceId{}, check,
                 [this, message, respond = std::move(respond)](StoreOutcome outcome) {
-    switch (outcome) {
-      case StoreOutcome::kStored:
-      case StoreOutcome::kDuplicate: {
-        const bool fresh = outcome == StoreOutcome::kStored;
-        (fresh ? m_.stored : m_.duplicate)->inc();
-        // Only the first copy is timed: a resent message's stamps span the outage, not the ring.
-        if (fresh) observe_hops(m_, message);
-        runner_.on_stored(message);
-        return respond(
-            json_response(http::status::ok, fresh ? R"({"stored":true})" : R"({"stored":false,"duplicate":true})"));
-      }
-      case StoreOutcome::kUnavailable:
-      case StoreOutcome::kOverloaded: {
-        m_.unavailable->inc();
-        auto response = error_json(http::status::service_unavailable, outcome == StoreOutcome::kUnavailable
-                                                                          ? "database unavailable, retry later"
-                                                                          : "database writer overloaded, retry later");
-        response.set(http::field::retry_after, "1");
-        return respond(std::move(response));
-      }
-      case StoreOutcome::kRejected:
-        // Permanent: the same row would be refused again, so a 4xx lets MS3 commit and move on
-        // instead of retrying it forever in front of the messages behind it.
-        m_.rejected->inc();
-        spdlog::error("/store: the database refused message {}/{}; answered 422", message.session_id, message.id);
-        return respond(error_json(http::status::unprocessable_entity, "the database refused the message"));
-      case StoreOutcome::kUnknownSession:
-        m_.unknown_session->inc();
-        spdlog::warn("/store rejected message {}/{}: no such session closed in the database", message.session_id,
-                     message.id);
-        return respond(error_json(http::status::unprocessable_entity, unknown_session(message)));
-      case StoreOutcome::kUnknownId:
-        m_.unknown_id->inc();
-        spdlog::warn("/store rejected message {}/{}: beyond what the session sent", message.session_id, message.id);
-        return respond(error_json(http::status::unprocessable_entity, unknown_id(message)));
+                  respond(answer_write(outcome, message));
+                });
+}
+
+common::HttpResponse StoreApi::answer_write(StoreOutcome outcome, const common::Message& message) {
+  switch (outcome) {
+    case StoreOutcome::kStored:
+    case StoreOutcome::kDuplicate: {
+      const bool fresh = outcome == StoreOutcome::kStored;
+      (fresh ? m_.stored : m_.duplicate)->inc();
+      // Only the first copy is timed: a resent message's stamps span the outage, not the ring.
+      if (fresh) observe_hops(m_, message);
+      runner_.on_stored(message);
+      return json_response(http::status::ok, fresh ? R"({"stored":true})" : R"({"stored":false,"duplicate":true})");
     }
-  });
+    case StoreOutcome::kUnavailable:
+    case StoreOutcome::kOverloaded: {
+      m_.unavailable->inc();
+      auto response = error_json(http::status::service_unavailable, outcome == StoreOutcome::kUnavailable
+                                                                        ? "database unavailable, retry later"
+                                                                        : "database writer overloaded, retry later");
+      response.set(http::field::retry_after, "1");
+      return response;
+    }
+    case StoreOutcome::kRejected:
+      // Permanent: the same row would be refused again, so a 4xx lets MS3 commit and move on
+      // instead of retrying it forever in front of the messages behind it.
+      m_.rejected->inc();
+      spdlog::error("/store: the database refused message {}/{}; answered 422", message.session_id, message.id);
+      return error_json(http::status::unprocessable_entity, "the database refused the message");
+    case StoreOutcome::kUnknownSession:
+      m_.unknown_session->inc();
+      spdlog::warn("/store rejected message {}/{}: no such session closed in the database", message.session_id,
+                   message.id);
+      return error_json(http::status::unprocessable_entity, unknown_session(message));
+    case StoreOutcome::kUnknownId:
+      m_.unknown_id->inc();
+      spdlog::warn("/store rejected message {}/{}: beyond what the session sent", message.session_id, message.id);
+      return error_json(http::status::unprocessable_entity, unknown_id(message));
+  }
+  return error_json(http::status::internal_server_error, "unknown store outcome");
 }
 
 }  // namespace ringtrace::ms1

@@ -12,6 +12,19 @@ namespace {
 
 enum class Attempt { kOk, kUnavailable, kRejected };
 
+/// Each row job's outcome once its transaction committed: why it was left out, else whether its
+/// row (`inserted` holds one entry per row written, in order) was new.
+std::vector<StoreOutcome> written_outcomes(const std::vector<std::optional<StoreOutcome>>& refused,
+                                           const std::vector<bool>& inserted) {
+  std::vector<StoreOutcome> outcomes;
+  outcomes.reserve(refused.size());
+  std::size_t row = 0;
+  for (const auto& refusal : refused) {
+    outcomes.push_back(refusal ? *refusal : (inserted[row++] ? StoreOutcome::kStored : StoreOutcome::kDuplicate));
+  }
+  return outcomes;
+}
+
 }  // namespace
 
 StoreWriter::StoreWriter(std::unique_ptr<MessageStore> store, boost::asio::any_io_executor completions,
@@ -151,75 +164,83 @@ void StoreWriter::with_retry(Op&& op) {
 
 void StoreWriter::write_batch(std::deque<Job>& batch) {
   if (std::holds_alternative<StoreJob>(batch.front())) {
-    struct {
-      StoreWriter* self;
-      std::deque<Job>& jobs;
-      std::vector<std::optional<StoreOutcome>> refused;  // by job: why it is left out, if it is
-      std::vector<StoreRow> rows;                        // the jobs not refused, in order
-      std::vector<bool> inserted;
-      void run() {
-        // Checked again on a retry; the bounds found are kept, so that costs no second lookup.
-        refused.assign(jobs.size(), std::nullopt);
-        rows.clear();
-        inserted.clear();
-        for (std::size_t i = 0; i < jobs.size(); ++i) {
-          const auto& job = std::get<StoreJob>(jobs[i]);
-          if (job.check == IdCheck::kSessions) refused[i] = self->refusal(job.row.message);
-          if (!refused[i]) rows.push_back(job.row);
-        }
-        if (!rows.empty()) inserted = self->store_->store(rows);
-      }
-      void ok() {
-        std::size_t row = 0;
-        for (std::size_t i = 0; i < jobs.size(); ++i) {
-          auto& job = std::get<StoreJob>(jobs[i]);
-          const auto outcome =
-              refused[i] ? *refused[i] : (inserted[row++] ? StoreOutcome::kStored : StoreOutcome::kDuplicate);
-          self->complete([done = std::move(job.done), outcome] { done(outcome); });
-        }
-      }
-      void failed(bool rejected, const std::string&) {
-        if (rejected && jobs.size() > 1) {
-          // One refused row fails its whole transaction; writing the rows one by one refuses only
-          // that row, so the others are not rejected with it (MS3 commits past rejected ones).
-          for (auto& job : jobs) {
-            std::deque<Job> single;
-            single.push_back(std::move(job));
-            self->write_batch(single);
-          }
-          return;
-        }
-        const auto outcome = rejected ? StoreOutcome::kRejected : StoreOutcome::kUnavailable;
-        for (auto& job : jobs) {
-          self->complete([done = std::move(std::get<StoreJob>(job).done), outcome] { done(outcome); });
-        }
-      }
-    } op{this, batch, {}, {}, {}};
-    with_retry(op);
+    write_rows(batch);
   } else if (auto* begin = std::get_if<BeginJob>(&batch.front())) {
-    struct {
-      StoreWriter* self;
-      BeginJob& job;
-      std::int64_t id = 0;
-      void run() { id = self->store_->begin_session(job.settings, job.started_at); }
-      void ok() { self->complete([done = std::move(job.done), id = id] { done(id, {}); }); }
-      void failed(bool, const std::string& error) {
-        self->complete([done = std::move(job.done), error] { done(std::nullopt, error); });
-      }
-    } op{this, *begin};
-    with_retry(op);
+    write_begin(*begin);
   } else {
-    struct {
-      StoreWriter* self;
-      FinishJob& job;
-      void run() { self->store_->finish_session(job.summary); }
-      void ok() { self->complete([done = std::move(job.done)] { done({}); }); }
-      void failed(bool, const std::string& error) {
-        self->complete([done = std::move(job.done), error] { done(error); });
-      }
-    } op{this, std::get<FinishJob>(batch.front())};
-    with_retry(op);
+    write_finish(std::get<FinishJob>(batch.front()));
   }
+}
+
+void StoreWriter::write_rows(std::deque<Job>& jobs) {
+  struct {
+    StoreWriter* self;
+    std::deque<Job>& jobs;
+    std::vector<std::optional<StoreOutcome>> refused;  // by job: why it is left out, if it is
+    std::vector<bool> inserted;                        // by row written: whether it was new
+    void run() {
+      // Checked again on a retry; the bounds found are kept, so that costs no second lookup.
+      refused.assign(jobs.size(), std::nullopt);
+      std::vector<StoreRow> rows;  // the jobs not refused, in order
+      inserted.clear();
+      for (std::size_t i = 0; i < jobs.size(); ++i) {
+        const auto& job = std::get<StoreJob>(jobs[i]);
+        if (job.check == IdCheck::kSessions) refused[i] = self->refusal(job.row.message);
+        if (!refused[i]) rows.push_back(job.row);
+      }
+      if (!rows.empty()) inserted = self->store_->store(rows);
+    }
+    void ok() { self->complete_rows(jobs, written_outcomes(refused, inserted)); }
+    void failed(bool rejected, const std::string&) {
+      if (rejected && jobs.size() > 1) return self->write_rows_alone(jobs);
+      const auto outcome = rejected ? StoreOutcome::kRejected : StoreOutcome::kUnavailable;
+      self->complete_rows(jobs, std::vector(jobs.size(), outcome));
+    }
+  } op{this, jobs, {}, {}};
+  with_retry(op);
+}
+
+void StoreWriter::write_rows_alone(std::deque<Job>& jobs) {
+  // One refused row fails its whole transaction; writing the rows one by one refuses only that
+  // row, so the others are not rejected with it (MS3 commits past rejected ones).
+  for (auto& job : jobs) {
+    std::deque<Job> single;
+    single.push_back(std::move(job));
+    write_rows(single);
+  }
+}
+
+void StoreWriter::complete_rows(std::deque<Job>& jobs, const std::vector<StoreOutcome>& outcomes) {
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    complete([done = std::move(std::get<StoreJob>(jobs[i]).done), outcome = outcomes[i]] { done(outcome); });
+  }
+}
+
+void StoreWriter::write_begin(BeginJob& job) {
+  struct {
+    StoreWriter* self;
+    BeginJob& job;
+    std::int64_t id = 0;
+    void run() { id = self->store_->begin_session(job.settings, job.started_at); }
+    void ok() { self->complete([done = std::move(job.done), id = id] { done(id, {}); }); }
+    void failed(bool, const std::string& error) {
+      self->complete([done = std::move(job.done), error] { done(std::nullopt, error); });
+    }
+  } op{this, job};
+  with_retry(op);
+}
+
+void StoreWriter::write_finish(FinishJob& job) {
+  struct {
+    StoreWriter* self;
+    FinishJob& job;
+    void run() { self->store_->finish_session(job.summary); }
+    void ok() { self->complete([done = std::move(job.done)] { done({}); }); }
+    void failed(bool, const std::string& error) {
+      self->complete([done = std::move(job.done), error] { done(error); });
+    }
+  } op{this, job};
+  with_retry(op);
 }
 
 void StoreWriter::run() {

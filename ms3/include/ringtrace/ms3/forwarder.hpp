@@ -60,9 +60,28 @@ class Forwarder {
  private:
   /// Waits `delay` unless stopped first; false when stopped.
   bool wait(std::chrono::milliseconds delay);
-  /// A record MS1 answered: counts it, marks its span; the outcome, or nullopt to try again.
   struct Pending;
+  /// Stamps each record; those that go on to MS1 are returned, the others get their outcome.
+  std::vector<Pending> decode(const std::vector<RecordView>& records, std::vector<ForwardOutcome>& outcomes);
+  /// Opens the record's consume span below its traceparent and, if it is to be sent, the POST's.
+  void start_spans(Pending& item, const RecordView& view);
+  /// A record that is not a valid message: counted, logged, and committed without a POST.
+  ForwardOutcome pass_undecodable(Pending& item, const RecordView& view);
+  /// POSTs until every record is settled (with backoff between rounds) or a stop comes first;
+  /// what is left in `pending` was never taken by MS1.
+  void deliver(std::vector<Pending>& pending, std::vector<ForwardOutcome>& outcomes);
+  /// One round: POSTs every pending record and keeps those to try again in `pending`; those MS1
+  /// answered for good replace the round before's in `answered`, whose spans end then. Returns
+  /// the first failure, for the log.
+  std::optional<StoreResult> post_once(std::vector<Pending>& pending, std::vector<Pending>& answered,
+                                       std::vector<ForwardOutcome>& outcomes);
+  /// A record MS1 answered: counts it, marks its span; the outcome, or nullopt to try again.
   std::optional<ForwardOutcome> settle(Pending& item, const StoreResult& result);
+  /// The retry line of a round, thinned out once a record has failed a few times.
+  static void log_retry(const std::vector<Pending>& pending, const StoreResult& failed,
+                        std::chrono::milliseconds delay);
+  /// Marks the spans of records a stop left unsent; they stay uncommitted.
+  void leave_unsent(std::vector<Pending>& pending);
 
   common::Naming naming_;
   Counters& counters_;

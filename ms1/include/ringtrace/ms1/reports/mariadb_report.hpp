@@ -37,8 +37,21 @@ class MariaDbReport final : public ReportStore {
   /// no rows; throws StoreUnavailable or StoreError.
   Result query(const std::string& sql, const char* what, bool* absent = nullptr);
   void disconnect();
+
+  // The steps of session_report(), each in the report's snapshot; `id` is the session's, as SQL.
+  /// The session's row; nullopt when there is none (or no schema yet).
+  std::optional<SessionRow> read_session(const std::string& id);
   /// One leg's figures over session `session_id`'s rows.
   LegStats leg_stats(Leg leg, const std::string& session_id);
+  /// The usual strategy: a leg's figures from its value counts, no sort of the rows; nullopt
+  /// beyond max_distinct_ values. `us` is the leg's latency, `where` the FROM and WHERE of its rows.
+  std::optional<LegStats> read_leg_value_counts(const std::string& us, const std::string& where);
+  /// The strategy beyond max_distinct_ values: the server ranks and buckets the leg's rows itself.
+  LegStats read_ranked_leg(const std::string& us, const std::string& where);
+  /// Messages by throughput slice of their end stamp.
+  std::vector<ThroughputPoint> read_throughput(const std::string& id, common::Timestamp started_at, int bucket_seconds);
+  /// The `slowest` messages by cycle, slowest first.
+  std::vector<SlowMessage> read_slowest(const std::string& id, int slowest);
 
   common::DatabaseConfig config_;
   common::Naming naming_;

@@ -33,6 +33,29 @@ class PostgresReport final : public ReportStore {
   /// Runs `sql` in the snapshot the report reads.
   Result must(const std::string& sql, const char* what);
 
+  // The steps of session_report(), each in the report's snapshot; `id` is the session's, as SQL.
+  /// latencies_ of session `id` as a subquery named m, for the queries that need every row's legs.
+  std::string latency_rows(const std::string& id) const;
+  /// The session's row; nullopt when there is none (or no schema yet).
+  std::optional<SessionRow> read_session(const std::string& id);
+  /// The grouped scan read_value_counts() runs: (leg, µs, count) and (4, slice, count) rows, or a
+  /// single (-1, 0, 0) beyond max_distinct_ values.
+  std::string value_counts_sql(const std::string& id, int bucket_seconds) const;
+  /// The usual strategy: the legs' figures and the throughput from value counts, no sort of the
+  /// rows; false (nothing filled) when there are too many distinct values or no messages table.
+  bool read_value_counts(const std::string& id, SessionReport& report);
+  /// The strategy beyond max_distinct_ values: the server ranks and buckets the rows itself.
+  void read_ranked_figures(const std::string& id, SessionReport& report);
+  /// Count, min, max and the nearest-rank percentiles of every leg, in one scan.
+  void read_ranked_legs(const std::string& id, std::array<LegStats, kLegCount>& legs);
+  /// Every leg's histogram, bucketed by the server.
+  void read_histograms(const std::string& id, std::array<LegStats, kLegCount>& legs);
+  /// Messages by throughput slice of their end stamp; nullopt when there is no messages table.
+  std::optional<std::vector<ThroughputPoint>> read_throughput(const std::string& id, common::Timestamp started_at,
+                                                              int bucket_seconds);
+  /// The `slowest` messages by cycle, slowest first.
+  std::vector<SlowMessage> read_slowest(const std::string& id, int slowest);
+
   common::DatabaseConfig config_;
   common::Naming naming_;
   PgConn conn_;

@@ -27,6 +27,10 @@ class StoreApi {
              const std::shared_ptr<common::tracing::Span>& span);
 
  private:
+  /// The answer to what the writer made of a message, after counting it (and, once stored,
+  /// timing its hops and telling the session).
+  common::HttpResponse answer_write(StoreOutcome outcome, const common::Message& message);
+
   StoreWriter& writer_;
   SessionRunner& runner_;
   const Ms1Metrics& m_;

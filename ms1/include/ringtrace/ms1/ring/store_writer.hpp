@@ -15,6 +15,7 @@
 #include <thread>
 #include <unordered_map>
 #include <variant>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -114,7 +115,18 @@ class StoreWriter {
   /// Runs `op` once, reconnecting and retrying once if the connection had dropped.
   template <typename Op>
   void with_retry(Op&& op);
+  /// Writes one batch from the queue: consecutive rows, or one session job.
   void write_batch(std::deque<Job>& batch);
+  /// Writes row jobs in one transaction, leaving out those refusal() refuses, and completes each.
+  void write_rows(std::deque<Job>& jobs);
+  /// Writes each row job in a transaction of its own, after their joint one was refused.
+  void write_rows_alone(std::deque<Job>& jobs);
+  /// Hands each row job its outcome, in order.
+  void complete_rows(std::deque<Job>& jobs, const std::vector<StoreOutcome>& outcomes);
+  /// Creates the session row and completes the job with its id.
+  void write_begin(BeginJob& job);
+  /// Records the session's outcome and completes the job.
+  void write_finish(FinishJob& job);
   /// Why `message` must not be stored (kUnknownSession, kUnknownId), or nullopt; may throw as the store does.
   std::optional<StoreOutcome> refusal(const common::Message& message);
   template <typename F>
