@@ -24,7 +24,7 @@ Ms2Service::Ms2Service(const common::Config& config)
       tracer_(config_.tracing, "ms2"),
       reject_log_(kRejectLinesPerSecond, std::chrono::seconds(1)),
       producer_(config_.kafka, counters_),
-      context_{config_, producer_, counters_, registry_, reject_log_, tracer_},
+      context_{WsSettings::from(config_), producer_, counters_, registry_, reject_log_, tracer_},
       close_timer_(ioc_) {
   register_metrics();
 }

@@ -18,8 +18,8 @@ WsPort::WsPort(boost::asio::io_context& ioc, const tcp::endpoint& endpoint, Sess
     : context_(context) {
   // The token is checked here, on the upgrade request, so a refused client never gets a WebSocket.
   common::UpgradeRoute route{
-      context.config.ms2.path,
-      [&context, auth = common::BearerAuth(context.config.security.token)](
+      context.settings.ms2.path,
+      [&context, auth = common::BearerAuth(context.settings.token)](
           tcp::socket&& socket, beast::flat_buffer&&, common::HttpRequest&& request) {
         if (const auto outcome = auth.check(request); outcome != common::AuthOutcome::kOk) {
           context.counters.upgrades_unauthorized.fetch_add(1, std::memory_order_relaxed);
@@ -57,9 +57,9 @@ void WsPort::refuse(tcp::socket&& socket, common::HttpResponse response) {
 
 void WsPort::handle(common::HttpRequest&& request, common::Responder respond) {
   const std::string_view target = request.target();
-  if (target.substr(0, target.find('?')) != context_.config.ms2.path) {
+  if (target.substr(0, target.find('?')) != context_.settings.ms2.path) {
     return respond(common::error_json(http::status::not_found,
-                                      "no such path; the WebSocket endpoint is " + context_.config.ms2.path));
+                                      "no such path; the WebSocket endpoint is " + context_.settings.ms2.path));
   }
   respond(common::error_json(http::status::bad_request, "expected a WebSocket upgrade"));
 }

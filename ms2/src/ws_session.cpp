@@ -45,7 +45,7 @@ void WsSession::run(beast::http::request<beast::http::string_body> request) {
   ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
   ws_.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& response) { response.set(beast::http::field::server, "ringtrace-ms2"); }));
-  ws_.read_message_max(context_.config.ms2.max_frame_bytes);
+  ws_.read_message_max(context_.settings.ms2.max_frame_bytes);
   context_.registry.add(shared_from_this());
   ws_.async_accept(request, beast::bind_front_handler(&WsSession::on_accept, shared_from_this()));
 }
@@ -74,7 +74,7 @@ void WsSession::on_read(beast::error_code ec, std::size_t /*bytes*/) {
 void WsSession::handle_frame() {
   context_.counters.frames_received.fetch_add(1, std::memory_order_relaxed);
   const std::string_view frame(static_cast<const char*>(buffer_.data().data()), buffer_.size());
-  auto result = process_frame(frame, ws_.got_text(), context_.config.message.naming, common::now_utc());
+  auto result = process_frame(frame, ws_.got_text(), context_.settings.naming, common::now_utc());
   namespace tracing = common::tracing;
   namespace attr = tracing::attr;
   auto& tracer = context_.tracer;
@@ -99,14 +99,14 @@ void WsSession::handle_frame() {
     }
     return;
   }
-  Pending pending{Record{record_key(context_.config.kafka, result.message.session_id, result.message.id), std::move(result.payload), {}},
+  Pending pending{Record{record_key(context_.settings.kafka, result.message.session_id, result.message.id), std::move(result.payload), {}},
                   nullptr};
   if (tracer.enabled()) {
     pending.span = std::make_shared<tracing::Span>(
         tracer.start_span(tracing::span::kKafkaProduce, tracing::SpanKind::kProducer, receive.context()));
     auto& produce = *pending.span;
     produce.set_attribute(attr::kMessagingSystem, std::string(tracing::system_name::kKafka));
-    produce.set_attribute(attr::kMessagingDestination, context_.config.kafka.topic);
+    produce.set_attribute(attr::kMessagingDestination, context_.settings.kafka.topic);
     produce.set_attribute(attr::kKafkaMessageKey, pending.record.key);
     produce.set_attribute(attr::kSessionId, result.message.session_id);
     produce.set_attribute(attr::kMessageId, result.message.id);

@@ -5,8 +5,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "ringtrace/common/hop_step.hpp"
 #include "ringtrace/common/timestamp.hpp"
-#include "ringtrace/ms3/record_processor.hpp"
+#include "ringtrace/common/trace_names.hpp"
 #include "ringtrace/ms3/response_classifier.hpp"
 
 namespace ringtrace::ms3 {
@@ -47,17 +48,21 @@ std::size_t committable(const std::vector<ForwardOutcome>& outcomes) {
   return static_cast<std::size_t>(stopped - outcomes.begin());
 }
 
-Forwarder::Forwarder(const common::Config& config, Counters& counters, StoreClient& store,
+ForwarderSettings ForwarderSettings::from(const common::Config& config) {
+  return {config.ms3, config.message.naming, config.kafka.topic, common::DeliveryPolicy::of(config.kafka.delivery)};
+}
+
+Forwarder::Forwarder(const ForwarderSettings& settings, Counters& counters, StoreClient& store,
                      common::tracing::Tracer* tracer)
-    : naming_(config.message.naming),
+    : naming_(settings.naming),
       counters_(counters),
       tracer_(tracer != nullptr && tracer->enabled() ? tracer : nullptr),
-      topic_(config.kafka.topic),
-      single_attempt_(common::DeliveryPolicy::of(config.kafka.delivery).stores_once()),
-      url_(config.ms3.store_url),
+      topic_(settings.topic),
+      single_attempt_(settings.delivery.stores_once()),
+      url_(settings.ms3.store_url),
       store_(store),
-      backoff_(std::chrono::milliseconds(config.ms3.retry_initial_ms),
-               std::chrono::milliseconds(config.ms3.retry_max_ms)) {}
+      backoff_(std::chrono::milliseconds(settings.ms3.retry_initial_ms),
+               std::chrono::milliseconds(settings.ms3.retry_max_ms)) {}
 
 void Forwarder::stop() {
   {
@@ -76,7 +81,7 @@ bool Forwarder::wait(std::chrono::milliseconds delay) {
 /// A record on its way to MS1, with the spans of its hop.
 struct Forwarder::Pending {
   std::size_t index = 0;    ///< position in the batch
-  RecordResult record;      ///< stamped body (kOk) or why not
+  common::HopResult record;  ///< the stamped message to POST (kOk) or why not
   common::tracing::Span consume;
   common::tracing::Span post;
   std::string traceparent;  ///< the POST span's context, sent as the request header
@@ -90,21 +95,21 @@ std::optional<ForwardOutcome> Forwarder::settle(Pending& item, const StoreResult
   }
   const auto action = result.ec ? ResponseAction::kRetry : classify_response(result.status);
   if (item.post.recording()) {
-    item.post.set_attribute("http.response.status_code", static_cast<std::int64_t>(result.status));
-    item.post.set_attribute("http.request.resend_count", static_cast<std::int64_t>(item.attempts - 1));
+    item.post.set_attribute(tracing::attr::kHttpStatus, static_cast<std::int64_t>(result.status));
+    item.post.set_attribute(tracing::attr::kHttpResendCount, static_cast<std::int64_t>(item.attempts - 1));
   }
   const auto& record = item.record;
   if (action == ResponseAction::kCommit) {
     counters_.forwarded.fetch_add(1, std::memory_order_relaxed);
     if (item.attempts > 1) {
-      spdlog::info("ms3: session {} message {} stored after {} attempts", record.session_id, record.id, item.attempts);
+      spdlog::info("ms3: session {} message {} stored after {} attempts", record.message.session_id, record.message.id, item.attempts);
     }
     return ForwardOutcome::kStored;
   }
   if (action == ResponseAction::kReject) {
     counters_.rejected.fetch_add(1, std::memory_order_relaxed);
     item.post.set_status(tracing::StatusCode::kError, "MS1 answered " + std::to_string(result.status));
-    spdlog::error("ms3: MS1 refused session {} message {} with {}: {}", record.session_id, record.id, result.status,
+    spdlog::error("ms3: MS1 refused session {} message {} with {}: {}", record.message.session_id, record.message.id, result.status,
                   quote(result.body));
     return ForwardOutcome::kRejected;
   }
@@ -112,7 +117,7 @@ std::optional<ForwardOutcome> Forwarder::settle(Pending& item, const StoreResult
     counters_.dropped.fetch_add(1, std::memory_order_relaxed);
     const std::string why = result.ec ? result.ec.message() : "HTTP " + std::to_string(result.status);
     item.post.set_status(tracing::StatusCode::kError, "dropped (at-most-once): " + why);
-    spdlog::warn("ms3: dropped session {} message {} (at-most-once, no retry): {}", record.session_id, record.id, why);
+    spdlog::warn("ms3: dropped session {} message {} (at-most-once, no retry): {}", record.message.session_id, record.message.id, why);
     return ForwardOutcome::kDropped;
   }
   return std::nullopt;
@@ -134,9 +139,9 @@ std::vector<Forwarder::Pending> Forwarder::decode(const std::vector<RecordView>&
     const auto& view = records[i];
     Pending item;
     item.index = i;
-    item.record = process_record(view.payload, naming_, common::now_utc());
+    item.record = common::run_hop(common::Hop::kMs3, view.payload, naming_, common::now_utc());
     if (tracer_ != nullptr) start_spans(item, view);
-    if (item.record.outcome != RecordOutcome::kOk) {
+    if (!item.record.ok()) {
       outcomes[i] = pass_undecodable(item, view);
       continue;
     }
@@ -148,28 +153,30 @@ std::vector<Forwarder::Pending> Forwarder::decode(const std::vector<RecordView>&
 void Forwarder::start_spans(Pending& item, const RecordView& view) {
   namespace tracing = common::tracing;
   const auto& record = item.record;
-  item.consume = tracer_->start_span("kafka consume", tracing::SpanKind::kConsumer,
+  item.consume = tracer_->start_span(tracing::span::kKafkaConsume, tracing::SpanKind::kConsumer,
                                      tracing::parse_traceparent(view.traceparent));
-  item.consume.set_attribute("messaging.system", std::string("kafka"));
-  item.consume.set_attribute("messaging.operation", std::string("process"));
-  item.consume.set_attribute("messaging.source.name", topic_);
-  item.consume.set_attribute("session_id", record.session_id);
-  item.consume.set_attribute("message.id", record.id);
-  if (record.outcome != RecordOutcome::kOk) return;
-  item.post = tracer_->start_span("POST /store", tracing::SpanKind::kClient, item.consume.context());
-  item.post.set_attribute("http.request.method", std::string("POST"));
-  item.post.set_attribute("url.full", url_);
-  item.post.set_attribute("session_id", record.session_id);
-  item.post.set_attribute("message.id", record.id);
+  item.consume.set_attribute(tracing::attr::kMessagingSystem, std::string(tracing::system_name::kKafka));
+  item.consume.set_attribute(tracing::attr::kMessagingOperation, std::string("process"));
+  item.consume.set_attribute(tracing::attr::kMessagingSource, topic_);
+  item.consume.set_attribute(tracing::attr::kSessionId, record.message.session_id);
+  item.consume.set_attribute(tracing::attr::kMessageId, record.message.id);
+  if (!record.ok()) return;
+  item.post = tracer_->start_span(tracing::span::kPostStore, tracing::SpanKind::kClient, item.consume.context());
+  item.post.set_attribute(tracing::attr::kHttpMethod, std::string("POST"));
+  item.post.set_attribute(tracing::attr::kUrlFull, url_);
+  item.post.set_attribute(tracing::attr::kSessionId, record.message.session_id);
+  item.post.set_attribute(tracing::attr::kMessageId, record.message.id);
   item.traceparent = item.post.traceparent();
 }
 
 ForwardOutcome Forwarder::pass_undecodable(Pending& item, const RecordView& view) {
   const auto& record = item.record;
-  item.consume.set_status(common::tracing::StatusCode::kError,
-                          std::string(to_string(record.outcome)) + ": " + record.reason);
+  // Counted undecodable whatever the hop refused it for; the span and the log say which.
+  item.consume.set_status(common::tracing::StatusCode::kError, std::string(to_string(ForwardOutcome::kUndecodable)) +
+                                                                   " (" + std::string(to_string(record.outcome)) +
+                                                                   "): " + record.reason);
   counters_.undecodable.fetch_add(1, std::memory_order_relaxed);
-  spdlog::warn("ms3: passing {} record ({} bytes): {}: {}", to_string(record.outcome), view.payload.size(),
+  spdlog::warn("ms3: passing undecodable record ({}, {} bytes): {}: {}", to_string(record.outcome), view.payload.size(),
                quote(record.reason), quote(view.payload));
   return ForwardOutcome::kUndecodable;
 }
@@ -195,7 +202,7 @@ std::optional<StoreResult> Forwarder::post_once(std::vector<Pending>& pending, s
   requests.reserve(pending.size());
   for (auto& item : pending) {
     ++item.attempts;
-    requests.push_back(StoreRequest{item.record.body, item.traceparent});
+    requests.push_back(StoreRequest{item.record.payload, item.traceparent});
   }
   // A cancelled request comes back as an error: retry path, then stop.
   const auto results = store_.store(requests);
@@ -222,12 +229,12 @@ void Forwarder::log_retry(const std::vector<Pending>& pending, const StoreResult
   const std::string why = failed.ec ? failed.ec.message()
                                     : "HTTP " + std::to_string(failed.status) + " " + quote(failed.body);
   spdlog::warn("ms3: POST of {} message(s) failed, first session {} message {} (attempt {}): {}; retrying in {} ms",
-               pending.size(), first.record.session_id, first.record.id, first.attempts, why, delay.count());
+               pending.size(), first.record.message.session_id, first.record.message.id, first.attempts, why, delay.count());
 }
 
 void Forwarder::leave_unsent(std::vector<Pending>& pending) {
   spdlog::info("ms3: stopping with {} message(s) not stored, first session {} message {}; they stay uncommitted",
-               pending.size(), pending.front().record.session_id, pending.front().record.id);
+               pending.size(), pending.front().record.message.session_id, pending.front().record.message.id);
   for (auto& item : pending) item.post.set_status(common::tracing::StatusCode::kError, "stopped before MS1 took it");
 }
 

@@ -9,18 +9,22 @@ namespace ringtrace::ms3 {
 
 namespace {
 
-common::HttpClientOptions options(const common::Config& config) {
-  common::HttpClientOptions options{std::chrono::milliseconds(config.ms3.request_timeout_ms), "ringtrace-ms3", "ms3",
-                                    !common::DeliveryPolicy::of(config.kafka.delivery).stores_once()};
-  const common::BearerAuth auth(config.security.token);
+common::HttpClientOptions options(const StoreClientSettings& settings) {
+  common::HttpClientOptions options{std::chrono::milliseconds(settings.ms3.request_timeout_ms), "ringtrace-ms3", "ms3",
+                                    !settings.delivery.stores_once()};
+  const common::BearerAuth auth(settings.token);
   if (!auth.open()) options.headers.emplace_back("Authorization", auth.header_value());
   return options;
 }
 
 }  // namespace
 
-HttpStoreClient::HttpStoreClient(const common::Config& config)
-    : client_(common::parse_endpoint(config.ms3.store_url, "http", "ms3.store_url"), options(config), abort_) {}
+StoreClientSettings StoreClientSettings::from(const common::Config& config) {
+  return {config.ms3, config.security.token, common::DeliveryPolicy::of(config.kafka.delivery)};
+}
+
+HttpStoreClient::HttpStoreClient(const StoreClientSettings& settings)
+    : client_(common::parse_endpoint(settings.ms3.store_url, "http", "ms3.store_url"), options(settings), abort_) {}
 
 std::vector<StoreResult> HttpStoreClient::store(const std::vector<StoreRequest>& records) {
   requests_.clear();

@@ -14,9 +14,8 @@ namespace ringtrace::ms3 {
 Ms3Service::Ms3Service(const common::Config& config)
     : config_(config),
       tracer_(config.tracing, "ms3"),
-      store_(config),
-      forwarder_(config, counters_, store_, &tracer_),
-      consumer_(config.kafka, config.ms3.group_instance_id) {
+      store_(StoreClientSettings::from(config)),
+      forwarder_(ForwarderSettings::from(config), counters_, store_, &tracer_) {
   register_metrics();
   spdlog::info("ms3: forwarding to {}", config.ms3.store_url);
 }
@@ -35,29 +34,32 @@ void Ms3Service::register_metrics() {
                                         "POST /store to MS1, request to answer (answered attempts only)",
                                         common::latency_buckets());
   r.gauge_fn("ringtrace_kafka_commit_lag", "Records on the broker after our last committed offset, all partitions",
-             [this] { return static_cast<double>(consumer_.commit_lag()); });
+             [this] { return consumer_ ? static_cast<double>(consumer_->commit_lag()) : 0.0; });
   r.counter_fn("ringtrace_kafka_consumer_restarts_total",
                "Consumers replaced after a fatal librdkafka error (e.g. fenced after a long broker outage)",
-               [this] { return static_cast<double>(consumer_.recreated()); });
+               [this] { return consumer_ ? static_cast<double>(consumer_->recreated()) : 0.0; });
   r.counter_fn("ringtrace_kafka_recommits_total",
                "Offsets committed again because the broker had not acknowledged them (failed, or overtaken)",
-               [this] { return static_cast<double>(consumer_.recommits()); });
+               [this] { return consumer_ ? static_cast<double>(consumer_->recommits()) : 0.0; });
   r.gauge_fn("ringtrace_kafka_assigned_partitions", "Partitions assigned to this consumer (-1 before joining the group)",
-             [this] { return static_cast<double>(consumer_.assigned_partitions()); });
+             [this] { return consumer_ ? static_cast<double>(consumer_->assigned_partitions()) : -1.0; });
   common::tracing::register_metrics(tracer_, r);
 }
 
 void Ms3Service::start() {
-  if (config_.ms3.admin_port == 0 || admin_) return;
+  if (stopping_.load() || consumer_) return;
+  consumer_ = std::make_unique<KafkaConsumer>(config_.kafka, config_.ms3.group_instance_id);
+  if (config_.ms3.admin_port == 0) return;
   const boost::asio::ip::tcp::endpoint bind{boost::asio::ip::make_address(config_.ms3.listen_address),
                                             config_.ms3.admin_port};
   admin_ = std::make_unique<common::AdminServer>(admin_ioc_, bind, metrics_, [this] {
     // Ready once the group gave us partitions: before that nothing would be consumed.
-    const int partitions = consumer_.assigned_partitions();
-    const bool ok = partitions > 0 && !forwarder_.stopping();
+    const int partitions = consumer_->assigned_partitions();
+    const bool stopping = stopping_.load();
+    const bool ok = partitions > 0 && !stopping;
     return common::HealthReport{
         ok, fmt::format(R"({{"status":"{}","assigned_partitions":{}}})",
-                        forwarder_.stopping() ? "stopping" : partitions > 0 ? "ok" : "waiting for partitions",
+                        stopping ? "stopping" : partitions > 0 ? "ok" : "waiting for partitions",
                         std::max(partitions, 0))};
   });
   spdlog::info("ms3: admin (/metrics, /healthz) on http://{}:{}", config_.ms3.listen_address, admin_port());
@@ -84,21 +86,23 @@ void Ms3Service::run() {
   std::vector<std::unique_ptr<RdKafka::Message>> batch;
   std::vector<const RdKafka::Message*> done;
   std::vector<RecordView> views;
-  while (!forwarder_.stopping()) {
-    if (consumer_.failed()) {
-      consumer_.recreate();
+  if (!consumer_) return;
+  auto& consumer = *consumer_;
+  while (!stopping_.load()) {
+    if (consumer.failed()) {
+      consumer.recreate();
       continue;
     }
     // Whatever librdkafka has fetched already, up to max_in_flight: one pipeline to MS1 and one
     // commit for all of it. With one message in the ring this is a batch of one, sent at once.
     batch.clear();
-    for (auto record = consumer_.consume(kConsumeTimeout); record; record = consumer_.consume({})) {
+    for (auto record = consumer.consume(kConsumeTimeout); record; record = consumer.consume({})) {
       batch.push_back(std::move(record));
-      if (batch.size() >= max_batch || consumer_.failed()) break;
+      if (batch.size() >= max_batch || consumer.failed()) break;
     }
     if (batch.empty()) {
-      if (commit_first) consumer_.retry_given_up();
-      consumer_.recommit();
+      if (commit_first) consumer.retry_given_up();
+      consumer.recommit();
       continue;
     }
     counters_.consumed.fetch_add(batch.size(), std::memory_order_relaxed);
@@ -111,9 +115,9 @@ void Ms3Service::run() {
     if (commit_first) {
       // At most once: the offsets move before the POSTs, so a crash after this point loses the
       // records instead of sending them again; records whose commit failed are not sent at all.
-      if (!consumer_.commit_sync(done)) {
+      if (!consumer.commit_sync(done)) {
         counters_.dropped.fetch_add(batch.size(), std::memory_order_relaxed);
-        consumer_.give_up(done);
+        consumer.give_up(done);
         continue;
       }
       forwarder_.forward(views);
@@ -121,13 +125,16 @@ void Ms3Service::run() {
     }
     const auto outcomes = forwarder_.forward(views);
     done.resize(committable(outcomes));
-    consumer_.commit(done);
+    consumer.commit(done);
     if (done.size() != outcomes.size()) break;
   }
-  consumer_.close();
+  consumer.close();
   spdlog::info("ms3: stopped consuming");
 }
 
-void Ms3Service::stop() { forwarder_.stop(); }
+void Ms3Service::stop() {
+  stopping_.store(true);
+  forwarder_.stop();  // ends a retry or a backoff wait in progress
+}
 
 }  // namespace ringtrace::ms3

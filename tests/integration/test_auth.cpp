@@ -111,7 +111,7 @@ class AuthRing : public ::testing::TestWithParam<std::string> {
     auto ms3_config = config_;
     ms3_config.ms3.store_url = "http://127.0.0.1:" + std::to_string(port) + "/store";
     ms3_config.security.token = token;
-    ms3::HttpStoreClient client(ms3_config);
+    ms3::HttpStoreClient client(ms3::StoreClientSettings::from(ms3_config));
     return client.store({{body, {}}}).front();
   }
 

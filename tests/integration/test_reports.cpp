@@ -8,7 +8,7 @@
 #include <sstream>
 #include <tuple>
 
-#include "../../ms1/src/report_sql.hpp"
+#include "../../ms1/src/reports/report_sql.hpp"
 #include "ringtrace/ms1/reports/mariadb_report.hpp"
 #include "ringtrace/ms1/ring/message_store.hpp"
 #include "ringtrace/ms1/reports/postgres_report.hpp"

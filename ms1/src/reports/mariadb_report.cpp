@@ -14,8 +14,6 @@ namespace ringtrace::ms1 {
 
 namespace {
 
-std::string quoted(std::string_view name) { return "`" + std::string(name) + "`"; }
-
 /// Exact microseconds between two DATETIME(6) values.
 std::string micros(const std::string& a, const std::string& b) {
   return "TIMESTAMPDIFF(MICROSECOND, " + a + ", " + b + ")";
@@ -125,8 +123,8 @@ std::vector<SessionRow> MariaDbReport::list_sessions(std::optional<std::int64_t>
 
 LegStats MariaDbReport::leg_stats(Leg leg, const std::string& session_id) {
   const auto [from, to] = leg_stamps(leg);
-  const auto a = quoted(common::field_name(naming_, from));
-  const auto b = quoted(common::field_name(naming_, to));
+  const auto a = mariadb_identifier(common::field_name(naming_, from));
+  const auto b = mariadb_identifier(common::field_name(naming_, to));
   const auto us = micros(a, b);
   const auto where = " FROM messages WHERE session_id = " + session_id + " AND " + a + " IS NOT NULL AND " + b + " IS NOT NULL";
   if (auto counted = read_leg_value_counts(us, where)) return std::move(*counted);
@@ -224,7 +222,7 @@ std::optional<SessionRow> MariaDbReport::read_session(const std::string& id) {
 std::vector<ThroughputPoint> MariaDbReport::read_throughput(const std::string& id, common::Timestamp started_at,
                                                             int bucket_seconds) {
   // Messages by the slice their end stamp falls in (before the start counts in 0).
-  const auto end_stamp = quoted(common::field_name(naming_, common::Hop::kEnd));
+  const auto end_stamp = mariadb_identifier(common::field_name(naming_, common::Hop::kEnd));
   const std::string width = std::to_string(static_cast<std::int64_t>(bucket_seconds) * 1000000);
   bool absent = false;
   auto result = query("SELECT GREATEST(0, (" + epoch_us(end_stamp) + " - " +
@@ -240,7 +238,7 @@ std::vector<ThroughputPoint> MariaDbReport::read_throughput(const std::string& i
 std::vector<SlowMessage> MariaDbReport::read_slowest(const std::string& id, int slowest) {
   // The slowest by cycle; a leg whose stamps are missing reads 0.
   bool absent = false;
-  auto result = query(detail::latencies_sql(naming_, quoted, micros) + id +
+  auto result = query(detail::latencies_sql(naming_, mariadb_identifier, micros) + id +
                           " HAVING l3 IS NOT NULL ORDER BY l3 DESC, id LIMIT " + std::to_string(std::max(slowest, 0)),
                       "reading the slowest messages", &absent);
   std::vector<SlowMessage> messages;

@@ -11,8 +11,6 @@ namespace ringtrace::ms1 {
 
 namespace {
 
-std::string quoted(std::string_view name) { return "\"" + std::string(name) + "\""; }
-
 /// Exact microseconds from `a` to `b`: EXTRACT(EPOCH FROM interval) is numeric (exact) since
 /// PostgreSQL 14, so nothing goes through a double; NULL when either stamp is.
 std::string micros(const std::string& a, const std::string& b) {
@@ -80,7 +78,7 @@ PostgresReport::PostgresReport(common::DatabaseConfig config, common::Naming nam
     : config_(std::move(config)),
       naming_(naming),
       max_distinct_(max_distinct),
-      latencies_(detail::latencies_sql(naming_, quoted, micros)) {}
+      latencies_(detail::latencies_sql(naming_, postgres_identifier, micros)) {}
 
 void PostgresReport::connect() {
   conn_.reset();
@@ -90,27 +88,20 @@ void PostgresReport::connect() {
                            " -c statement_timeout=10000");
 }
 
-PostgresReport::Result PostgresReport::query(const std::string& sql, const char* what) {
+PgResult PostgresReport::query(const std::string& sql, const char* what) {
   if (!conn_) throw StoreUnavailable(std::string(what) + ": not connected");
-  Result result(PQexec(conn_.get(), sql.c_str()));
+  PgResult result(PQexec(conn_.get(), sql.c_str()));
   const auto status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
   const char* state = result ? PQresultErrorField(result.get(), PG_DIAG_SQLSTATE) : nullptr;
   if (state != nullptr && std::string_view(state) == "42P01") return nullptr;  // undefined_table: no schema yet
-  std::string message = std::string(what) + ": " + (result ? PQresultErrorMessage(result.get()) : PQerrorMessage(conn_.get()));
-  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  const std::string message = postgres_error(what, result.get(), conn_.get());
   if (PQstatus(conn_.get()) != CONNECTION_OK) {
     conn_.reset();
     throw StoreUnavailable(message);
   }
   if (PQtransactionStatus(conn_.get()) != PQTRANS_IDLE) PQclear(PQexec(conn_.get(), "ROLLBACK"));
   throw StoreError(message);
-}
-
-PostgresReport::Result PostgresReport::must(const std::string& sql, const char* what) {
-  auto result = query(sql, what);
-  if (!result) throw StoreError(std::string(what) + ": a table vanished during the report");
-  return result;
 }
 
 std::vector<SessionRow> PostgresReport::list_sessions(std::optional<std::int64_t> before, int limit) {
@@ -164,14 +155,14 @@ std::optional<SessionRow> PostgresReport::read_session(const std::string& id) {
 std::string PostgresReport::value_counts_sql(const std::string& id, int bucket_seconds) const {
   // The slice is floor(seconds / width) in double: an interval's seconds are its integer µs / 1e6,
   // correctly rounded, so a whole-second boundary is exact and a value 1 µs below it stays below.
-  const auto end = quoted(common::field_name(naming_, common::Hop::kEnd));
+  const auto end = postgres_identifier(common::field_name(naming_, common::Hop::kEnd));
   const std::string started = "(SELECT started_at FROM sessions WHERE session_id = " + id + ")";
   std::string grouped =
       "WITH g AS MATERIALIZED (SELECT CASE GROUPING(d0, d1, d2, d3, s) WHEN 15 THEN 0 WHEN 23 THEN 1 WHEN 27 THEN 2"
       " WHEN 29 THEN 3 ELSE 4 END AS leg, COALESCE(d0, d1, d2, d3) AS d, s, count(*) AS c FROM (SELECT ";
   for (std::size_t leg = 0; leg < kLegCount; ++leg) {
     const auto [from, to] = leg_stamps(static_cast<Leg>(leg));
-    grouped += quoted(common::field_name(naming_, to)) + " - " + quoted(common::field_name(naming_, from)) + " AS d" +
+    grouped += postgres_identifier(common::field_name(naming_, to)) + " - " + postgres_identifier(common::field_name(naming_, from)) + " AS d" +
                std::to_string(leg) + ", ";
   }
   // One scan feeding five hash tables (a grouping set each), rather than four rows a message.
@@ -267,7 +258,7 @@ std::optional<std::vector<ThroughputPoint>> PostgresReport::read_throughput(cons
                                                                             common::Timestamp started_at,
                                                                             int bucket_seconds) {
   // Messages by the slice their end stamp falls in (before the start counts in 0).
-  const auto end_stamp = quoted(common::field_name(naming_, common::Hop::kEnd));
+  const auto end_stamp = postgres_identifier(common::field_name(naming_, common::Hop::kEnd));
   const std::string width = std::to_string(static_cast<std::int64_t>(bucket_seconds) * 1000000);
   auto result = query("SELECT GREATEST(0, (" + epoch_us(end_stamp) + " - " +
                           std::to_string(started_at.time_since_epoch().count()) + ") / " + width +

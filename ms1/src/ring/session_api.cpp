@@ -1,6 +1,7 @@
 #include "ringtrace/ms1/ring/session_api.hpp"
 
 #include <array>
+#include <memory>
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -49,22 +50,10 @@ void SessionApi::start(std::string_view target, common::Responder respond) {
   auto settings = runner_.settings();
   if (params[0].value) settings.duration_seconds = static_cast<int>(*params[0].value);
   if (params[1].value) settings.window = static_cast<int>(*params[1].value);
-  if (runner_.shutting_down()) return respond(error_json(http::status::service_unavailable, "MS1 is shutting down"));
-  const auto& controller = runner_.controller();
-  if (controller.state() != SessionState::kIdle) {
-    json::object body{{"error", "a session is already running"},
-                      {"session_id", controller.status(SteadyClock::now()).session_id},
-                      {"state", to_string(controller.state())}};
-    return respond(json_response(http::status::conflict, json::serialize(body)));
-  }
-  if (!link_.connected()) {
-    return respond(error_json(http::status::service_unavailable,
-                              "MS2 is not reachable at " + ms2_url_ + " (reconnecting)"));
-  }
-  if (!writer_.connected()) {
-    return respond(error_json(http::status::service_unavailable, "the database is not reachable (reconnecting)"));
-  }
-  runner_.start(settings, [this, respond = std::move(respond)](std::optional<std::int64_t> id, const std::string& error) {
+  // The runner decides whether a session may start; the answer to a refusal is said here.
+  auto answer = std::make_shared<common::Responder>(std::move(respond));
+  const auto refusal = runner_.start(settings, [this, answer](std::optional<std::int64_t> id, const std::string& error) {
+    const auto& respond = *answer;
     if (!id) {
       spdlog::error("cannot start a session: {}", error);
       return respond(error_json(http::status::service_unavailable, "cannot record the session: " + error));
@@ -79,6 +68,25 @@ void SessionApi::start(std::string_view target, common::Responder respond) {
                       {"window", settings.window}};
     respond(json_response(http::status::ok, json::serialize(body)));
   });
+  if (refusal) (*answer)(refused(*refusal));
+}
+
+common::HttpResponse SessionApi::refused(StartRefusal refusal) const {
+  switch (refusal) {
+    case StartRefusal::kShuttingDown: break;
+    case StartRefusal::kBusy: {
+      const auto& controller = runner_.controller();
+      json::object body{{"error", "a session is already running"},
+                        {"session_id", controller.status(SteadyClock::now()).session_id},
+                        {"state", to_string(controller.state())}};
+      return json_response(http::status::conflict, json::serialize(body));
+    }
+    case StartRefusal::kMs2Unreachable:
+      return error_json(http::status::service_unavailable, "MS2 is not reachable at " + ms2_url_ + " (reconnecting)");
+    case StartRefusal::kDatabaseUnreachable:
+      return error_json(http::status::service_unavailable, "the database is not reachable (reconnecting)");
+  }
+  return error_json(http::status::service_unavailable, "MS1 is shutting down");
 }
 
 void SessionApi::stop(common::Responder respond) {

@@ -19,15 +19,19 @@ namespace {
 double seconds(SteadyClock::duration d) { return std::chrono::duration<double>(d).count(); }
 }  // namespace
 
-SessionRunner::SessionRunner(boost::asio::io_context& ioc, const common::Config& config, tracing::Tracer& tracer,
+RunnerSettings RunnerSettings::from(const common::Config& config) {
+  return {config.interaction, common::DeliveryPolicy::of(config.kafka.delivery), config.message.naming,
+          config.ms1.ms2_url};
+}
+
+SessionRunner::SessionRunner(boost::asio::io_context& ioc, const RunnerSettings& settings, tracing::Tracer& tracer,
                              StoreWriter& writer, const Ms1Metrics& metrics)
-    : config_(config),
+    : config_(settings),
       tracer_(tracer),
       writer_(writer),
       m_(metrics),
-      settings_{config.interaction.duration_seconds, config.interaction.window,
-                common::DeliveryPolicy::of(config.kafka.delivery).resends(),
-                milliseconds(config.interaction.resend_timeout_ms)},
+      settings_{settings.interaction.duration_seconds, settings.interaction.window, settings.delivery.resends(),
+                milliseconds(settings.interaction.resend_timeout_ms)},
       session_settings_(settings_),
       duration_timer_(ioc),
       drain_timer_(ioc),
@@ -37,8 +41,12 @@ SessionRunner::SessionRunner(boost::asio::io_context& ioc, const common::Config&
 
 SessionRunner::~SessionRunner() = default;
 
-bool SessionRunner::start(const SessionSettings& settings, StartDone done) {
-  if (!controller_.begin_start()) return false;
+std::optional<StartRefusal> SessionRunner::start(const SessionSettings& settings, StartDone done) {
+  if (shutting_down_) return StartRefusal::kShuttingDown;
+  if (controller_.state() != SessionState::kIdle) return StartRefusal::kBusy;
+  if (link_ == nullptr || !link_->connected()) return StartRefusal::kMs2Unreachable;
+  if (!writer_.connected()) return StartRefusal::kDatabaseUnreachable;
+  controller_.begin_start();
   session_settings_ = settings;
   writer_.begin_session(session_settings_, common::now_utc(), [this, done = std::move(done)](std::optional<std::int64_t> id,
                                                                                      const std::string& error) {
@@ -61,7 +69,7 @@ bool SessionRunner::start(const SessionSettings& settings, StartDone done) {
     arm_resend_check();
     done(id, error);
   });
-  return true;
+  return std::nullopt;
 }
 
 bool SessionRunner::stop(StopDone done) {
@@ -104,7 +112,7 @@ void SessionRunner::cancel() {
 
 bool SessionRunner::send(const common::Message& message, bool resend, tracing::Span& cycle) {
   if (!tracer_.enabled()) {
-    if (!link_->send(common::encode(message, config_.message.naming))) return false;
+    if (!link_->send(common::encode(message, config_.naming))) return false;
     m_.sent->inc();
     if (resend) m_.resent->inc();
     return true;
@@ -112,10 +120,10 @@ bool SessionRunner::send(const common::Message& message, bool resend, tracing::S
   // The root of the message's trace: it lasts the whole cycle and ends when the message is stored.
   auto span = tracer_.start_span(tracing::span::kSend, tracing::SpanKind::kProducer);
   span.set_attribute(attr::kMessagingSystem, std::string(tracing::system_name::kWebSocket));
-  span.set_attribute(attr::kMessagingDestination, config_.ms1.ms2_url);
+  span.set_attribute(attr::kMessagingDestination, config_.ms2_url);
   span.set_attribute(attr::kSessionId, message.session_id);
   span.set_attribute(attr::kMessageId, message.id);
-  if (!link_->send(common::encode(message, config_.message.naming, span.traceparent()))) {
+  if (!link_->send(common::encode(message, config_.naming, span.traceparent()))) {
     span.set_status(tracing::StatusCode::kError, "MS2 link down");
     return false;
   }
@@ -168,7 +176,7 @@ void SessionRunner::finished(const SessionSummary& summary) {
   m_.lost->inc(static_cast<std::uint64_t>(summary.lost));
   if (summary.lost > 0) {
     spdlog::warn("session {}: {} message(s) given up ({}; drain timeout {} ms)", summary.session_id, summary.lost,
-                 common::to_string(config_.kafka.delivery), config_.interaction.drain_timeout_ms);
+                 common::to_string(config_.delivery.mode), config_.interaction.drain_timeout_ms);
   }
   record_finish(summary);
 }
@@ -214,7 +222,7 @@ void SessionRunner::on_link_down() {
     spdlog::warn("MS2 link dropped during the session; {} message(s) in flight will be resent on reconnect", in_flight);
   } else {
     spdlog::warn("MS2 link dropped during the session; {} message(s) in flight given up ({})", in_flight,
-                 common::to_string(config_.kafka.delivery));
+                 common::to_string(config_.delivery.mode));
   }
   controller_.on_link_down(SteadyClock::now());
 }

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "ringtrace/common/trace_names.hpp"
 #include "ringtrace/ms1/ring/store_processor.hpp"
 
 namespace ringtrace::ms1 {
@@ -22,32 +23,33 @@ std::string unknown_id(const common::Message& m) {
 }
 
 /// Whether the span learns which message a request carried: only once it was decoded whole.
-bool names_message(StoreRequestOutcome outcome) {
-  return outcome == StoreRequestOutcome::kOk || outcome == StoreRequestOutcome::kBadStamps;
+bool names_message(common::HopOutcome outcome) {
+  return outcome == common::HopOutcome::kOk || outcome == common::HopOutcome::kBadStamps;
 }
 
 /// Gives the span the message's ids, so its trace is found by them.
 void tag_span(const std::shared_ptr<common::tracing::Span>& span, const common::Message& message) {
   if (!span) return;
-  span->set_attribute("session_id", message.session_id);
-  span->set_attribute("message.id", message.id);
+  span->set_attribute(common::tracing::attr::kSessionId, message.session_id);
+  span->set_attribute(common::tracing::attr::kMessageId, message.id);
 }
 
 /// The answer to a request refused before the database sees it (counted and logged), or nullopt
 /// when it goes on.
-std::optional<common::HttpResponse> refuse_request(const StoreRequest& processed, const Ms1Metrics& m) {
+std::optional<common::HttpResponse> refuse_request(const common::HopResult& processed, const Ms1Metrics& m) {
   const auto& message = processed.message;
   switch (processed.outcome) {
-    case StoreRequestOutcome::kOk: return std::nullopt;
-    case StoreRequestOutcome::kUnsupportedMediaType:
+    case common::HopOutcome::kOk: return std::nullopt;
+    case common::HopOutcome::kNotText:  // a WebSocket outcome: an HTTP body has a media type instead
+    case common::HopOutcome::kUnsupportedMediaType:
       m.rejected->inc();
       return error_json(http::status::unsupported_media_type, processed.reason);
-    case StoreRequestOutcome::kMalformed:
+    case common::HopOutcome::kMalformed:
       m.rejected->inc();
       spdlog::warn("/store rejected: {}", processed.reason);
       return error_json(http::status::bad_request, processed.reason);
-    case StoreRequestOutcome::kUnstorable:
-    case StoreRequestOutcome::kBadStamps:
+    case common::HopOutcome::kUnstorable:
+    case common::HopOutcome::kBadStamps:
       m.rejected->inc();
       spdlog::warn("/store rejected message {}/{}: {}", message.session_id, message.id, processed.reason);
       return error_json(http::status::unprocessable_entity, processed.reason);

@@ -32,31 +32,12 @@ bool is_json_media_type(std::string_view type) {
   return rest.empty() || rest.front() == ';' || rest.front() == ' ';
 }
 
-StoreRequest process_store(std::string_view content_type, std::string_view body, common::Naming naming,
-                           common::Timestamp now) {
-  StoreRequest out;
+common::HopResult process_store(std::string_view content_type, std::string_view body, common::Naming naming,
+                                common::Timestamp now) {
   if (!content_type.empty() && !is_json_media_type(content_type)) {
-    out.outcome = StoreRequestOutcome::kUnsupportedMediaType;
-    out.reason = "Content-Type must be application/json";
-    return out;
+    return common::refuse(common::HopOutcome::kUnsupportedMediaType, "Content-Type must be application/json");
   }
-  auto decoded = common::decode(body, naming);
-  if (!decoded) {
-    out.outcome = StoreRequestOutcome::kMalformed;
-    out.reason = decoded.error;
-    return out;
-  }
-  out.message = *decoded.message;
-  if (auto why = unstorable_stamp(out.message, naming); !why.empty()) {
-    out.outcome = StoreRequestOutcome::kUnstorable;
-    out.reason = std::move(why);
-    return out;
-  }
-  if (const auto result = common::stamp(out.message, common::Hop::kEnd, now); result != common::StampResult::kOk) {
-    out.outcome = StoreRequestOutcome::kBadStamps;
-    out.reason = std::string(to_string(result));
-  }
-  return out;
+  return common::run_hop(common::Hop::kEnd, body, naming, now, {.check = unstorable_stamp});
 }
 
 }  // namespace ringtrace::ms1

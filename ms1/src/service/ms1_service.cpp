@@ -35,7 +35,7 @@ Ms1Service::Ms1Service(common::Config config)
                            [this] { return writer_->connected() ? 1.0 : 0.0; },
                            [this] { return static_cast<double>(writer_->connects()); },
                            [this] { return static_cast<double>(writer_->queue_depth()); }})),
-      runner_(ioc_, config_, tracer_, *writer_, m_),
+      runner_(ioc_, RunnerSettings::from(config_), tracer_, *writer_, m_),
       ws_(std::make_shared<WsClient>(
           ioc_, common::parse_endpoint(config_.ms1.ms2_url, "ws", "ms1.ms2_url"),
           common::Backoff(milliseconds(config_.ms1.reconnect_initial_ms), milliseconds(config_.ms1.reconnect_max_ms)),
@@ -49,8 +49,9 @@ Ms1Service::Ms1Service(common::Config config)
           ioc_, boost::asio::ip::tcp::endpoint{boost::asio::ip::make_address(config_.ms1.listen_address), config_.ms1.port},
           http_api_, common::HttpLimits{config_.ms1.max_body_bytes, milliseconds(config_.ms1.request_timeout_ms)})) {
   runner_.attach(*ws_);
+  // The finish line is out and the rows are durable: the latency line follows.
   runner_.after_finish([this](const SessionSummary& summary, std::function<void()> done) {
-    print_latency(summary, std::move(done));
+    LatencyLine(*reports_).print(summary.session_id, std::move(done));
   });
   http_api_.require_token(auth_, *m_.unauthorized);
   http_api_.serve_dashboard(sessions_api_, *relay_, dashboard_api_);
@@ -60,20 +61,6 @@ Ms1Service::~Ms1Service() {
   if (relay_) relay_->stop();
   if (reports_) reports_->stop();
   if (writer_) writer_->stop();
-}
-
-void Ms1Service::print_latency(const SessionSummary& summary, std::function<void()> done) {
-  // The finish line is out and the rows are durable. Asked as the dashboard asks, so its first
-  // look at the session just finished comes from the report thread's cache.
-  reports_->session_report(summary.session_id, kSlowestMessages, [id = summary.session_id, done = std::move(done)](
-                                                      ReportResult<SessionReport> result) {
-    if (result.outcome == ReportOutcome::kOk) {
-      common::announce(latency_line(result.value));
-    } else {
-      spdlog::warn("session {}: no latency line: {}", id, result.error);
-    }
-    done();
-  });
 }
 
 void Ms1Service::start() {

@@ -56,8 +56,8 @@ void KafkaRing::use_store(std::uint16_t port) {
 
 void KafkaRing::produce_from_ms1(std::int64_t session_id, std::int64_t id) {
   auto result = ms2::process_frame(ms1_frame(session_id, id), true, config_.message.naming, common::now_utc());
-  ASSERT_EQ(result.outcome, ms2::FrameOutcome::kOk) << result.reason;
-  ASSERT_EQ(producer_->produce({std::to_string(result.session_id), result.payload, {}}, {}),
+  ASSERT_EQ(result.outcome, common::HopOutcome::kOk) << result.reason;
+  ASSERT_EQ(producer_->produce({std::to_string(result.message.session_id), result.payload, {}}, {}),
             ms2::ProduceOutcome::kQueued);
 }
 

@@ -24,7 +24,11 @@ using StoreServer = test::FakeHttpServer;  // the fake MS1 /store
 /// Runs an Ms3Service on its own thread for the test's scope.
 class Ms3Runner {
  public:
-  explicit Ms3Runner(const common::Config& config) : service_(config), thread_([this] { service_.run(); }) {}
+  /// Subscribes here, as the process does before it serves, then consumes on a thread.
+  explicit Ms3Runner(const common::Config& config) : service_(config) {
+    service_.start();
+    thread_ = std::thread([this] { service_.run(); });
+  }
   ~Ms3Runner() {
     service_.stop();
     thread_.join();

@@ -77,7 +77,7 @@ class FakeMs1 {
                              [this] { return writer_.connected() ? 1.0 : 0.0; },
                              [this] { return static_cast<double>(writer_.connects()); },
                              [this] { return static_cast<double>(writer_.queue_depth()); }})),
-        runner(ioc_, config_, tracer_, writer_, m_),
+        runner(ioc_, RunnerSettings::from(config_), tracer_, writer_, m_),
         session_api_(runner, link, writer_, config_.ms1.ms2_url),
         store_api_(writer_, runner, m_, config_.message.naming),
         health_api_(link, writer_, runner, registry_),

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <limits>
 
-#include "../../../ms1/src/report_sql.hpp"
+#include "../../../ms1/src/reports/report_sql.hpp"
 #include "ringtrace/ms1/reports/report_store.hpp"
 
 using namespace ringtrace;

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "fake_report_store.hpp"
+#include "ringtrace/ms1/reports/report_json.hpp"
 #include "ringtrace/ms1/reports/sessions_api.hpp"
 #include "ringtrace/test/wait.hpp"
 

@@ -146,7 +146,7 @@ class WsSessionTest : public ::testing::Test {
     config_.tracing.flush_interval_ms = 20;
     tracer_ = std::make_unique<common::tracing::Tracer>(config_.tracing, "ms2");
     context_ = std::make_unique<SessionContext>(
-        SessionContext{config_, sink_, counters_, registry_, reject_log_, *tracer_});
+        SessionContext{WsSettings::from(config_), sink_, counters_, registry_, reject_log_, *tracer_});
     port_ = std::make_unique<WsPort>(ioc_, any, *context_);
     thread_ = std::thread([this] { ioc_.run(); });
   }

@@ -116,7 +116,7 @@ class ForwarderTest : public ::testing::Test {
   }
 
   Forwarder& forwarder() {
-    if (!forwarder_) forwarder_ = std::make_unique<Forwarder>(config_, counters_, store_);
+    if (!forwarder_) forwarder_ = std::make_unique<Forwarder>(ForwarderSettings::from(config_), counters_, store_);
     return *forwarder_;
   }
 
@@ -251,7 +251,7 @@ TEST_F(ForwarderTest, PostsBelowTheRecordsTraceAndExportsTheHopsSpans) {
   config_.tracing.endpoint = collector.url("/v1/traces");
   config_.tracing.protocol = common::TracingProtocol::kHttpJson;
   common::tracing::Tracer tracer(config_.tracing, "ms3");
-  Forwarder forwarder(config_, counters_, store_, &tracer);
+  Forwarder forwarder(ForwarderSettings::from(config_), counters_, store_, &tracer);
   store_.answer([](int attempt, const std::string&) {
     return attempt == 1 ? FakeStoreClient::status(503) : FakeStoreClient::status(201);
   });

@@ -50,7 +50,7 @@ TEST(HttpStoreClient, SendsTheTokenOnEveryPost) {
   FakeHttpServer server;
   auto config = config_for(server.url("/store"));
   config.security.token = "s3cret";
-  HttpStoreClient client(config);
+  HttpStoreClient client(StoreClientSettings::from(config));
   ASSERT_EQ(client.store({{R"({"id":1})", {}}, {R"({"id":2})", {}}}).size(), 2u);
   ASSERT_EQ(client.store({{R"({"id":3})", {}}}).size(), 1u);
   EXPECT_EQ(occurrences(server.received(), "\r\nAuthorization: Bearer s3cret\r\n"), 3u) << server.received();
@@ -58,14 +58,14 @@ TEST(HttpStoreClient, SendsTheTokenOnEveryPost) {
 
 TEST(HttpStoreClient, SendsNoAuthorizationWithoutAToken) {
   FakeHttpServer server;
-  HttpStoreClient client(config_for(server.url("/store")));
+  HttpStoreClient client(StoreClientSettings::from(config_for(server.url("/store"))));
   ASSERT_EQ(client.store({{R"({"id":1})", {}}}).size(), 1u);
   EXPECT_EQ(server.received().find("Authorization"), std::string::npos) << server.received();
 }
 
 TEST(HttpStoreClient, PostsEachRecordAsJsonWithItsTraceparent) {
   FakeHttpServer server;
-  HttpStoreClient client(config_for(server.url("/store")));
+  HttpStoreClient client(StoreClientSettings::from(config_for(server.url("/store"))));
   const std::string traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
   const auto results = client.store({{R"({"id":1})", traceparent}, {R"({"id":2})", {}}});
   ASSERT_EQ(results.size(), 2u);
@@ -90,7 +90,7 @@ TEST(HttpStoreClient, PostsEachRecordAsJsonWithItsTraceparent) {
 TEST(HttpStoreClient, AtLeastOnceResendsARecordWhoseConnectionClosedUnderIt) {
   FakeHttpServer server;
   hang_up_on_the_second_request(server);
-  HttpStoreClient client(config_for(server.url("/store")));
+  HttpStoreClient client(StoreClientSettings::from(config_for(server.url("/store"))));
   ASSERT_EQ(client.store({{"{}", {}}}).front().status, 200u);
   const auto second = client.store({{"{}", {}}}).front();
   ASSERT_FALSE(second.ec) << second.ec.message();
@@ -100,7 +100,7 @@ TEST(HttpStoreClient, AtLeastOnceResendsARecordWhoseConnectionClosedUnderIt) {
 TEST(HttpStoreClient, AtMostOnceNeverSendsARecordTwice) {
   FakeHttpServer server;
   hang_up_on_the_second_request(server);
-  HttpStoreClient client(config_for(server.url("/store"), common::Delivery::kAtMostOnce));
+  HttpStoreClient client(StoreClientSettings::from(config_for(server.url("/store"), common::Delivery::kAtMostOnce)));
   ASSERT_EQ(client.store({{"{}", {}}}).front().status, 200u);
   EXPECT_TRUE(client.store({{"{}", {}}}).front().ec) << "MS1 may have stored it: report, do not resend";
   EXPECT_EQ(server.requests().size(), 2u);
@@ -110,7 +110,7 @@ TEST(HttpStoreClient, CancelCutsAStoreShort) {
   test::SilentServer silent;
   auto config = config_for(silent.url("/store"));
   config.ms3.request_timeout_ms = 10000;
-  HttpStoreClient client(config);
+  HttpStoreClient client(StoreClientSettings::from(config));
   client.cancel();
   const auto started = std::chrono::steady_clock::now();
   const auto results = client.store({{"{}", {}}, {"{}", {}}});
@@ -122,7 +122,7 @@ TEST(HttpStoreClient, CancelCutsAStoreShort) {
 
 TEST(HttpStoreClient, RefusesAStoreUrlThatIsNotHttp) {
   try {
-    HttpStoreClient client(config_for("ws://127.0.0.1:1/store"));
+    HttpStoreClient client(StoreClientSettings::from(config_for("ws://127.0.0.1:1/store")));
     FAIL() << "accepted a ws:// store_url";
   } catch (const common::ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("ms3.store_url"), std::string::npos) << e.what();

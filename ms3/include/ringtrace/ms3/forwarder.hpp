@@ -13,7 +13,7 @@
 #include "ringtrace/common/config.hpp"
 #include "ringtrace/common/tracing.hpp"
 #include "ringtrace/ms3/counters.hpp"
-#include "ringtrace/ms3/record_processor.hpp"
+#include "ringtrace/ms3/record_view.hpp"
 #include "ringtrace/ms3/store_client.hpp"
 
 namespace ringtrace::ms3 {
@@ -35,6 +35,17 @@ std::string_view to_string(ForwardOutcome outcome);
 /// (those MS1 already took come back as duplicates).
 std::size_t committable(const std::vector<ForwardOutcome>& outcomes);
 
+/// What the Forwarder reads of the configuration: its section and what it needs of two others.
+struct ForwarderSettings {
+  common::Ms3Config ms3;            ///< store_url (for spans), retry_initial_ms, retry_max_ms
+  common::Naming naming = common::Naming::kService;  ///< the message's field names
+  std::string topic;                ///< the topic consumed, for spans
+  /// One POST, or retries until MS1 takes it.
+  common::DeliveryPolicy delivery = common::DeliveryPolicy::of(common::Delivery::kAtLeastOnce);
+  /// Picks the settings out of the whole configuration, for the assembly.
+  static ForwarderSettings from(const common::Config& config);
+};
+
 /// Sends records to MS1 through a StoreClient, a batch at a time (pipelined on one connection by
 /// the HTTP client, so MS1 can write them in one transaction). At least once: retries the records MS1 did not take, with backoff, for as long
 /// as MS1 is down or busy, so nothing is skipped. At most once: one attempt, which a stop lets
@@ -43,7 +54,7 @@ std::size_t committable(const std::vector<ForwardOutcome>& outcomes);
 class Forwarder {
  public:
   /// Keeps references to `counters`, `store` and, when given, `tracer` (all must outlive the forwarder).
-  Forwarder(const common::Config& config, Counters& counters, StoreClient& store,
+  Forwarder(const ForwarderSettings& settings, Counters& counters, StoreClient& store,
             common::tracing::Tracer* tracer = nullptr);
 
   /// Stamps and POSTs each record until MS1 answers 2xx or a permanent 4xx, or stop() is called

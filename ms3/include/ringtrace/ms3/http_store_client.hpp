@@ -12,6 +12,16 @@
 
 namespace ringtrace::ms3 {
 
+/// What the store client reads of the configuration.
+struct StoreClientSettings {
+  common::Ms3Config ms3;           ///< store_url, request_timeout_ms
+  std::string token;               ///< security.token; empty: no Authorization header
+  /// One POST, or a resend when a kept-alive connection closed under it.
+  common::DeliveryPolicy delivery = common::DeliveryPolicy::of(common::Delivery::kAtLeastOnce);
+  /// Picks the settings out of the whole configuration, for the assembly.
+  static StoreClientSettings from(const common::Config& config);
+};
+
 /// The StoreClient MS3 runs with: each POST bounded by `ms3.request_timeout_ms`; a request whose
 /// kept-alive connection closed under it is sent again at least once, never at most once
 /// (MS1 may have stored it, and the record is committed already). Every POST carries
@@ -19,7 +29,7 @@ namespace ringtrace::ms3 {
 class HttpStoreClient final : public StoreClient {
  public:
   /// Parses `ms3.store_url` (throws ConfigError naming it).
-  explicit HttpStoreClient(const common::Config& config);
+  explicit HttpStoreClient(const StoreClientSettings& settings);
 
   /// POSTs the records as application/json, pipelined, answers in order.
   std::vector<StoreResult> store(const std::vector<StoreRequest>& records) override;

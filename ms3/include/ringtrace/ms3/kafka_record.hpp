@@ -7,7 +7,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 
-#include "ringtrace/ms3/record_processor.hpp"
+#include "ringtrace/ms3/record_view.hpp"
 
 namespace ringtrace::ms3 {
 

@@ -23,15 +23,8 @@ class PostgresReport final : public ReportStore {
   std::int64_t stored_rows(std::int64_t session_id) override;
 
  private:
-  struct ResultCloser {
-    void operator()(PGresult* res) const { PQclear(res); }
-  };
-  using Result = std::unique_ptr<PGresult, ResultCloser>;
-
   /// Runs `sql`; nullptr when a table is absent (no schema yet), throws StoreUnavailable or StoreError.
-  Result query(const std::string& sql, const char* what);
-  /// Runs `sql` in the snapshot the report reads.
-  Result must(const std::string& sql, const char* what);
+  PgResult query(const std::string& sql, const char* what);
 
   // The steps of session_report(), each in the report's snapshot; `id` is the session's, as SQL.
   /// latencies_ of session `id` as a subquery named m, for the queries that need every row's legs.

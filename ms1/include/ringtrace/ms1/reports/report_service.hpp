@@ -21,6 +21,10 @@
 
 namespace ringtrace::ms1 {
 
+/// Slowest messages a report lists (the routes and the latency line ask the same, so one fills
+/// the cache for the other).
+inline constexpr int kSlowestMessages = 10;
+
 /// What became of one report job; the HTTP side maps it to a status.
 enum class ReportOutcome {
   kOk,           ///< the value is there

@@ -26,6 +26,9 @@ class SessionApi {
   [[nodiscard]] common::HttpResponse status() const;
 
  private:
+  /// The answer to a /start the runner refused: 409 while a session runs, else 503 naming why.
+  [[nodiscard]] common::HttpResponse refused(StartRefusal refusal) const;
+
   SessionRunner& runner_;
   const Ms2Link& link_;
   const StoreWriter& writer_;

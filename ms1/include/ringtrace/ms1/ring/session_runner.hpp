@@ -20,6 +20,17 @@
 
 namespace ringtrace::ms1 {
 
+/// What the session runner reads of the configuration.
+struct RunnerSettings {
+  common::InteractionConfig interaction;  ///< the session's defaults, its drain, progress and resend timing
+  /// Whether what may have been lost is sent again (resends()) or given up.
+  common::DeliveryPolicy delivery = common::DeliveryPolicy::of(common::Delivery::kAtLeastOnce);
+  common::Naming naming = common::Naming::kService;  ///< the message's field names
+  std::string ms2_url;  ///< where the messages go, for span attributes
+  /// Picks the settings out of the whole configuration, for the assembly.
+  static RunnerSettings from(const common::Config& config);
+};
+
 /// The session side of MS1. Runs on the single event-loop thread; no locks.
 class SessionRunner final : public SessionPort, public WsLinkListener {
  public:
@@ -29,7 +40,7 @@ class SessionRunner final : public SessionPort, public WsLinkListener {
   using StopDone = std::function<void(const SessionSummary& summary)>;
 
   /// Everything referenced must outlive the runner; attach() the link before use.
-  SessionRunner(boost::asio::io_context& ioc, const common::Config& config, common::tracing::Tracer& tracer,
+  SessionRunner(boost::asio::io_context& ioc, const RunnerSettings& settings, common::tracing::Tracer& tracer,
                 StoreWriter& writer, const Ms1Metrics& metrics);
   ~SessionRunner() override;
 
@@ -48,11 +59,11 @@ class SessionRunner final : public SessionPort, public WsLinkListener {
   /// True once shutdown() began.
   [[nodiscard]] bool shutting_down() const { return shutting_down_; }
 
-  /// Fetches a session id (kStarting), then runs the session; `done` hears the outcome. False
-  /// (and `done` dropped) unless idle.
-  bool start(StartDone done) { return start(settings_, std::move(done)); }
+  /// Fetches a session id (kStarting), then runs the session; `done` hears the outcome. When a
+  /// session may not start now, says why and drops `done` instead.
+  std::optional<StartRefusal> start(StartDone done) { return start(settings_, std::move(done)); }
   /// The same with settings of its own for this session (the API checks their ranges).
-  bool start(const SessionSettings& settings, StartDone done);
+  std::optional<StartRefusal> start(const SessionSettings& settings, StartDone done);
 
   /// Called after each finish line with the session's outcome; the runner goes on (and, shutting
   /// down, lets the loop end) once `done` is called, so what the hook prints comes before the end.
@@ -90,7 +101,7 @@ class SessionRunner final : public SessionPort, public WsLinkListener {
   void record_finish(const SessionSummary& summary);
   void notify_idle();
 
-  const common::Config& config_;
+  RunnerSettings config_;
   common::tracing::Tracer& tracer_;
   StoreWriter& writer_;
   const Ms1Metrics& m_;

@@ -30,6 +30,14 @@ enum class MessageOrigin {
   kOther,    ///< another session (an earlier one, or an earlier MS1's): the sessions table decides
 };
 
+/// Why a session may not start now; SessionRunner::start() is the one place that decides.
+enum class StartRefusal {
+  kShuttingDown,         ///< MS1 is stopping
+  kBusy,                 ///< a session is starting, running, draining or being recorded
+  kMs2Unreachable,       ///< the WebSocket link to MS2 is down (reconnecting)
+  kDatabaseUnreachable,  ///< the writer has no database connection (reconnecting)
+};
+
 /// Why a session stopped generating.
 enum class StopReason { kDuration, kStopped, kShutdown };
 

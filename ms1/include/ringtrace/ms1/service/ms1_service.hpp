@@ -18,6 +18,7 @@
 #include "ringtrace/ms1/dashboard_api.hpp"
 #include "ringtrace/ms1/service/http_api.hpp"
 #include "ringtrace/ms1/ring/ms1_metrics.hpp"
+#include "ringtrace/ms1/reports/latency_line.hpp"
 #include "ringtrace/ms1/reports/report_service.hpp"
 #include "ringtrace/ms1/ring/session_api.hpp"
 #include "ringtrace/ms1/ring/session_runner.hpp"
@@ -55,8 +56,6 @@ class Ms1Service final : public common::Service {
  private:
   void begin_shutdown();
   void complete_shutdown();
-  /// The finish hook: prints the latency line of the finished session from its report.
-  void print_latency(const SessionSummary& summary, std::function<void()> done);
 
   common::Config config_;
   common::BearerAuth auth_;          ///< security.token: checked on /store, sent to MS2
