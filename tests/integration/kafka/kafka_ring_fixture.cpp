@@ -38,7 +38,8 @@ void KafkaRing::SetUp() {
   config_.kafka.startup_timeout_ms = 15000;
   config_.ms2.listen_address = "127.0.0.1";
   config_.ms2.port = 0;
-  config_.ms2.admin_port = 0;  // off: tests run in parallel, and the e2e covers the admin port
+  config_.ms2.admin_port = 0;  // off: tests run in parallel, and the e2e covers the admin ports
+  config_.ms3.admin_port = 0;
   config_.ms3.request_timeout_ms = 2000;
   config_.ms3.retry_initial_ms = 20;
   config_.ms3.retry_max_ms = 200;
