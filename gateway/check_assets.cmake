@@ -1,8 +1,10 @@
-# The dashboard's files are self-contained and small: no external URL, nothing CSP default-src
-# 'self' would block (inline script, style attributes or elements, on* handlers, javascript: URLs),
-# every asset the page names is one MS1 serves, and the three files stay under MAX_BYTES together.
+# tests/gateway/CMakeLists.txt registers check_assets.cmake (web.assets.self_contained, label unit).
+# The dashboard's files, which the gateway serves (web/index.html at /, web/assets/NAME at
+# /assets/NAME), are self-contained and small: no external URL, nothing CSP default-src 'self'
+# would block (inline script, style attributes or elements, on* handlers, javascript: URLs), every
+# file the page names is one the gateway serves, and all of them stay under MAX_BYTES together.
 #
-#   cmake -DSOURCE_DIR=ms1/web [-DMAX_BYTES=40960] -P check_assets.cmake
+#   cmake -DSOURCE_DIR=gateway/web [-DMAX_BYTES=40960] -P check_assets.cmake
 
 cmake_policy(SET CMP0057 NEW)  # if(IN_LIST)
 if(NOT MAX_BYTES)
