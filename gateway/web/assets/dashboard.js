@@ -57,7 +57,7 @@
     try {
       response = await fetch(path, { headers: { Accept: 'application/json' }, cache: 'no-store' });
     } catch (e) {
-      throw new Error(`GET ${path}: MS1 did not answer (${e.message})`);
+      throw new Error(`GET ${path}: the gateway did not answer (${e.message})`);
     }
     const text = await response.text();
     if (!response.ok) {
