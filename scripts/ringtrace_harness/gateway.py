@@ -1,5 +1,8 @@
 """The API gateway: Debian's nginx (package nginx-light, installed here once) in front of MS1,
-configured by config/gateway/ringtrace.conf.template (the file the compose gateway uses too).
+configured by gateway/ringtrace.conf.template (the file the compose gateway uses too). It serves the
+dashboard's files from gateway/web/ of this checkout and relays GET /traces/{id} to Jaeger's query
+API at ${RINGTRACE_GATEWAY_JAEGER:-127.0.0.1:16686} (the native Jaeger has no UI, so no UI link
+unless RINGTRACE_GATEWAY_JAEGER_UI names one).
 
 As an infra.sh component (`scripts/infra.sh up gateway`): 127.0.0.1:${RINGTRACE_GATEWAY_PORT:-8088}
 → MS1 at ${RINGTRACE_GATEWAY_UPSTREAM:-127.0.0.1:8080}, state under .run/gateway/ (the rendered
@@ -29,8 +32,10 @@ from . import system as s
 NAME = "gateway"
 PACKAGE = "nginx-light"
 NGINX = "/usr/sbin/nginx"
-TEMPLATE = os.path.join(s.REPO, "config", "gateway", "ringtrace.conf.template")
-VARIABLES = ("RINGTRACE_GATEWAY_LISTEN", "RINGTRACE_GATEWAY_UPSTREAM", "RINGTRACE_GATEWAY_ACCESS_LOG")
+TEMPLATE = os.path.join(s.REPO, "gateway", "ringtrace.conf.template")
+WEB = os.path.join(s.REPO, "gateway", "web")
+VARIABLES = ("RINGTRACE_GATEWAY_LISTEN", "RINGTRACE_GATEWAY_UPSTREAM", "RINGTRACE_GATEWAY_ACCESS_LOG",
+             "RINGTRACE_GATEWAY_JAEGER", "RINGTRACE_GATEWAY_JAEGER_UI", "RINGTRACE_GATEWAY_WEB")
 RUN = os.path.join(s.RUN_DIR, "gateway")
 POLICY_RC = "/usr/sbin/policy-rc.d"
 READY_TIMEOUT_S = 20
@@ -50,6 +55,16 @@ def default_dir(port):
 def default_upstream():
     """MS1's address for `infra.sh up gateway`."""
     return os.environ.get("RINGTRACE_GATEWAY_UPSTREAM") or "127.0.0.1:8080"
+
+
+def default_jaeger():
+    """Jaeger's query API (host:port) the gateway relays GET /traces/{id} to."""
+    return os.environ.get("RINGTRACE_GATEWAY_JAEGER") or "127.0.0.1:16686"
+
+
+def default_jaeger_ui():
+    """The Jaeger UI the page links traces to: none natively (the native Jaeger has no UI)."""
+    return os.environ.get("RINGTRACE_GATEWAY_JAEGER_UI") or ""
 
 
 def render(text, values):
@@ -88,7 +103,7 @@ def ensure_installed():
 
 
 _MAIN = """# Written by ringtrace's harness (scripts/ringtrace_harness/gateway.py) on every start; edit
-# config/gateway/ringtrace.conf.template instead.
+# gateway/ringtrace.conf.template instead.
 daemon off;                 # the harness tracks the master by the PID it started
 worker_processes 1;         # loopback traffic of one user
 pid {pidfile};
@@ -111,10 +126,15 @@ http {{
 
 
 class Gateway:
-    """One nginx in front of one MS1, on its own port and in its own directory."""
+    """One nginx in front of one MS1 (and one Jaeger for the traces), on its own port and in its
+    own directory, serving the dashboard's files from `web`."""
 
-    def __init__(self, port, upstream="127.0.0.1:8080", workdir=RUN, access_log=None):
+    def __init__(self, port, upstream="127.0.0.1:8080", workdir=RUN, access_log=None, jaeger=None, jaeger_ui=None,
+                 web=WEB):
         self.port, self.upstream = int(port), upstream
+        self.jaeger = jaeger or default_jaeger()
+        self.jaeger_ui = default_jaeger_ui() if jaeger_ui is None else jaeger_ui
+        self.web = os.path.abspath(web)
         self.dir = os.path.abspath(workdir)
         self.conf = os.path.join(self.dir, "nginx.conf")
         self.site = os.path.join(self.dir, "ringtrace.conf")
@@ -126,14 +146,17 @@ class Gateway:
 
     def where(self):
         """For messages: what listens where and forwards to what."""
-        return f"{self.url} -> MS1 {self.upstream}"
+        return f"{self.url} -> MS1 {self.upstream}, Jaeger {self.jaeger}"
 
     def site_text(self):
         """The template rendered for this instance."""
         with open(TEMPLATE) as f:
             return render(f.read(), {"RINGTRACE_GATEWAY_LISTEN": f"127.0.0.1:{self.port}",
                                      "RINGTRACE_GATEWAY_UPSTREAM": self.upstream,
-                                     "RINGTRACE_GATEWAY_ACCESS_LOG": self.access_log})
+                                     "RINGTRACE_GATEWAY_ACCESS_LOG": self.access_log,
+                                     "RINGTRACE_GATEWAY_JAEGER": self.jaeger,
+                                     "RINGTRACE_GATEWAY_JAEGER_UI": self.jaeger_ui,
+                                     "RINGTRACE_GATEWAY_WEB": self.web})
 
     def write_config(self):
         """Renders the template and the main nginx.conf into the directory."""
@@ -179,7 +202,7 @@ class Gateway:
                 same = False
             if not same:
                 raise s.Fatal(f"gateway: already running (pid {p}) with another configuration than {self.where()} "
-                              f"(a changed template, port or upstream; see {self.site}); stop it first")
+                              f"(a changed template, port, upstream or Jaeger; see {self.site}); stop it first")
             s.wait_ready(NAME, p, READY_TIMEOUT_S, self.probe, self.url, self.error_log, self.log)
             s.info(f"gateway: already running ({self.where()}; pid {p})")
             return p

@@ -16,9 +16,11 @@
             (also query gRPC 127.0.0.1:16685, health 127.0.0.1:13133/status)
   gateway   the API gateway: nginx (Debian package nginx-light) on
             127.0.0.1:${RINGTRACE_GATEWAY_PORT:-8088} in front of MS1 at
-            ${RINGTRACE_GATEWAY_UPSTREAM:-127.0.0.1:8080} (config/gateway/ringtrace.conf.template);
-            access log .run/gateway/access.log. Not part of a bare `up` (it fronts MS1, which
-            scripts/run.sh --gateway starts with it); `down` and `status` include it.
+            ${RINGTRACE_GATEWAY_UPSTREAM:-127.0.0.1:8080} (gateway/ringtrace.conf.template),
+            serving the dashboard (gateway/web/) and relaying GET /traces/{id} to Jaeger's
+            query API at ${RINGTRACE_GATEWAY_JAEGER:-127.0.0.1:16686}; access log
+            .run/gateway/access.log. Not part of a bare `up` (it fronts MS1, which
+            scripts/run.sh starts with it); `down` and `status` include it.
 
 Usage:
   scripts/infra.sh up     [component...] [--brokers N]
@@ -61,7 +63,7 @@ from . import system as s
 COMPONENTS = {"postgres": postgres, "mariadb": mariadb, "kafka": kafka, "kafka-cluster": kafka_cluster,
               "jaeger": jaeger, "gateway": gateway}
 # What a bare `up` starts: the servers the services need. The gateway fronts MS1, so it comes up
-# only when asked for (infra.sh up gateway, run.sh --gateway).
+# only when asked for (infra.sh up gateway, run.sh).
 UP_DEFAULT = ("postgres", "mariadb", "kafka", "jaeger")
 
 

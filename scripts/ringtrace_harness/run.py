@@ -2,9 +2,11 @@
 infrastructure up, starts MS2, MS3 and MS1, calls GET /start, echoes MS1's console (start line,
 progress, finish line) as it is written until the session's finish line, and stops the three
 services. The infrastructure stays up so the stored rows can be inspected (scripts/infra.sh down).
-With --gateway the API gateway (scripts/ringtrace_harness/gateway.py) runs in front of MS1 and
-every call goes through it; a gateway started here stops with the ring, one that was already up
-(scripts/infra.sh up gateway) is left running.
+The API gateway (scripts/ringtrace_harness/gateway.py) runs in front of MS1, as in compose: every
+call goes through it, and it serves the dashboard (the address printed) and relays its traces to
+Jaeger. A gateway started here stops with the ring, one that was already up (scripts/infra.sh up
+gateway) is left running. --no-gateway runs the ring alone (calls straight to MS1, no dashboard);
+--gateway, the way to ask for it before it was the default, is still accepted and changes nothing.
 
 MS1's console is followed as a stream, line by line, so the finish line is always among the lines
 printed. RINGTRACE_BIN=DIR runs the ms1/ms2/ms3 in DIR and skips the build (the tests do).
@@ -20,14 +22,15 @@ from .ring import Ring, RingError, config_value, http
 from .system import REPO, Fatal
 
 USAGE = """usage: scripts/run.sh [--duration S] [--window N] [--db postgresql|mariadb] [--naming service|mc] [--config PATH]
-                      [--gateway] [--ms3 N]
+                      [--no-gateway] [--ms3 N]
   --duration S   session length in seconds (interaction.duration_seconds)
   --window N     messages in flight at once (interaction.window)
   --db NAME      database driver (database.driver): postgresql | mariadb
   --naming N     timestamp field names (message.naming): service | mc
   --config PATH  configuration file (default config/ringtrace.yaml)
-  --gateway      run the API gateway (nginx) in front of MS1 on 127.0.0.1:${RINGTRACE_GATEWAY_PORT:-8088}
-                 and make every call through it
+  --no-gateway   run without the API gateway (nginx) that otherwise fronts MS1 on
+                 127.0.0.1:${RINGTRACE_GATEWAY_PORT:-8088}, serves the dashboard and relays its traces:
+                 every call goes straight to MS1, and there is no dashboard (--gateway: the default)
   --ms3 N        run N MS3s in one consumer group (default 1); each beyond the first gets MS3's admin
                  port + 100 (i - 1) and, under static membership, ms3.group_instance_id suffixed -i.
                  Only as many as the topic has partitions (kafka.partitions, when MS2 creates it) get work
@@ -43,15 +46,15 @@ def _fail(text, code=1):
 
 def _parse(argv, env):
     """(config path, whether to run the gateway, how many MS3s)."""
-    config, with_gateway, ms3 = "config/ringtrace.yaml", False, 1
+    config, with_gateway, ms3 = "config/ringtrace.yaml", True, 1
     i = 0
     while i < len(argv):
         a = argv[i]
         if a in ("-h", "--help"):
             sys.stdout.write(USAGE)
             sys.exit(0)
-        if a == "--gateway":
-            with_gateway = True
+        if a in ("--gateway", "--no-gateway"):
+            with_gateway = a == "--gateway"
             i += 1
             continue
         if a == "--ms3":
@@ -129,7 +132,10 @@ def main(argv):
                   f"access log {gw.access_log}", flush=True)
         ring.start()
         ring.wait_ready()
-        print(f"run: the dashboard is at {ring.api}/", flush=True)
+        if gw:
+            print(f"run: the dashboard is at {gw.url}/", flush=True)
+        else:
+            print(f"run: no gateway (--no-gateway), so no dashboard; MS1's API is at {ring.api}", flush=True)
         session = ring.start_session()
     except (RingError, Fatal) as e:
         ring.stop_all()

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The dashboard in a real browser, on one database: the ring on the native servers
-(scripts/infra.sh up), a short session run through the API (the past session), then
-dashboard.mjs in Debian's chromium (playwright-core, installed here from the lock file into
+(scripts/infra.sh up) behind the API gateway (nginx, which serves the page and relays its traces
+to Jaeger), a short session run through the API (the past session), then dashboard.mjs in
+Debian's chromium, on the page the gateway serves (playwright-core, installed here from the lock file into
 ${RINGTRACE_CACHE_DIR:-~/.cache/ringtrace}/browser-node-<lock hash>), which starts a session from
 the page and follows it to its trace. Then GET /sessions/{id} of both sessions is checked against
 SQL run here on the database: the session row, each leg's count, min, max and nearest-rank
@@ -9,7 +10,7 @@ p50/p90/p99, the histogram buckets, the throughput slices and the slowest messag
 
   browser_test.py --db postgresql|mariadb --screenshot FILE.png   (RINGTRACE_BIN: ms1/ms2/ms3)
 
-Own ports, topic, consumer group and log directory. KEEP_BROWSER=1 keeps the logs of a passing run.
+Own ports (the gateway's too), topic, consumer group and log directory. KEEP_BROWSER=1 keeps the logs of a passing run.
 """
 
 import argparse
@@ -22,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -30,6 +32,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
 sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
 from ring_e2e import Checks  # noqa: E402
 from ringtrace_harness.db import Database, DatabaseError  # noqa: E402
+from ringtrace_harness.gateway import Gateway  # noqa: E402
 from ringtrace_harness.ring import Ring, RingError  # noqa: E402
 from ringtrace_harness.system import CACHE_DIR, Fatal  # noqa: E402
 
@@ -89,18 +92,20 @@ def main():
         "RINGTRACE__MS3__ADMIN_PORT": str(base + 3), "RINGTRACE__MS3__STORE_URL": f"http://127.0.0.1:{base}/store",
         "RINGTRACE__KAFKA__TOPIC": f"ringtrace.browser.{db}.{os.getpid()}",
         "RINGTRACE__KAFKA__GROUP_ID": f"ringtrace-browser-{db}-{os.getpid()}",
-        "RINGTRACE__TRACING__QUERY_URL": os.environ.get("JAEGER_QUERY", "http://127.0.0.1:16686"),
         "RINGTRACE__LOGGING__DIRECTORY": os.path.join(work, "logs"), "RINGTRACE__LOGGING__LEVEL": "info",
     })
     ring = Ring(bin_dir, CONFIG, work, env)
+    jaeger = urllib.parse.urlsplit(os.environ.get("JAEGER_QUERY", "http://127.0.0.1:16686")).netloc
+    gateway = Gateway(base + 4, ring.ms1_address, os.path.join(work, "gateway"), jaeger=jaeger)
     sql = Database(db, env=env)
     check = Checks()
     try:
-        run(ring, sql, check, naming, args.screenshot)
+        run(ring, gateway, sql, check, naming, args.screenshot)
     except (RingError, Fatal, DatabaseError) as e:
-        check("the ring, the browser and the database answered", False, str(e))
+        check("the ring, the gateway, the browser and the database answered", False, str(e))
     finally:
         ring.stop_all()
+        gateway.stop()
         if check.failed or os.environ.get("KEEP_BROWSER"):
             print(f"logs kept in {work}")
         else:
@@ -109,19 +114,21 @@ def main():
     return 1 if check.failed else 0
 
 
-def run(ring, sql, check, naming, screenshot):
+def run(ring, gateway, sql, check, naming, screenshot):
     if not os.access(CHROMIUM, os.X_OK):
         raise Fatal(f"{CHROMIUM} is missing: scripts/install-deps.sh installs Debian's chromium")
     if not shutil.which("node"):
         raise Fatal("node is not on PATH")
     modules = browser_modules()
+    gateway.start()
+    ring.through(gateway.url)
     ring.start()
     ring.wait_ready()
     past = ring.start_session("/start?duration_seconds=2&window=4")
     ring.wait_finish_line(past, 30)
 
     os.makedirs(os.path.dirname(os.path.abspath(screenshot)), exist_ok=True)
-    got = subprocess.run(["node", os.path.join(HERE, "dashboard.mjs"), "--url", ring.ms1, "--screenshot", screenshot,
+    got = subprocess.run(["node", os.path.join(HERE, "dashboard.mjs"), "--url", gateway.url, "--screenshot", screenshot,
                           "--duration", str(DASHBOARD_SECONDS), "--window", str(DASHBOARD_WINDOW),
                           "--past-session", str(past)],
                          env=dict(os.environ, RINGTRACE_BROWSER_MODULES=modules),

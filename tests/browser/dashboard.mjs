@@ -1,5 +1,5 @@
-// The dashboard in a real browser: Debian's chromium, driven by playwright-core, against a running
-// MS1. Starts a session from the page, follows its progress to the finish, checks that every
+// The dashboard in a real browser: Debian's chromium, driven by playwright-core, against the API
+// gateway in front of a running ring (the gateway serves the page and relays its traces). Starts a session from the page, follows its progress to the finish, checks that every
 // histogram and the throughput chart drew, opens a past session, opens one slowest message's trace
 // as a waterfall, and saves a screenshot. Any console error, page error or failed request fails it.
 //
@@ -35,6 +35,8 @@ if (!modules) {
   process.exit(2);
 }
 const { chromium } = createRequire(join(modules, 'noop.js'))('playwright-core');
+// The page's own reading of Jaeger's answer, to wait (outside the page) for a complete trace.
+const { translateJaegerTrace } = createRequire(import.meta.url)('../../gateway/web/assets/jaeger_trace.js');
 
 const LEGS = ['ms1_to_ms2', 'ms2_to_ms3', 'ms3_to_ms1', 'cycle'];
 const duration = Number(opt.duration);
@@ -83,6 +85,8 @@ try {
   check('GET / serves the dashboard', loaded && loaded.status() === 200, loaded && `status ${loaded.status()}`);
   const csp = (loaded && loaded.headers()['content-security-policy']) || '';
   check("the page comes with CSP default-src 'self'", csp.includes("default-src 'self'"), csp);
+  const requestId = (loaded && loaded.headers()['x-request-id']) || '';
+  check(`the page comes from the gateway (X-Request-Id ${requestId})`, requestId !== '');
   const idle = await until(page, () => document.getElementById('state').textContent === 'idle', null, 15000);
   check('#state shows MS1 idle', idle, await text(page, '#state'));
 
@@ -157,7 +161,8 @@ try {
   for (const deadline = Date.now() + 30000; traceId && !relayed && Date.now() < deadline;) {
     try {
       const r = await fetch(new URL(`/traces/${traceId}`, opt.url));
-      const services = r.ok ? new Set(((await r.json()).spans || []).map((s) => s.service)) : new Set();
+      const got = r.ok ? translateJaegerTrace(await r.text(), traceId, '') : null;
+      const services = new Set(got && got.answer === 'trace' ? got.trace.spans.map((s) => s.service) : []);
       relayed = wanted.every((s) => services.has(s));
     } catch (e) { relayed = false; }
     if (!relayed) await new Promise((done) => setTimeout(done, 500));
@@ -180,7 +185,7 @@ try {
     const attrs = await page.locator('#trace .span[open] .span-attributes dt').count();
     check(`a span opens to its attributes (${attrs} shown)`, attrs >= 4);
     const jaeger = await page.locator('#jaeger-link').count();
-    console.log(`       Jaeger UI link: ${jaeger ? await page.locator('#jaeger-link').getAttribute('href') : 'none (tracing.ui_url empty)'}`);
+    console.log(`       Jaeger UI link: ${jaeger ? await page.locator('#jaeger-link').getAttribute('href') : 'none (the gateway names no Jaeger UI)'}`);
   }
 
   mkdirSync(dirname(opt.screenshot), { recursive: true });

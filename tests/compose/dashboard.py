@@ -2,8 +2,9 @@
 
 Through the gateway, as a user's browser would reach them: the page and its files, the sessions
 list, a finished session's report (which must agree with the database, asked with `exec`), the
-relay of one of its slowest messages' traces from the official Jaeger image, with the link to
-that image's UI; and MS1's latency line after the finish line.
+gateway's relay of one of its slowest messages' traces from the official Jaeger image (Jaeger's
+own answer, which the page reads), naming that image's UI for the page's link; and MS1's latency
+line after the finish line.
 """
 
 import json
@@ -80,13 +81,17 @@ def check_dashboard(project, check, http_request, wait_for, session, messages):
     trace_id = slowest[0]["trace_id"]
 
     def relayed():
-        status, trace, _ = get_json(http_request, project.gateway(f"/traces/{trace_id}"))
-        services = {s.get("service") for s in (trace or {}).get("spans", [])}
-        return (trace, services) if status == 200 and {"ms1", "ms2", "ms3"} <= services else None
+        status, answer, headers = get_json(http_request, project.gateway(f"/traces/{trace_id}"))
+        trace = ((answer or {}).get("data") or [{}])[0] if isinstance(answer, dict) else {}
+        processes = trace.get("processes") or {}
+        services = {processes.get(s.get("processID"), {}).get("serviceName") for s in trace.get("spans", [])}
+        return (headers, services) if status == 200 and {"ms1", "ms2", "ms3"} <= services else None
     got = wait_for(30, relayed, 1.0)
-    check(f"{v}: GET /traces/{{id}} relays the slowest message's trace from Jaeger: spans of ms1, ms2 and ms3",
+    check(f"{v}: GET /traces/{{id}} relays Jaeger's answer for the slowest message's trace: spans of ms1, ms2 and ms3",
           got is not None, str(got[1]) if got else "")
     if got:
-        link = got[0].get("jaeger_ui") or ""
-        check(f"{v}: the relayed trace links to the Jaeger UI on its published port",
-              link == f"http://127.0.0.1:{project.port('RINGTRACE_JAEGER_UI_PORT')}/trace/{trace_id}", link)
+        ui = got[0].get("X-Jaeger-UI") or ""
+        check(f"{v}: the relayed trace names the Jaeger UI on its published port (X-Jaeger-UI) for the page's link",
+              ui == f"http://127.0.0.1:{project.port('RINGTRACE_JAEGER_UI_PORT')}", ui)
+    status, text, _ = http_request(project.gateway("/api/services"))
+    check(f"{v}: nothing else of Jaeger through the gateway (GET /api/services is 404)", status == 404, f"{status} {text[:80]}")

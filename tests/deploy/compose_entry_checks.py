@@ -4,7 +4,8 @@ token on every internal hop.
 
   compose_entry_checks.py entry VARIANT     only the gateway publishes the API (and every published
                                             port is on loopback); the gateway runs the pinned nginx
-                                            with the repository's template, in front of MS1
+                                            with the repository's template and the dashboard's
+                                            files, in front of MS1 and Jaeger's query API
   compose_entry_checks.py token VARIANT     every service reads the shared token from the token
                                             volume, after the one-shot token service wrote it;
                                             RINGTRACE_TOKEN reaches that service
@@ -32,7 +33,9 @@ from deploy_common import REPO, SERVICES, TOKEN_FILE_VARIABLE, TOKEN_SERVICE, VA
 GATEWAY = "gateway"
 GATEWAY_PORT = 8080          # the port the gateway listens on inside its container
 MS1_PORT = 8080              # ms1.port, which the compose files leave at its default
-TEMPLATE = os.path.join(REPO, "config", "gateway", "ringtrace.conf.template")
+TEMPLATE = os.path.join(REPO, "gateway", "ringtrace.conf.template")
+WEB = os.path.join(REPO, "gateway", "web")   # the dashboard's files
+JAEGER_QUERY = "jaeger:16686"                 # the jaeger service's query API
 TEMPLATES_DIR = "/etc/nginx/templates/"   # what the official image's entry point renders
 SERVICE_UID = 10001          # the Dockerfile's ringtrace user
 
@@ -85,6 +88,18 @@ def check_entry(variant):
                     "gateway: the access log does not go to the container's stdout")
     ms1_env = dc.service_environment(services.get("ms1", {}))
     problems.expect(ms1_env.get("RINGTRACE__MS1__PORT", str(MS1_PORT)) == str(MS1_PORT), "ms1: moved off the gateway's upstream port")
+    # Every variable the template names is set (an unset one would reach nginx as it is written).
+    with open(TEMPLATE) as f:
+        wanted = set(re.findall(r"\$\{(RINGTRACE_GATEWAY_[A-Z_]+)\}", f.read()))
+    problems.expect(wanted <= set(env), f"gateway: the template's {sorted(wanted - set(env))} are not set")
+    problems.expect(env.get("RINGTRACE_GATEWAY_JAEGER") == JAEGER_QUERY and "jaeger" in services,
+                    f"gateway: RINGTRACE_GATEWAY_JAEGER is {env.get('RINGTRACE_GATEWAY_JAEGER')!r}, not {JAEGER_QUERY}")
+    problems.expect(condition(gateway, "jaeger") == "service_healthy",
+                    "gateway: does not wait for a healthy jaeger (nginx resolves the name when it starts)")
+    problems.expect(str(env.get("RINGTRACE_GATEWAY_JAEGER_UI", "")).startswith("http://127.0.0.1:"),
+                    f"gateway: RINGTRACE_GATEWAY_JAEGER_UI is {env.get('RINGTRACE_GATEWAY_JAEGER_UI')!r}, not the UI published on loopback")
+    retired = [k for k in ms1_env if k in ("RINGTRACE__TRACING__QUERY_URL", "RINGTRACE__TRACING__UI_URL")]
+    problems.expect(not retired, f"ms1: sets {retired}, which MS1 no longer reads (the gateway relays the traces)")
 
     binds = [v for v in gateway.get("volumes") or [] if isinstance(v, dict) and v.get("type") == "bind"]
     template = [v for v in binds if os.path.realpath(str(v.get("source"))) == os.path.realpath(TEMPLATE)]
@@ -97,6 +112,16 @@ def check_entry(variant):
         problems.expect((mount.get("bind") or {}).get("create_host_path") is False,
                         "gateway: a missing template would be created as a directory (bind.create_host_path)")
     problems.expect(os.path.isfile(TEMPLATE), f"{os.path.relpath(TEMPLATE, REPO)} does not exist")
+    web = [v for v in binds if os.path.realpath(str(v.get("source"))) == os.path.realpath(WEB)]
+    if problems.expect(len(web) == 1, f"gateway: {os.path.relpath(WEB, REPO)} is not bind-mounted once"):
+        mount = web[0]
+        problems.expect(str(mount.get("target")) == env.get("RINGTRACE_GATEWAY_WEB"),
+                        f"gateway: the page is mounted at {mount.get('target')!r}, RINGTRACE_GATEWAY_WEB is "
+                        f"{env.get('RINGTRACE_GATEWAY_WEB')!r}")
+        problems.expect(mount.get("read_only") is True, "gateway: the page is mounted writable")
+        problems.expect((mount.get("bind") or {}).get("create_host_path") is False,
+                        "gateway: a missing page would be created as an empty directory (bind.create_host_path)")
+    problems.expect(os.path.isfile(os.path.join(WEB, "index.html")), f"{os.path.relpath(WEB, REPO)}/index.html does not exist")
     problems.expect(condition(gateway, "ms1") == "service_healthy", "gateway: does not wait for a healthy ms1")
     problems.expect(gateway.get("restart") == "unless-stopped", f"gateway: restart is {gateway.get('restart')!r}")
     problems.finish()

@@ -1,9 +1,9 @@
 """The e2e's checks of the trust boundaries, against the ring and gateway ring_e2e.py started:
 
-  gateway_checks  the API gateway, the one public entry: /store is not routed, request ids are
-                  returned and logged, traceparent reaches MS1, a burst on the control routes is
-                  cut with 429 (from a second loopback address, so the e2e's own calls keep their
-                  budget)
+  gateway_checks  the API gateway, the one public entry: /store is not routed, the dashboard's page
+                  is the gateway's own and a bad trace id its JSON 400, request ids are returned
+                  and logged, traceparent reaches MS1, a burst on the control routes is cut with
+                  429 (from a second loopback address, so the e2e's own calls keep their budget)
   token_checks    the internal hops, straight to MS1 and MS2 (the gateway is not their guard):
                   POST /store without or with a wrong token is 401, an unknown session or an id
                   its session never sent is 422, a WebSocket upgrade to MS2 without the token is
@@ -72,18 +72,24 @@ def gateway_checks(check, gw, sql, stamps, jaeger):
     check.eq("POST /store through the gateway stores no row", sql.count(UNKNOWN_SESSION), 0)
     check.eq("GET /store/ through the gateway is 404", call(api + "/store/")[0], 404)
     check.eq("a path under a route (/start/x) through the gateway is 404", call(api + "/start/x")[0], 404)
-    # -- the dashboard's routes reach MS1 (its own 400s name the parameter); nothing below them --
+    # -- the reports reach MS1 (its own 400s name the parameter); nothing below them; the page and
+    # -- the traces are the gateway's own ------------------------------------------------------------
     status, _, body = call(api + "/sessions?limit=0")
     check(f"GET /sessions through the gateway is MS1's 400 naming the bad limit ({status} {body.strip()})",
           status == 400 and "'limit'" in error_of(body))
     status, _, body = call(api + "/traces/xyz")
-    check(f"GET /traces/{{id}} through the gateway is MS1's 400 for a bad id ({status} {body.strip()})",
-          status == 400 and error_of(body).startswith("trace id"))
+    check(f"GET /traces/{{id}} through the gateway is the gateway's JSON 400 naming a bad id ({status} {body.strip()})",
+          status == 400 and error_of(body) == "trace id: expected 32 lowercase hex digits, got 'xyz'")
     status, _, body = call(api + "/sessions/abc")
     check(f"GET /sessions/{{id}} through the gateway is MS1's 400 for a bad id ({status} {body.strip()})",
           status == 400 and error_of(body).startswith("session id"))
     check.eq("a path under a report (/sessions/1/x) through the gateway is 404", call(api + "/sessions/1/x")[0], 404)
-    check("GET / through the gateway is MS1's answer, not the gateway's 404", error_of(call(api + "/")[2]) != "not found")
+    status, headers, body = call(api + "/")
+    check(f"GET / through the gateway is the dashboard's page, served by the gateway ({status} {headers.get('Content-Type')})",
+          status == 200 and headers.get("Content-Type") == "text/html; charset=utf-8"
+          and headers.get("Content-Security-Policy") == "default-src 'self'" and "<html" in body
+          and "upstream_time=- " in log_line(gw.access_log, headers.get("X-Request-Id", "-")))
+    check.eq("GET /api/services through the gateway (Jaeger's, not relayed) is 404", call(api + "/api/services")[0], 404)
     check("the gateway's own 404 is logged without an upstream time",
           "upstream_time=- " in log_line(gw.access_log, store_id), log_line(gw.access_log, store_id))
 

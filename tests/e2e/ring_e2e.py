@@ -5,8 +5,8 @@ the internal hops.
 
   ring_e2e.py [--db postgresql|mariadb] [--naming service|mc]   (RINGTRACE_BIN: ms1/ms2/ms3)
 
-The control and read calls (/start, /stop, /status, /healthz, /metrics) go through the gateway, as
-a user's do; POST /store and the trust checks go straight to MS1 and MS2 (boundary_checks.py).
+The control and read calls (/start, /stop, /status, /healthz, /metrics, the reports) go through the
+gateway, as a user's do, and so do the page and a trace, which only the gateway serves; POST /store and the trust checks go straight to MS1 and MS2 (boundary_checks.py).
 Uses its own ports (the gateway's too), topic, consumer group and log directory, so it can run
 beside scripts/run.sh and scripts/infra.sh up gateway. KEEP_E2E=1 keeps the logs of a passing run too.
 """
@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -91,7 +92,8 @@ def main():
         "RINGTRACE__LOGGING__DIRECTORY": os.path.join(work, "logs"), "RINGTRACE__LOGGING__LEVEL": "info",
     })
     ring = Ring(bin_dir, CONFIG, work, env)
-    gateway = Gateway(base + 4, ring.ms1_address, os.path.join(work, "gateway"))
+    jaeger = urllib.parse.urlsplit(os.environ.get("JAEGER_QUERY", "http://127.0.0.1:16686")).netloc
+    gateway = Gateway(base + 4, ring.ms1_address, os.path.join(work, "gateway"), jaeger=jaeger)
     sql = Database(db, env=env)
     check = Checks()
     try:
@@ -127,6 +129,8 @@ def run(ring, gateway, sql, check, env, work, bin_dir, naming, stamps, token):
     check.eq("GET /stop while idle is 409", code(api + "/stop"), 409)
     check.eq("unknown path is 404", code(api + "/nope"), 404)
     check.eq("unknown path on MS1 itself is 404", code(ms1 + "/nope"), 404)
+    for path in ("/", "/assets/dashboard.js", "/traces/0123456789abcdef0123456789abcdef"):
+        check.eq(f"GET {path} on MS1 itself is 404: the page and the traces are the gateway's", code(ms1 + path), 404)
     check.eq("POST /start is 405", code(api + "/start", method="POST"), 405)
     auth = {**JSON, "Authorization": f"Bearer {token}"}
     store = lambda body: code(ms1 + "/store", method="POST", body=body, headers=auth)  # noqa: E731
@@ -348,9 +352,11 @@ def report_checks(ring, check, sql, jaeger, session, messages):
     cycle = next((leg for leg in report.get("legs", []) if leg.get("leg") == "cycle"), {})
     check.eq("GET /sessions/{id} through the gateway: the cycle's count is the session's rows", cycle.get("count"), messages)
     code, body = http(f"{ring.api}/traces/{trace_id}")
-    services = {span.get("service") for span in (json.loads(body).get("spans", []) if code == 200 else [])}
-    check(f"GET /traces/{{id}} through the gateway relays that trace: spans of ms1, ms2, ms3 ({code}, {sorted(services)})",
-          {"ms1", "ms2", "ms3"} <= services)
+    relayed = (json.loads(body).get("data") or [{}])[0] if code == 200 else {}
+    processes = relayed.get("processes", {})
+    services = {processes.get(s.get("processID"), {}).get("serviceName") for s in relayed.get("spans", [])}
+    check(f"GET /traces/{{id}} through the gateway relays Jaeger's answer for that trace: spans of ms1, ms2, ms3 "
+          f"({code}, {sorted(map(str, services))})", {"ms1", "ms2", "ms3"} <= services)
 
 
 def named(text, key):

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """scripts/run.sh always prints the finish line: 20 one-second sessions through run.sh as users
 run it, each of whose output must hold its start line and, after it, the finish line of the same
-session, then its latency line (MS1 prints it from the stored rows after the finish line). The
-last run goes through the API gateway (run.sh --gateway, on a port of its own), which must say
-where it listens and be stopped with the ring. Needs the servers (scripts/infra.sh
-up; run.sh brings them up itself otherwise).
+session, then its latency line (MS1 prints it from the stored rows after the finish line). Each
+run goes through the API gateway (run.sh's default, on a port of its own; the first run passes
+--gateway, still accepted), which must say where it listens, give the dashboard's address as its
+own and be stopped with the ring; the run before the last passes --no-gateway and must start none.
+Needs the servers (scripts/infra.sh up; run.sh brings them up itself otherwise).
 
   run_finish_lines.py [--runs N]   (RINGTRACE_BIN: ms1/ms2/ms3; own ports, topic and logs)
 """
@@ -46,18 +47,24 @@ def main():
     })
     failed = gateway_failed = 0
     for n in range(1, args.runs + 1):
-        via_gateway = n == args.runs
-        got = subprocess.run([os.path.join(REPO, "scripts", "run.sh"), "--duration", "1"] + ["--gateway"] * via_gateway,
+        flags = ["--gateway"] if n == 1 else ["--no-gateway"] if n == args.runs - 1 else []
+        got = subprocess.run([os.path.join(REPO, "scripts", "run.sh"), "--duration", "1"] + flags,
                              env=env, capture_output=True, text=True, timeout=180)
         lines = got.stdout.splitlines()
-        if via_gateway:
-            said = any(f"the API gateway listens on http://127.0.0.1:{GATEWAY_PORT} " in ln for ln in lines)
-            stopped = not port_listening(GATEWAY_PORT)
-            if said and stopped:
-                print(f"ok   - run {n} (--gateway): said where the gateway listens; stopped it with the ring")
-            else:
+        said = any(f"the API gateway listens on http://127.0.0.1:{GATEWAY_PORT} " in ln for ln in lines)
+        page = f"run: the dashboard is at http://127.0.0.1:{GATEWAY_PORT}/" in lines
+        stopped = not port_listening(GATEWAY_PORT)
+        how = " ".join(flags) or "default"
+        if flags == ["--no-gateway"]:
+            if said or page:
                 gateway_failed = 1
-                print(f"FAIL - run {n} (--gateway): said where it listens: {said}; stopped with the ring: {stopped}")
+                print(f"FAIL - run {n} (--no-gateway): started a gateway anyway")
+        elif said and page and stopped:
+            print(f"ok   - run {n} ({how}): said where the gateway listens, the dashboard at it; stopped it with the ring")
+        else:
+            gateway_failed = 1
+            print(f"FAIL - run {n} ({how}): said where it listens: {said}; the dashboard at it: {page}; "
+                  f"stopped with the ring: {stopped}")
         started = [m.group(1) for ln in lines if (m := re.match(r"^interaction started: session_id=(\d+) ", ln))]
         session = started[0] if len(started) == 1 else None
         finish = [i for i, ln in enumerate(lines) if session and ln.startswith(f"interaction finished: session_id={session} ")]

@@ -19,12 +19,7 @@ void HttpApi::require_token(common::BearerAuth auth, common::Counter& unauthoriz
   unauthorized_ = &unauthorized;
 }
 
-void HttpApi::serve_dashboard(common::RequestHandler& sessions, common::RequestHandler& traces,
-                              common::RequestHandler& dashboard) {
-  sessions_ = &sessions;
-  traces_ = &traces;
-  dashboard_ = &dashboard;
-}
+void HttpApi::serve_reports(common::RequestHandler& sessions) { sessions_ = &sessions; }
 
 void HttpApi::handle(common::HttpRequest&& request, common::Responder respond) {
   const std::string_view target = request.target();
@@ -62,9 +57,6 @@ void HttpApi::handle(common::HttpRequest&& request, common::Responder respond) {
     case Route::kMetrics: return respond(health_.metrics());
     case Route::kSessions:
     case Route::kSession: return delegate(sessions_, std::move(request), std::move(respond));
-    case Route::kTrace: return delegate(traces_, std::move(request), std::move(respond));
-    case Route::kPage:
-    case Route::kAsset: return delegate(dashboard_, std::move(request), std::move(respond));
     case Route::kMethodNotAllowed: {
       auto response = error_json(http::status::method_not_allowed,
                                  fmt::format("{} is not allowed on {}", std::string_view(request.method_string()), target));

@@ -27,7 +27,6 @@ Ms1Service::Ms1Service(common::Config config)
       writer_(make_writer(config_, ioc_)),
       reports_(std::make_unique<ReportService>(make_report_store(config_.database, config_.message.naming),
                                                ioc_.get_executor())),
-      relay_(std::make_unique<TraceRelay>(config_.tracing, ioc_.get_executor())),
       m_(register_metrics(metrics_, tracer_,
                           {[this] { return static_cast<double>(runner_.controller().status(SteadyClock::now()).in_flight); },
                            [this] { return ws_->connected() ? 1.0 : 0.0; },
@@ -54,11 +53,10 @@ Ms1Service::Ms1Service(common::Config config)
     LatencyLine(*reports_).print(summary.session_id, std::move(done));
   });
   http_api_.require_token(auth_, *m_.unauthorized);
-  http_api_.serve_dashboard(sessions_api_, *relay_, dashboard_api_);
+  http_api_.serve_reports(sessions_api_);
 }
 
 Ms1Service::~Ms1Service() {
-  if (relay_) relay_->stop();
   if (reports_) reports_->stop();
   if (writer_) writer_->stop();
 }
@@ -73,7 +71,6 @@ void Ms1Service::start() {
 
 void Ms1Service::run() {
   ioc_.run();
-  relay_->stop();
   reports_->stop();
   writer_->stop();
   spdlog::info("ms1: stopped (stored={} duplicates={} rejected={})", m_.stored->value(), m_.duplicate->value(),
@@ -95,7 +92,6 @@ void Ms1Service::complete_shutdown() {
   runner_.cancel();
   listener_->stop();
   ws_->stop();
-  relay_->stop();    // cancels a query in flight
   reports_->stop();  // runs what is queued (reads only); completions are dropped with the loop
   writer_->stop();  // runs what is queued; its completions are dropped with the loop below
   ioc_.stop();

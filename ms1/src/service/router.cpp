@@ -21,9 +21,6 @@ constexpr std::array kRoutes = {
     RouteEntry{"GET", "/metrics", Route::kMetrics},
     RouteEntry{"GET", "/sessions", Route::kSessions},
     RouteEntry{"GET", "/sessions/{id}", Route::kSession},
-    RouteEntry{"GET", "/traces/{trace_id}", Route::kTrace},
-    RouteEntry{"GET", "/", Route::kPage},
-    RouteEntry{"GET", "/assets/{name}", Route::kAsset},
 };
 
 /// Whether `path` is served by `entry`'s path (a `{…}` last segment matches one non-empty segment).

@@ -176,27 +176,33 @@ struct EchoHandler final : common::RequestHandler {
   std::string name;
 };
 
-TEST_P(HttpApiTest, DashboardRoutesAre503UntilServed) {
+TEST_P(HttpApiTest, ReportRoutesAre503UntilServed) {
   const auto response = ms1().call(http::verb::get, "/sessions");
   EXPECT_EQ(response.result(), http::status::service_unavailable);
   EXPECT_EQ(body_of(response).at("error").as_string(), "/sessions is not served by this MS1");
 }
 
-TEST_P(HttpApiTest, DashboardRoutesGoToTheirHandlers) {
+TEST_P(HttpApiTest, ReportRoutesGoToTheirHandler) {
   EchoHandler sessions("sessions");
-  EchoHandler traces("traces");
-  EchoHandler dashboard("dashboard");
-  ms1().api.serve_dashboard(sessions, traces, dashboard);
+  ms1().api.serve_reports(sessions);
   const auto answer = [&](std::string target) { return ms1().call(http::verb::get, std::move(target)).body(); };
   EXPECT_EQ(answer("/sessions?limit=3"), "\"sessions /sessions?limit=3\"");
   EXPECT_EQ(answer("/sessions/4"), "\"sessions /sessions/4\"");
-  EXPECT_EQ(answer("/traces/ab"), "\"traces /traces/ab\"");
-  EXPECT_EQ(answer("/"), "\"dashboard /\"");
-  EXPECT_EQ(answer("/assets/dashboard.js"), "\"dashboard /assets/dashboard.js\"");
   auto response = ms1().call(http::verb::post, "/sessions/4");
   EXPECT_EQ(response.result(), http::status::method_not_allowed);
   EXPECT_EQ(response[http::field::allow], "GET");
   EXPECT_EQ(ms1().call(http::verb::get, "/sessions/4/x").result(), http::status::not_found);
+}
+
+TEST_P(HttpApiTest, ThePageAndTheTracesAreNotMs1s) {
+  // The gateway serves the dashboard's files and relays the traces to Jaeger; MS1 has no such route.
+  EchoHandler sessions("sessions");
+  ms1().api.serve_reports(sessions);
+  for (const char* target : {"/", "/?x=1", "/assets/dashboard.js", "/traces/0123456789abcdef0123456789abcdef"}) {
+    const auto response = ms1().call(http::verb::get, target);
+    EXPECT_EQ(response.result(), http::status::not_found) << target;
+    EXPECT_EQ(body_of(response).at("error").as_string(), std::string("no route GET ") + target) << target;
+  }
 }
 
 }  // namespace

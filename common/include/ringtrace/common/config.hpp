@@ -129,9 +129,6 @@ struct TracingConfig {
   int batch_max = 512;             ///< spans per POST at most
   int flush_interval_ms = 200;     ///< a partial batch is sent after this
   int timeout_ms = 2000;           ///< per POST
-  /// Jaeger's query API, which MS1 relays for the dashboard's waterfall; empty = no relay (503).
-  std::string query_url = "http://127.0.0.1:16686";
-  std::string ui_url;  ///< a Jaeger UI the dashboard links a trace to (`{ui_url}/trace/{id}`); empty = no link
 };
 
 /// Section `security`: the shared secret of the internal hops (docs/security.md).

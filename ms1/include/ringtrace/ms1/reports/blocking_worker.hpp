@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// A thread for blocking calls (report queries, the Jaeger relay), so they never hold up MS1's
+/// A thread for blocking calls (the report queries), so they never hold up MS1's
 /// event loop: jobs run one at a time, in order, from a bounded queue.
 
 #include <condition_variable>

@@ -26,11 +26,10 @@ class HttpApi final : public common::RequestHandler {
   /// before serving; `unauthorized` must outlive the handler.
   void require_token(common::BearerAuth auth, common::Counter& unauthorized);
 
-  /// Serves the dashboard's read-only routes from now on: GET /sessions and /sessions/{id} by
-  /// `sessions`, GET /traces/{id} by `traces`, GET / and /assets/{name} by `dashboard`; until
-  /// then they answer 503. Call before serving; all three must outlive the handler.
-  void serve_dashboard(common::RequestHandler& sessions, common::RequestHandler& traces,
-                       common::RequestHandler& dashboard);
+  /// Serves the report routes from now on: GET /sessions and /sessions/{id} by `sessions`; until
+  /// then they answer 503. Call before serving; `sessions` must outlive the handler. (The
+  /// dashboard's page and its traces are the gateway's, not MS1's.)
+  void serve_reports(common::RequestHandler& sessions);
 
   /// Routes one request.
   void handle(common::HttpRequest&& request, common::Responder respond) override;
@@ -45,9 +44,7 @@ class HttpApi final : public common::RequestHandler {
   const HealthApi& health_;
   common::BearerAuth auth_;                  ///< open until require_token()
   common::Counter* unauthorized_ = nullptr;  ///< set with auth_
-  common::RequestHandler* sessions_ = nullptr;   ///< set by serve_dashboard()
-  common::RequestHandler* traces_ = nullptr;     ///< set by serve_dashboard()
-  common::RequestHandler* dashboard_ = nullptr;  ///< set by serve_dashboard()
+  common::RequestHandler* sessions_ = nullptr;  ///< set by serve_reports()
 };
 
 }  // namespace ringtrace::ms1

@@ -15,7 +15,6 @@
 #include "ringtrace/common/service_main.hpp"
 #include "ringtrace/common/tracing.hpp"
 #include "ringtrace/ms1/service/health_api.hpp"
-#include "ringtrace/ms1/dashboard_api.hpp"
 #include "ringtrace/ms1/service/http_api.hpp"
 #include "ringtrace/ms1/ring/ms1_metrics.hpp"
 #include "ringtrace/ms1/reports/latency_line.hpp"
@@ -25,13 +24,12 @@
 #include "ringtrace/ms1/reports/sessions_api.hpp"
 #include "ringtrace/ms1/ring/store_api.hpp"
 #include "ringtrace/ms1/ring/store_writer.hpp"
-#include "ringtrace/ms1/trace_relay.hpp"
 #include "ringtrace/ms1/ring/ws_client.hpp"
 
 namespace ringtrace::ms1 {
 
-/// The MS1 process. Everything but the database writer, the report thread and the trace relay
-/// runs on one event-loop thread (the one that calls run()), so the session and the counters
+/// The MS1 process. Everything but the database writer and the report thread runs on one
+/// event-loop thread (the one that calls run()), so the session and the counters
 /// need no locks.
 class Ms1Service final : public common::Service {
  public:
@@ -64,7 +62,6 @@ class Ms1Service final : public common::Service {
   boost::asio::io_context ioc_{1};
   std::unique_ptr<StoreWriter> writer_;
   std::unique_ptr<ReportService> reports_;  ///< its own connection: reports never wait on the writer
-  std::unique_ptr<TraceRelay> relay_;
   Ms1Metrics m_;
   SessionRunner runner_;  ///< before the link, which reports to it
   std::shared_ptr<WsClient> ws_;
@@ -72,7 +69,6 @@ class Ms1Service final : public common::Service {
   StoreApi store_api_;
   HealthApi health_api_;
   SessionsApi sessions_api_;
-  DashboardApi dashboard_api_;
   HttpApi http_api_;
   std::shared_ptr<common::HttpListener> listener_;
   std::atomic<bool> stop_requested_{false};

@@ -18,9 +18,6 @@ enum class Route {
   kMetrics,
   kSessions,  ///< GET /sessions
   kSession,   ///< GET /sessions/{id}
-  kTrace,     ///< GET /traces/{trace_id}
-  kPage,      ///< GET /, the dashboard
-  kAsset,     ///< GET /assets/{name}, the dashboard's files
   kNotFound,
   kMethodNotAllowed,
 };

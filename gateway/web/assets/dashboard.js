@@ -1,5 +1,6 @@
-// The ringtrace dashboard: plain DOM and SVG, no library, and every call goes to the MS1 that
-// served the page (CSP default-src 'self'), so nothing is fetched from anywhere else.
+// The ringtrace dashboard: plain DOM and SVG, no library, and every call goes to the gateway that
+// served the page (CSP default-src 'self'), so nothing is fetched from anywhere else: the gateway
+// routes the API to MS1 and a trace to Jaeger (read with jaeger_trace.js, loaded before this file).
 'use strict';
 (() => {
   const LEGS = ['ms1_to_ms2', 'ms2_to_ms3', 'ms3_to_ms1', 'cycle'];
@@ -50,22 +51,29 @@
     p.hidden = !err;
   }
 
-  // GET path as JSON; a failure throws an Error naming the call and the API's `error`.
-  async function api(path) {
+  // GET path: { text, response }; a failure throws an Error naming the call and the API's `error`.
+  async function get(path) {
     let response;
     try {
       response = await fetch(path, { headers: { Accept: 'application/json' }, cache: 'no-store' });
     } catch (e) {
-      throw new Error(`GET ${path}: MS1 did not answer (${e.message})`);
+      throw new Error(`GET ${path}: the gateway did not answer (${e.message})`);
     }
     const text = await response.text();
-    let body = null;
-    try { body = text ? JSON.parse(text) : null; } catch (e) { body = null; }
     if (!response.ok) {
+      let body = null;
+      try { body = text ? JSON.parse(text) : null; } catch (e) { body = null; }
       const why = body && typeof body.error === 'string' ? body.error : (text.trim().slice(0, 200) || response.statusText);
       const retry = response.headers.get('Retry-After');
       throw new Error(`GET ${path} failed: ${response.status} ${why}${retry ? ` (retry in ${retry} s)` : ''}`);
     }
+    return { text, response };
+  }
+  // GET path as a JSON object; failures as get()'s.
+  async function api(path) {
+    const { text } = await get(path);
+    let body = null;
+    try { body = text ? JSON.parse(text) : null; } catch (e) { body = null; }
     if (body === null || typeof body !== 'object') throw new Error(`GET ${path}: the answer is not JSON`);
     return body;
   }
@@ -357,10 +365,20 @@
       body.appendChild(row);
     }
   }
+  // GET /traces/{id} is Jaeger's own answer, relayed by the gateway (with the UI to link to in
+  // X-Jaeger-UI when there is one); the page turns it into what it draws.
+  async function loadTrace(traceId) {
+    const path = `/traces/${traceId}`;
+    const { text, response } = await get(path);
+    const got = window.ringtraceJaeger.translateJaegerTrace(text, traceId, response.headers.get('X-Jaeger-UI') || '');
+    if (got.answer === 'not-found') throw new Error(`GET ${path}: trace ${traceId} not found in Jaeger`);
+    if (got.answer !== 'trace') throw new Error(`GET ${path}: Jaeger's answer is not a trace: ${got.error}`);
+    return got.trace;
+  }
   async function showTrace(traceId, messageId) {
     $('trace-summary').textContent = `Loading the trace of message ${messageId} (${traceId})…`;
     try {
-      const trace = await api(`/traces/${traceId}`);
+      const trace = await loadTrace(traceId);
       showError('trace-error', null);
       drawTrace(trace, messageId);
     } catch (e) {
