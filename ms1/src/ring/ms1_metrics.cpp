@@ -4,7 +4,7 @@
 
 namespace ringtrace::ms1 {
 
-Ms1Metrics register_metrics(common::MetricsRegistry& r, const common::tracing::Tracer& tracer, MetricSources sources) {
+Ms1Metrics register_metrics(common::MetricsRegistry& r, const common::tracing::Tracer& tracer) {
   Ms1Metrics m;
   m.sent = &r.counter("ringtrace_messages_sent_total", "Messages sent to MS2 over the WebSocket, resends included");
   const std::string store_help = "POST /store requests by outcome";
@@ -15,8 +15,6 @@ Ms1Metrics register_metrics(common::MetricsRegistry& r, const common::tracing::T
   m.unauthorized = &r.counter("ringtrace_store_requests_total", store_help, {{"outcome", "unauthorized"}});
   m.unknown_session = &r.counter("ringtrace_store_requests_total", store_help, {{"outcome", "unknown_session"}});
   m.unknown_id = &r.counter("ringtrace_store_requests_total", store_help, {{"outcome", "unknown_id"}});
-  r.gauge_fn("ringtrace_messages_in_flight", "Messages sent in the running session and not stored yet",
-             std::move(sources.in_flight));
   m.sessions = &r.counter("ringtrace_sessions_finished_total", "Sessions ended and recorded in the database");
   m.resent = &r.counter("ringtrace_messages_resent_total",
                         "Messages sent again because the MS2 link dropped or they were not back in time (at least once)");
@@ -28,6 +26,13 @@ Ms1Metrics register_metrics(common::MetricsRegistry& r, const common::tracing::T
   for (std::size_t i = 0; i < hops.size(); ++i) {
     m.hops[i] = &r.histogram("ringtrace_hop_latency_seconds", hop_help, common::latency_buckets(), {{"hop", hops[i]}});
   }
+  common::tracing::register_metrics(tracer, r);
+  return m;
+}
+
+void register_gauges(common::MetricsRegistry& r, MetricSources sources) {
+  r.gauge_fn("ringtrace_messages_in_flight", "Messages sent in the running session and not stored yet",
+             std::move(sources.in_flight));
   r.gauge_fn("ringtrace_ms2_connected", "1 while the WebSocket link to MS2 is up", std::move(sources.ms2_connected));
   r.counter_fn("ringtrace_ms2_connects_total", "WebSocket handshakes with MS2; more than 1 means reconnects",
                std::move(sources.ms2_connects));
@@ -37,8 +42,6 @@ Ms1Metrics register_metrics(common::MetricsRegistry& r, const common::tracing::T
                std::move(sources.database_connects));
   r.gauge_fn("ringtrace_database_queue_depth", "Jobs waiting for the database writer thread",
              std::move(sources.database_queue_depth));
-  common::tracing::register_metrics(tracer, r);
-  return m;
 }
 
 void observe_hops(const Ms1Metrics& metrics, const common::Message& message) {

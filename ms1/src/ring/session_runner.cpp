@@ -25,14 +25,16 @@ RunnerSettings RunnerSettings::from(const common::Config& config) {
 }
 
 SessionRunner::SessionRunner(boost::asio::io_context& ioc, const RunnerSettings& settings, tracing::Tracer& tracer,
-                             StoreWriter& writer, const Ms1Metrics& metrics)
+                             StoreWriter& writer, Ms2Link& link, const Ms1Metrics& metrics, FinishHook after_finish)
     : config_(settings),
       tracer_(tracer),
       writer_(writer),
       m_(metrics),
+      link_(link),
       settings_{settings.interaction.duration_seconds, settings.interaction.window, settings.delivery.resends(),
                 milliseconds(settings.interaction.resend_timeout_ms)},
       session_settings_(settings_),
+      after_finish_(std::move(after_finish)),
       duration_timer_(ioc),
       drain_timer_(ioc),
       progress_timer_(ioc),
@@ -44,7 +46,7 @@ SessionRunner::~SessionRunner() = default;
 std::optional<StartRefusal> SessionRunner::start(const SessionSettings& settings, StartDone done) {
   if (shutting_down_) return StartRefusal::kShuttingDown;
   if (controller_.state() != SessionState::kIdle) return StartRefusal::kBusy;
-  if (link_ == nullptr || !link_->connected()) return StartRefusal::kMs2Unreachable;
+  if (!link_.connected()) return StartRefusal::kMs2Unreachable;
   if (!writer_.connected()) return StartRefusal::kDatabaseUnreachable;
   controller_.begin_start();
   session_settings_ = settings;
@@ -112,7 +114,7 @@ void SessionRunner::cancel() {
 
 bool SessionRunner::send(const common::Message& message, bool resend, tracing::Span& cycle) {
   if (!tracer_.enabled()) {
-    if (!link_->send(common::encode(message, config_.naming))) return false;
+    if (!link_.send(common::encode(message, config_.naming))) return false;
     m_.sent->inc();
     if (resend) m_.resent->inc();
     return true;
@@ -123,7 +125,7 @@ bool SessionRunner::send(const common::Message& message, bool resend, tracing::S
   span.set_attribute(attr::kMessagingDestination, config_.ms2_url);
   span.set_attribute(attr::kSessionId, message.session_id);
   span.set_attribute(attr::kMessageId, message.id);
-  if (!link_->send(common::encode(message, config_.naming, span.traceparent()))) {
+  if (!link_.send(common::encode(message, config_.naming, span.traceparent()))) {
     span.set_status(tracing::StatusCode::kError, "MS2 link down");
     return false;
   }

@@ -21,17 +21,19 @@ constexpr auto kCloseTimeout = std::chrono::seconds(2);
 }  // namespace
 
 WsClient::WsClient(boost::asio::io_context& ioc, common::Endpoint endpoint, common::Backoff backoff,
-                   WsLinkListener& listener, std::string authorization)
+                   std::string authorization)
     : ioc_(ioc),
       endpoint_(std::move(endpoint)),
       backoff_(backoff),
-      listener_(listener),
       authorization_(std::move(authorization)),
       resolver_(ioc),
       retry_timer_(ioc),
       close_timer_(ioc) {}
 
-void WsClient::start() { do_resolve(); }
+void WsClient::start(WsLinkListener& listener) {
+  listener_ = &listener;
+  do_resolve();
+}
 
 void WsClient::stop() {
   stopping_ = true;
@@ -110,7 +112,7 @@ void WsClient::on_handshake(beast::error_code ec) {
   backoff_.reset();
   spdlog::info("connected to MS2 at ws://{}:{}{}", endpoint_.host, endpoint_.port, endpoint_.target);
   do_read();
-  listener_.on_link_up();
+  listener_->on_link_up();
 }
 
 void WsClient::do_read() {
@@ -157,7 +159,7 @@ void WsClient::fail(beast::error_code ec, const char* what) {
   } else {
     spdlog::debug("MS2 link {} failed: {}", what, ec.message());
   }
-  if (was_connected) listener_.on_link_down();
+  if (was_connected) listener_->on_link_down();
   schedule_reconnect();
 }
 

@@ -11,15 +11,9 @@ namespace http = boost::beast::http;
 namespace tracing = common::tracing;
 using common::error_json;
 
-HttpApi::HttpApi(tracing::Tracer& tracer, SessionApi& session, StoreApi& store, const HealthApi& health)
-    : tracer_(tracer), session_(session), store_(store), health_(health) {}
-
-void HttpApi::require_token(common::BearerAuth auth, common::Counter& unauthorized) {
-  auth_ = std::move(auth);
-  unauthorized_ = &unauthorized;
-}
-
-void HttpApi::serve_reports(common::RequestHandler& sessions) { sessions_ = &sessions; }
+HttpApi::HttpApi(tracing::Tracer& tracer, SessionApi& session, StoreApi& store, const HealthApi& health,
+                 HttpApiOptions options)
+    : tracer_(tracer), session_(session), store_(store), health_(health), options_(std::move(options)) {}
 
 void HttpApi::handle(common::HttpRequest&& request, common::Responder respond) {
   const std::string_view target = request.target();
@@ -46,8 +40,8 @@ void HttpApi::handle(common::HttpRequest&& request, common::Responder respond) {
     case Route::kStop: return session_.stop(std::move(respond));
     case Route::kStore: {
       // Before the body is even decoded: without the token nothing of the request is looked at.
-      if (const auto outcome = auth_.check(request); outcome != common::AuthOutcome::kOk) {
-        if (unauthorized_ != nullptr) unauthorized_->inc();
+      if (const auto outcome = options_.auth.check(request); outcome != common::AuthOutcome::kOk) {
+        if (options_.unauthorized != nullptr) options_.unauthorized->inc();
         return respond(common::unauthorized_response(outcome));
       }
       return store_.store(request, std::move(respond), span);
@@ -56,7 +50,7 @@ void HttpApi::handle(common::HttpRequest&& request, common::Responder respond) {
     case Route::kHealthz: return respond(health_.health());
     case Route::kMetrics: return respond(health_.metrics());
     case Route::kSessions:
-    case Route::kSession: return delegate(sessions_, std::move(request), std::move(respond));
+    case Route::kSession: return delegate(options_.sessions, std::move(request), std::move(respond));
     case Route::kMethodNotAllowed: {
       auto response = error_json(http::status::method_not_allowed,
                                  fmt::format("{} is not allowed on {}", std::string_view(request.method_string()), target));

@@ -27,52 +27,51 @@ Ms1Service::Ms1Service(common::Config config)
       writer_(make_writer(config_, ioc_)),
       reports_(std::make_unique<ReportService>(make_report_store(config_.database, config_.message.naming),
                                                ioc_.get_executor())),
-      m_(register_metrics(metrics_, tracer_,
-                          {[this] { return static_cast<double>(runner_.controller().status(SteadyClock::now()).in_flight); },
-                           [this] { return ws_->connected() ? 1.0 : 0.0; },
-                           [this] { return static_cast<double>(ws_->connects()); },
-                           [this] { return writer_->connected() ? 1.0 : 0.0; },
-                           [this] { return static_cast<double>(writer_->connects()); },
-                           [this] { return static_cast<double>(writer_->queue_depth()); }})),
-      runner_(ioc_, RunnerSettings::from(config_), tracer_, *writer_, m_),
+      m_(register_metrics(metrics_, tracer_)),
       ws_(std::make_shared<WsClient>(
           ioc_, common::parse_endpoint(config_.ms1.ms2_url, "ws", "ms1.ms2_url"),
           common::Backoff(milliseconds(config_.ms1.reconnect_initial_ms), milliseconds(config_.ms1.reconnect_max_ms)),
-          runner_, auth_.header_value())),
+          auth_.header_value())),
+      latency_line_(*reports_),
+      // The finish line is out and the rows are durable: the latency line follows.
+      runner_(ioc_, RunnerSettings::from(config_), tracer_, *writer_, *ws_, m_,
+              [this](const SessionSummary& summary, std::function<void()> done) {
+                latency_line_.print(summary.session_id, std::move(done));
+              }),
       session_api_(runner_, *ws_, *writer_, config_.ms1.ms2_url),
       store_api_(*writer_, runner_, m_, config_.message.naming),
       health_api_(*ws_, *writer_, runner_, metrics_),
       sessions_api_(*reports_),
-      http_api_(tracer_, session_api_, store_api_, health_api_),
-      listener_(std::make_shared<common::HttpListener>(
-          ioc_, boost::asio::ip::tcp::endpoint{boost::asio::ip::make_address(config_.ms1.listen_address), config_.ms1.port},
-          http_api_, common::HttpLimits{config_.ms1.max_body_bytes, milliseconds(config_.ms1.request_timeout_ms)})) {
-  runner_.attach(*ws_);
-  // The finish line is out and the rows are durable: the latency line follows.
-  runner_.after_finish([this](const SessionSummary& summary, std::function<void()> done) {
-    LatencyLine(*reports_).print(summary.session_id, std::move(done));
-  });
-  http_api_.require_token(auth_, *m_.unauthorized);
-  http_api_.serve_reports(sessions_api_);
+      http_api_(tracer_, session_api_, store_api_, health_api_, {auth_, m_.unauthorized, &sessions_api_}) {
+  register_gauges(metrics_, {[this] { return static_cast<double>(runner_.controller().status(SteadyClock::now()).in_flight); },
+                             [this] { return ws_->connected() ? 1.0 : 0.0; },
+                             [this] { return static_cast<double>(ws_->connects()); },
+                             [this] { return writer_->connected() ? 1.0 : 0.0; },
+                             [this] { return static_cast<double>(writer_->connects()); },
+                             [this] { return static_cast<double>(writer_->queue_depth()); }});
 }
 
-Ms1Service::~Ms1Service() {
-  if (reports_) reports_->stop();
-  if (writer_) writer_->stop();
+Ms1Service::~Ms1Service() { stop_workers(); }
+
+void Ms1Service::stop_workers() {
+  reports_->stop();  // runs what is queued (reads only); completions are dropped with the loop
+  writer_->stop();   // runs what is queued; its completions are dropped with the loop
 }
 
 void Ms1Service::start() {
+  listener_ = std::make_shared<common::HttpListener>(
+      ioc_, boost::asio::ip::tcp::endpoint{boost::asio::ip::make_address(config_.ms1.listen_address), config_.ms1.port},
+      http_api_, common::HttpLimits{config_.ms1.max_body_bytes, milliseconds(config_.ms1.request_timeout_ms)});
   listener_->run();
-  ws_->start();
-  spdlog::info("ms1: listening on http://{}:{} (naming={}, database={})", config_.ms1.listen_address,
-               listener_->local_endpoint().port(), common::to_string(config_.message.naming), config_.database.driver);
+  ws_->start(runner_);
+  spdlog::info("ms1: listening on http://{}:{} (naming={}, database={})", config_.ms1.listen_address, port(),
+               common::to_string(config_.message.naming), config_.database.driver);
   common::warn_if_open(auth_, "POST /store");
 }
 
 void Ms1Service::run() {
   ioc_.run();
-  reports_->stop();
-  writer_->stop();
+  stop_workers();
   spdlog::info("ms1: stopped (stored={} duplicates={} rejected={})", m_.stored->value(), m_.duplicate->value(),
                m_.rejected->value());
 }
@@ -83,17 +82,16 @@ void Ms1Service::stop() {
 }
 
 void Ms1Service::begin_shutdown() {
-  listener_->stop();
+  if (listener_) listener_->stop();
   // A running session ends with reason shutdown and is recorded; then the loop stops.
   runner_.shutdown([this] { complete_shutdown(); });
 }
 
 void Ms1Service::complete_shutdown() {
   runner_.cancel();
-  listener_->stop();
+  if (listener_) listener_->stop();
   ws_->stop();
-  reports_->stop();  // runs what is queued (reads only); completions are dropped with the loop
-  writer_->stop();  // runs what is queued; its completions are dropped with the loop below
+  stop_workers();
   ioc_.stop();
 }
 

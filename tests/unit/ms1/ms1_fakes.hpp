@@ -70,19 +70,18 @@ class FakeMs1 {
       : config_(std::move(config)),
         tracer_(config_.tracing, "ms1"),
         writer_(store ? std::move(store) : std::make_unique<FakeStore>(db), ioc_.get_executor(), quick_writer()),
-        m_(register_metrics(registry_, tracer_,
-                            {[this] { return static_cast<double>(runner.controller().status(SteadyClock::now()).in_flight); },
-                             [this] { return link.connected() ? 1.0 : 0.0; },
-                             [this] { return static_cast<double>(link.connects()); },
-                             [this] { return writer_.connected() ? 1.0 : 0.0; },
-                             [this] { return static_cast<double>(writer_.connects()); },
-                             [this] { return static_cast<double>(writer_.queue_depth()); }})),
-        runner(ioc_, RunnerSettings::from(config_), tracer_, writer_, m_),
+        m_(register_metrics(registry_, tracer_)),
+        runner(ioc_, RunnerSettings::from(config_), tracer_, writer_, link, m_),
         session_api_(runner, link, writer_, config_.ms1.ms2_url),
         store_api_(writer_, runner, m_, config_.message.naming),
         health_api_(link, writer_, runner, registry_),
-        api(tracer_, session_api_, store_api_, health_api_) {
-    runner.attach(link);
+        api_(std::in_place, tracer_, session_api_, store_api_, health_api_) {
+    register_gauges(registry_, {[this] { return static_cast<double>(runner.controller().status(SteadyClock::now()).in_flight); },
+                                [this] { return link.connected() ? 1.0 : 0.0; },
+                                [this] { return static_cast<double>(link.connects()); },
+                                [this] { return writer_.connected() ? 1.0 : 0.0; },
+                                [this] { return static_cast<double>(writer_.connects()); },
+                                [this] { return static_cast<double>(writer_.queue_depth()); }});
   }
   ~FakeMs1() {
     runner.cancel();
@@ -108,7 +107,7 @@ class FakeMs1 {
     if (!content_type.empty()) request.set(boost::beast::http::field::content_type, content_type);
     request.body() = std::move(body);
     request.prepare_payload();
-    api.handle(std::move(request), [&out](common::HttpResponse response) { out = std::move(response); });
+    api_->handle(std::move(request), [&out](common::HttpResponse response) { out = std::move(response); });
   }
 
   /// One request, answered.
@@ -181,7 +180,15 @@ class FakeMs1 {
   HealthApi health_api_;
 
  public:
-  HttpApi api;  ///< exposed: served over a real listener by the body-limit tests
+  /// The front the tests call; served over a real listener by the body-limit tests.
+  HttpApi& api() { return *api_; }
+  /// Puts a front with `options` (a token, the report routes) in place of the plain one.
+  void reassemble(HttpApiOptions options) {
+    api_.emplace(tracer_, session_api_, store_api_, health_api_, std::move(options));
+  }
+
+ private:
+  std::optional<HttpApi> api_;
 };
 
 }  // namespace ringtrace::ms1::fakes

@@ -67,7 +67,7 @@ TEST_P(HttpApiTest, MetricsPageNamesEverySeries) {
 std::string over_the_wire(FakeMs1& ms1, const std::string& raw) {
   using tcp = boost::asio::ip::tcp;
   auto listener = std::make_shared<common::HttpListener>(
-      ms1.ioc(), tcp::endpoint{boost::asio::ip::make_address("127.0.0.1"), 0}, ms1.api,
+      ms1.ioc(), tcp::endpoint{boost::asio::ip::make_address("127.0.0.1"), 0}, ms1.api(),
       common::HttpLimits{1024, std::chrono::seconds(2)});
   listener->run();
   const auto port = listener->local_endpoint().port();
@@ -115,7 +115,7 @@ common::HttpResponse store_with(FakeMs1& ms1, const std::string& body, const std
   request.body() = body;
   request.prepare_payload();
   std::optional<common::HttpResponse> out;
-  ms1.api.handle(std::move(request), [&out](common::HttpResponse response) { out = std::move(response); });
+  ms1.api().handle(std::move(request), [&out](common::HttpResponse response) { out = std::move(response); });
   ms1.run_until([&] { return out.has_value(); });
   return out.value_or(common::HttpResponse{http::status::gateway_timeout, 11});
 }
@@ -124,7 +124,7 @@ TEST_P(HttpApiTest, StoreWantsTheTokenOnceOneIsRequired) {
   common::MetricsRegistry registry;
   auto& unauthorized = registry.counter("unauthorized_total", "refused /store requests");
   const common::BearerAuth auth("s3cret");
-  ms1().api.require_token(auth, unauthorized);
+  ms1().reassemble({auth, &unauthorized});
   start();
   const auto body = ms1().returned(0);
   for (const auto& [authorization, reason] :
@@ -149,7 +149,7 @@ TEST_P(HttpApiTest, StoreWantsTheTokenOnceOneIsRequired) {
 
 TEST_P(HttpApiTest, OnlyStoreIsGuarded) {
   common::MetricsRegistry registry;
-  ms1().api.require_token(common::BearerAuth("s3cret"), registry.counter("unauthorized_total", "refused"));
+  ms1().reassemble({common::BearerAuth("s3cret"), &registry.counter("unauthorized_total", "refused")});
   EXPECT_EQ(ms1().call(http::verb::get, "/status").result(), http::status::ok);
   EXPECT_EQ(ms1().call(http::verb::get, "/healthz").result(), http::status::ok);
   EXPECT_EQ(ms1().call(http::verb::get, "/metrics").result(), http::status::ok);
@@ -184,7 +184,7 @@ TEST_P(HttpApiTest, ReportRoutesAre503UntilServed) {
 
 TEST_P(HttpApiTest, ReportRoutesGoToTheirHandler) {
   EchoHandler sessions("sessions");
-  ms1().api.serve_reports(sessions);
+  ms1().reassemble({.sessions = &sessions});
   const auto answer = [&](std::string target) { return ms1().call(http::verb::get, std::move(target)).body(); };
   EXPECT_EQ(answer("/sessions?limit=3"), "\"sessions /sessions?limit=3\"");
   EXPECT_EQ(answer("/sessions/4"), "\"sessions /sessions/4\"");
@@ -197,7 +197,7 @@ TEST_P(HttpApiTest, ReportRoutesGoToTheirHandler) {
 TEST_P(HttpApiTest, ThePageAndTheTracesAreNotMs1s) {
   // The gateway serves the dashboard's files and relays the traces to Jaeger; MS1 has no such route.
   EchoHandler sessions("sessions");
-  ms1().api.serve_reports(sessions);
+  ms1().reassemble({.sessions = &sessions});
   for (const char* target : {"/", "/?x=1", "/assets/dashboard.js", "/traces/0123456789abcdef0123456789abcdef"}) {
     const auto response = ms1().call(http::verb::get, target);
     EXPECT_EQ(response.result(), http::status::not_found) << target;

@@ -47,13 +47,14 @@ TEST(Ms1Service, StopFromAnotherThreadIsIdempotent) {
   service.stop();  // after run() too
 }
 
-TEST(Ms1Service, ATakenPortFailsConstruction) {
+TEST(Ms1Service, ATakenPortFailsStart) {
   spdlog::set_level(spdlog::level::off);
   auto config = offline_config();
   boost::asio::io_context ioc;
   boost::asio::ip::tcp::acceptor taken(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
   config.ms1.port = taken.local_endpoint().port();
-  EXPECT_ANY_THROW(ms1::Ms1Service second(config));
+  ms1::Ms1Service second(config);
+  EXPECT_ANY_THROW(second.start());
 }
 
 }  // namespace

@@ -112,8 +112,7 @@ class WsClientTest : public ::testing::Test {
   std::shared_ptr<WsClient> make_client(unsigned short port, std::string authorization = {}) {
     return std::make_shared<WsClient>(
         ioc_, common::parse_endpoint("ws://127.0.0.1:" + std::to_string(port) + "/ws", "ws", "ms1.ms2_url"),
-        common::Backoff(std::chrono::milliseconds(5), std::chrono::milliseconds(20)), listener_,
-        std::move(authorization));
+        common::Backoff(std::chrono::milliseconds(5), std::chrono::milliseconds(20)), std::move(authorization));
   }
 
   template <typename Pred>
@@ -135,7 +134,7 @@ TEST_F(WsClientTest, ConnectsAndSendsTextFramesInOrder) {
   TestWsServer server(ioc_);
   auto client = make_client(server.port());
   EXPECT_FALSE(client->send("too early")) << "nothing is queued before the handshake";
-  client->start();
+  client->start(listener_);
   ASSERT_TRUE(run_until([&] { return client->connected(); }));
   EXPECT_EQ(listener_.ups, 1);
   EXPECT_EQ(client->connects(), 1u);
@@ -155,7 +154,7 @@ TEST_F(WsClientTest, ConnectsAndSendsTextFramesInOrder) {
 TEST_F(WsClientTest, SendsTheTokenOnEveryHandshake) {
   TestWsServer server(ioc_);
   auto client = make_client(server.port(), "Bearer s3cret");
-  client->start();
+  client->start(listener_);
   ASSERT_TRUE(run_until([&] { return client->connected(); }));
   EXPECT_EQ(server.authorization, "Bearer s3cret");
   server.authorization.clear();
@@ -168,7 +167,7 @@ TEST_F(WsClientTest, SendsTheTokenOnEveryHandshake) {
 TEST_F(WsClientTest, DroppedLinkIsReportedAndReconnected) {
   TestWsServer server(ioc_);
   auto client = make_client(server.port());
-  client->start();
+  client->start(listener_);
   ASSERT_TRUE(run_until([&] { return client->connected(); }));
   server.drop();
   ASSERT_TRUE(run_until([&] { return listener_.downs == 1; }));
@@ -191,7 +190,7 @@ TEST_F(WsClientTest, KeepsRetryingWhileNothingListensAndStopEndsTheRetries) {
     probe.stop_accepting();
   }
   auto client = make_client(port);
-  client->start();
+  client->start(listener_);
   ioc_.restart();
   ioc_.run_for(std::chrono::milliseconds(100));
   EXPECT_FALSE(client->connected());
@@ -210,7 +209,7 @@ TEST_F(WsClientTest, StopWhileAWriteIsStuckEndsWithinTheCloseBound) {
   TestWsServer server(ioc_);
   server.stall();
   auto client = make_client(server.port());
-  client->start();
+  client->start(listener_);
   ASSERT_TRUE(run_until([&] { return client->connected(); }));
   // Far more than the loopback socket buffers hold, and more frames behind it: the write of the first
   // stays pending, with the read that is always pending beside it.
@@ -230,7 +229,7 @@ TEST_F(WsClientTest, StopWhileAWriteIsStuckEndsWithinTheCloseBound) {
 TEST_F(WsClientTest, StopDuringALargeWriteClosesAndSendsNothingQueuedBehindIt) {
   TestWsServer server(ioc_);
   auto client = make_client(server.port());
-  client->start();
+  client->start(listener_);
   ASSERT_TRUE(run_until([&] { return client->connected(); }));
   const std::string large(8 << 20, 'y');  // sent in many fragments, each read from the queued frame
   EXPECT_TRUE(client->send(large));
@@ -249,7 +248,7 @@ TEST_F(WsClientTest, StopDuringALargeWriteClosesAndSendsNothingQueuedBehindIt) {
 TEST_F(WsClientTest, StopBeforeTheHandshakeClosesTheSocket) {
   TestWsServer server(ioc_);
   auto client = make_client(server.port());
-  client->start();
+  client->start(listener_);
   client->stop();
   ioc_.restart();
   ioc_.run_for(std::chrono::milliseconds(50));

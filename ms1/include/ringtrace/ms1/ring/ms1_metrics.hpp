@@ -37,9 +37,12 @@ struct MetricSources {
   std::function<double()> database_queue_depth; ///< jobs waiting for the writer thread
 };
 
-/// Registers every MS1 series into `registry` (and the tracer's own), in /metrics order.
-Ms1Metrics register_metrics(common::MetricsRegistry& registry, const common::tracing::Tracer& tracer,
-                            MetricSources sources);
+/// Registers the series MS1 updates itself into `registry` (and the tracer's own), in /metrics
+/// order; the parts that update them are built after, so they are handed these.
+Ms1Metrics register_metrics(common::MetricsRegistry& registry, const common::tracing::Tracer& tracer);
+
+/// Registers the series read at scrape time from the parts that keep them, once those exist.
+void register_gauges(common::MetricsRegistry& registry, MetricSources sources);
 
 /// Records the three hops and the cycle of a freshly stored message.
 void observe_hops(const Ms1Metrics& metrics, const common::Message& message);

@@ -39,13 +39,16 @@ class SessionRunner final : public SessionPort, public WsLinkListener {
   /// Completion of stop(): the session's outcome, once it is recorded.
   using StopDone = std::function<void(const SessionSummary& summary)>;
 
-  /// Everything referenced must outlive the runner; attach() the link before use.
-  SessionRunner(boost::asio::io_context& ioc, const RunnerSettings& settings, common::tracing::Tracer& tracer,
-                StoreWriter& writer, const Ms1Metrics& metrics);
-  ~SessionRunner() override;
+  /// Called after each finish line with the session's outcome; the runner goes on (and, shutting
+  /// down, lets the loop end) once `done` is called, so what the hook prints comes before the end.
+  using FinishHook = std::function<void(const SessionSummary& summary, std::function<void()> done)>;
 
-  /// The link to MS2; separate from construction because the link reports to the runner.
-  void attach(Ms2Link& link) { link_ = &link; }
+  /// Everything referenced must outlive the runner. `link` carries the messages to MS2 (it tells
+  /// the runner of its ups and downs once started); `after_finish`, when given, runs after each
+  /// finish line (MS1 prints the latency line from it).
+  SessionRunner(boost::asio::io_context& ioc, const RunnerSettings& settings, common::tracing::Tracer& tracer,
+                StoreWriter& writer, Ms2Link& link, const Ms1Metrics& metrics, FinishHook after_finish = {});
+  ~SessionRunner() override;
 
   /// What a session is asked to do, from the configuration.
   [[nodiscard]] const SessionSettings& settings() const { return settings_; }
@@ -65,11 +68,6 @@ class SessionRunner final : public SessionPort, public WsLinkListener {
   /// The same with settings of its own for this session (the API checks their ranges).
   std::optional<StartRefusal> start(const SessionSettings& settings, StartDone done);
 
-  /// Called after each finish line with the session's outcome; the runner goes on (and, shutting
-  /// down, lets the loop end) once `done` is called, so what the hook prints comes before the end.
-  using FinishHook = std::function<void(const SessionSummary& summary, std::function<void()> done)>;
-  /// Sets the finish hook (MS1 prints the latency line from it). Call before the first session.
-  void after_finish(FinishHook hook) { after_finish_ = std::move(hook); }
   /// Stops the running session, or joins one already draining or finishing; `done` is called
   /// once it is recorded. False (and `done` dropped) when idle or starting.
   bool stop(StopDone done);
@@ -105,7 +103,7 @@ class SessionRunner final : public SessionPort, public WsLinkListener {
   common::tracing::Tracer& tracer_;
   StoreWriter& writer_;
   const Ms1Metrics& m_;
-  Ms2Link* link_ = nullptr;
+  Ms2Link& link_;
   SessionSettings settings_;          ///< from the configuration
   SessionSettings session_settings_;  ///< of the current or last session
   FinishHook after_finish_;

@@ -23,13 +23,14 @@ namespace ringtrace::ms1 {
 /// called from that thread. Create with std::make_shared (completions keep it alive).
 class WsClient final : public Ms2Link, public std::enable_shared_from_this<WsClient> {
  public:
-  /// `listener` must outlive the client; `authorization` (e.g. `Bearer <security.token>`) goes in the
-  /// handshake's Authorization header, none when empty.
-  WsClient(boost::asio::io_context& ioc, common::Endpoint endpoint, common::Backoff backoff, WsLinkListener& listener,
+  /// `authorization` (e.g. `Bearer <security.token>`) goes in the handshake's Authorization
+  /// header, none when empty. Nothing connects before start().
+  WsClient(boost::asio::io_context& ioc, common::Endpoint endpoint, common::Backoff backoff,
            std::string authorization = {});
 
-  /// Begins connecting.
-  void start();
+  /// Begins connecting, telling `listener` (which must outlive the client) when the link comes
+  /// up and goes down.
+  void start(WsLinkListener& listener);
   /// Closes with a close frame (bounded) and stops reconnecting.
   void stop();
   /// True between handshake and the first error.
@@ -56,7 +57,7 @@ class WsClient final : public Ms2Link, public std::enable_shared_from_this<WsCli
   boost::asio::io_context& ioc_;
   common::Endpoint endpoint_;
   common::Backoff backoff_;
-  WsLinkListener& listener_;
+  WsLinkListener* listener_ = nullptr;  ///< set by start()
   std::string authorization_;
   boost::asio::ip::tcp::resolver resolver_;
   boost::asio::steady_timer retry_timer_;

@@ -13,23 +13,25 @@
 
 namespace ringtrace::ms1 {
 
+/// What HttpApi serves besides the ring's own routes, and how it guards POST /store.
+struct HttpApiOptions {
+  /// `Authorization: Bearer <token>` wanted on POST /store (the other routes stay open); an
+  /// open one lets everything through.
+  common::BearerAuth auth{std::string()};
+  common::Counter* unauthorized = nullptr;     ///< counts the refusals of `auth`; must outlive the handler
+  /// GET /sessions and /sessions/{id}; without it they answer 503. Must outlive the handler. (The
+  /// dashboard's page and its traces are the gateway's, not MS1's.)
+  common::RequestHandler* sessions = nullptr;
+};
+
 /// The RequestHandler MS1's listener serves; 404 for unknown paths, 405 (with Allow) for
 /// known paths with another method; 401 on POST /store without the shared token, once one is
 /// required. Runs on the event loop.
 class HttpApi final : public common::RequestHandler {
  public:
   /// Everything referenced must outlive the handler.
-  HttpApi(common::tracing::Tracer& tracer, SessionApi& session, StoreApi& store, const HealthApi& health);
-
-  /// Requires `Authorization: Bearer <token>` on POST /store from now on (the other routes stay
-  /// open), counting refusals in `unauthorized`; an open `auth` lets everything through. Call
-  /// before serving; `unauthorized` must outlive the handler.
-  void require_token(common::BearerAuth auth, common::Counter& unauthorized);
-
-  /// Serves the report routes from now on: GET /sessions and /sessions/{id} by `sessions`; until
-  /// then they answer 503. Call before serving; `sessions` must outlive the handler. (The
-  /// dashboard's page and its traces are the gateway's, not MS1's.)
-  void serve_reports(common::RequestHandler& sessions);
+  HttpApi(common::tracing::Tracer& tracer, SessionApi& session, StoreApi& store, const HealthApi& health,
+          HttpApiOptions options = {});
 
   /// Routes one request.
   void handle(common::HttpRequest&& request, common::Responder respond) override;
@@ -42,9 +44,7 @@ class HttpApi final : public common::RequestHandler {
   SessionApi& session_;
   StoreApi& store_;
   const HealthApi& health_;
-  common::BearerAuth auth_;                  ///< open until require_token()
-  common::Counter* unauthorized_ = nullptr;  ///< set with auth_
-  common::RequestHandler* sessions_ = nullptr;  ///< set by serve_reports()
+  HttpApiOptions options_;
 };
 
 }  // namespace ringtrace::ms1

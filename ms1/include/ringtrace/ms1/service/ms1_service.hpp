@@ -33,27 +33,31 @@ namespace ringtrace::ms1 {
 /// need no locks.
 class Ms1Service final : public common::Service {
  public:
-  /// Binds the HTTP port and prepares the MS2 link and the database writer; throws on bad config
-  /// or when the port cannot be bound.
+  /// Builds every part in order, each handed what it uses; the database writer and the report
+  /// thread begin connecting. Throws on bad config.
   explicit Ms1Service(common::Config config);
   ~Ms1Service() override;
 
   Ms1Service(const Ms1Service&) = delete;
   Ms1Service& operator=(const Ms1Service&) = delete;
 
-  /// Starts accepting and connecting to MS2, and prints the listening line.
+  /// Binds the HTTP port (throws when it cannot), starts accepting and connecting to MS2, and
+  /// prints the listening line.
   void start() override;
   /// Serves until stop() and a graceful drain: a running session ends (reason shutdown) and is
   /// recorded before the loop stops.
   void run() override;
   /// Begins that graceful shutdown on the event loop; thread-safe, idempotent, callable before run().
   void stop() override;
-  /// The HTTP port it listens on (the real one when configured with port 0).
-  [[nodiscard]] std::uint16_t port() const { return listener_->local_endpoint().port(); }
+  /// The HTTP port it listens on (the real one when configured with port 0); 0 before start().
+  [[nodiscard]] std::uint16_t port() const { return listener_ ? listener_->local_endpoint().port() : 0; }
 
  private:
   void begin_shutdown();
   void complete_shutdown();
+  /// Stops the writer's and the reports' threads, running what they have queued; idempotent.
+  /// The one end of every path out: a graceful shutdown, run() returning, or destruction.
+  void stop_workers();
 
   common::Config config_;
   common::BearerAuth auth_;          ///< security.token: checked on /store, sent to MS2
@@ -63,14 +67,15 @@ class Ms1Service final : public common::Service {
   std::unique_ptr<StoreWriter> writer_;
   std::unique_ptr<ReportService> reports_;  ///< its own connection: reports never wait on the writer
   Ms1Metrics m_;
-  SessionRunner runner_;  ///< before the link, which reports to it
-  std::shared_ptr<WsClient> ws_;
+  std::shared_ptr<WsClient> ws_;  ///< the runner's link to MS2; reports to the runner once started
+  LatencyLine latency_line_;       ///< the runner's finish hook
+  SessionRunner runner_;
   SessionApi session_api_;
   StoreApi store_api_;
   HealthApi health_api_;
   SessionsApi sessions_api_;
   HttpApi http_api_;
-  std::shared_ptr<common::HttpListener> listener_;
+  std::shared_ptr<common::HttpListener> listener_;  ///< bound by start()
   std::atomic<bool> stop_requested_{false};
 };
 
