@@ -344,27 +344,32 @@ Environment process_environment() {
   return env;
 }
 
-Config parse_config(const std::string& yaml_text, const Environment& env) {
-  Config config;
+namespace {
+
+/// The file's `section: {key: value}` pairs, applied over the defaults.
+void apply_yaml(Config& config, const std::string& yaml_text) {
   YAML::Node root;
   try {
     root = YAML::Load(yaml_text);
   } catch (const YAML::Exception& e) {
     throw ConfigError("configuration is not valid YAML: " + std::string(e.what()));
   }
-  if (root && !root.IsNull()) {
-    if (!root.IsMap()) throw ConfigError("configuration must be a mapping of sections");
-    for (const auto& section : root) {
-      const auto section_name = section.first.as<std::string>();
-      if (section.second.IsNull()) continue;
-      if (!section.second.IsMap()) throw ConfigError("section '" + section_name + "' must be a mapping");
-      for (const auto& entry : section.second) {
-        const auto key = section_name + "." + entry.first.as<std::string>();
-        if (!entry.second.IsScalar()) throw ConfigError(key + ": expected a single value");
-        apply(config, key, entry.second.Scalar(), false);
-      }
+  if (!root || root.IsNull()) return;
+  if (!root.IsMap()) throw ConfigError("configuration must be a mapping of sections");
+  for (const auto& section : root) {
+    const auto section_name = section.first.as<std::string>();
+    if (section.second.IsNull()) continue;
+    if (!section.second.IsMap()) throw ConfigError("section '" + section_name + "' must be a mapping");
+    for (const auto& entry : section.second) {
+      const auto key = section_name + "." + entry.first.as<std::string>();
+      if (!entry.second.IsScalar()) throw ConfigError(key + ": expected a single value");
+      apply(config, key, entry.second.Scalar(), false);
     }
   }
+}
+
+/// Every RINGTRACE__<SECTION>__<KEY> variable, applied over the file.
+void apply_environment(Config& config, const Environment& env) {
   for (const auto& [name, value] : env) {
     if (name.substr(0, kEnvPrefix.size()) != kEnvPrefix) continue;
     const auto rest = name.substr(kEnvPrefix.size());
@@ -374,20 +379,26 @@ Config parse_config(const std::string& yaml_text, const Environment& env) {
     }
     apply(config, lower(rest.substr(0, sep)) + "." + lower(rest.substr(sep + 2)), value, true);
   }
-  const auto where = [&env](const std::string& key) { return origin(key, env.count(env_name(key)) > 0); };
+}
+
+/// Values that come from other values: the token from its file, the database's default port.
+void resolve(Config& config, const std::function<std::string(const std::string&)>& where) {
   if (!config.security.token_file.empty()) {
     if (!config.security.token.empty()) throw ConfigError("security.token and security.token_file: set one, not both");
     config.security.token = read_token_file(config.security.token_file, where("security.token_file"));
   }
   if (config.database.port == 0) config.database.port = config.database.driver == "mariadb" ? 3306 : 5432;
+}
+
+/// What no single key can check: ranges between keys, URLs and bind addresses. Checked here, not
+/// where they are first used, so that --check-config catches every value a service would refuse.
+void validate(const Config& config, const std::function<std::string(const std::string&)>& where) {
   if (config.ms1.reconnect_max_ms < config.ms1.reconnect_initial_ms) {
     throw ConfigError("ms1.reconnect_max_ms: must be >= ms1.reconnect_initial_ms");
   }
   if (config.ms3.retry_max_ms < config.ms3.retry_initial_ms) {
     throw ConfigError("ms3.retry_max_ms: must be >= ms3.retry_initial_ms");
   }
-  // URLs and bind addresses are checked here, not where they are first used, so that
-  // --check-config catches every value a service would refuse.
   parse_endpoint(config.ms1.ms2_url, "ws", where("ms1.ms2_url"));
   parse_endpoint(config.ms3.store_url, "http", where("ms3.store_url"));
   parse_endpoint(config.tracing.endpoint, "http", where("tracing.endpoint"));
@@ -398,6 +409,17 @@ Config parse_config(const std::string& yaml_text, const Environment& env) {
     boost::asio::ip::make_address(*address, ec);
     if (ec) throw ConfigError(where(key) + ": expected an IP address to bind, got '" + *address + "'");
   }
+}
+
+}  // namespace
+
+Config parse_config(const std::string& yaml_text, const Environment& env) {
+  Config config;
+  apply_yaml(config, yaml_text);
+  apply_environment(config, env);
+  const auto where = [&env](const std::string& key) { return origin(key, env.count(env_name(key)) > 0); };
+  resolve(config, where);
+  validate(config, where);
   return config;
 }
 
