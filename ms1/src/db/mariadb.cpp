@@ -3,6 +3,8 @@
 #include <errmsg.h>
 #include <mysqld_error.h>
 
+#include "ringtrace/ms1/db/errors.hpp"
+
 namespace ringtrace::ms1 {
 
 bool mariadb_connection_lost(unsigned error) {
@@ -19,22 +21,19 @@ bool mariadb_connection_lost(unsigned error) {
   }
 }
 
-MYSQL* connect_mariadb(const common::DatabaseConfig& config, std::string& error) {
+MYSQL* connect_mariadb(const common::DatabaseConfig& config) {
   MYSQL* conn = mysql_init(nullptr);
-  if (conn == nullptr) {
-    error = "cannot connect to MariaDB: out of memory";
-    return nullptr;
-  }
+  if (conn == nullptr) throw StoreUnavailable("cannot connect to MariaDB: out of memory");
   const unsigned timeout = static_cast<unsigned>(config.connect_timeout_s);
   mysql_options(conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
   mysql_options(conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
   if (mysql_real_connect(conn, config.host.c_str(), config.user.c_str(), config.password.c_str(), config.name.c_str(),
                          config.port, nullptr, 0) == nullptr ||
       mysql_query(conn, "SET time_zone = '+00:00'") != 0) {
-    error = "cannot connect to MariaDB at " + config.host + ":" + std::to_string(config.port) + "/" + config.name +
-            ": " + mysql_error(conn);
+    std::string error = "cannot connect to MariaDB at " + config.host + ":" + std::to_string(config.port) + "/" +
+                        config.name + ": " + mysql_error(conn);
     mysql_close(conn);
-    return nullptr;
+    throw StoreUnavailable(error);
   }
   return conn;
 }

@@ -77,9 +77,7 @@ void MariaDbReport::disconnect() {
 
 void MariaDbReport::connect() {
   disconnect();
-  std::string error;
-  conn_ = connect_mariadb(config_, error);
-  if (conn_ == nullptr) throw StoreUnavailable(error);
+  conn_ = connect_mariadb(config_);
   // Read-only, and bounded: a report never holds a lock or the server for long.
   query("SET SESSION TRANSACTION READ ONLY", "configuring the report connection");
   query("SET SESSION max_statement_time = 10, SESSION sort_buffer_size = 67108864", "configuring the report connection");

@@ -101,9 +101,7 @@ void MariaDbStore::execute(MYSQL_STMT* stmt, MYSQL_BIND* params, const char* wha
 
 void MariaDbStore::connect() {
   disconnect();
-  std::string error;
-  conn_ = connect_mariadb(config_, error);
-  if (conn_ == nullptr) throw StoreUnavailable(error);
+  conn_ = connect_mariadb(config_);
   // Serialise concurrent schema creation (two MS1 starting at once).
   query("SELECT GET_LOCK('ringtrace_schema', 30)", "locking the schema");
   query("CREATE TABLE IF NOT EXISTS sessions ("

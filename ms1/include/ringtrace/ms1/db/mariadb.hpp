@@ -16,8 +16,9 @@ namespace ringtrace::ms1 {
 /// reconnecting may help (StoreUnavailable rather than StoreError).
 bool mariadb_connection_lost(unsigned error);
 
-/// Opens a connection to `config` (utf8mb4, UTC); returns nullptr and fills `error` when it cannot.
-MYSQL* connect_mariadb(const common::DatabaseConfig& config, std::string& error);
+/// Opens a connection to `config` (utf8mb4, UTC), owned by the caller (mysql_close); throws
+/// StoreUnavailable naming the server when it cannot.
+MYSQL* connect_mariadb(const common::DatabaseConfig& config);
 
 /// `name` as a MariaDB identifier (backquotes).
 std::string mariadb_identifier(std::string_view name);
