@@ -16,7 +16,6 @@ using common::error_json;
 using common::IntParam;
 using common::json_response;
 using common::parse_int_in;
-using common::path_of;
 using common::path_tail;
 using common::read_int_params;
 
@@ -42,20 +41,20 @@ common::HttpResponse failure(ReportOutcome outcome, const std::string& error) {
 
 }  // namespace
 
-void SessionsApi::handle(common::HttpRequest&& request, common::Responder respond) {
-  const std::string_view target = request.target();
-  if (path_of(target) == "/sessions") {
-    std::array params{IntParam{"limit", 1, 100, {}}, IntParam{"before", 1, kMaxId, {}}};
-    if (auto error = read_int_params(target, params)) return respond(error_json(http::status::bad_request, *error));
-    const int limit = static_cast<int>(params[0].value.value_or(20));
-    // One more than asked for tells whether another page follows.
-    return reports_.list_sessions(params[1].value, limit + 1, [limit, respond](ReportResult<std::vector<SessionRow>> r) {
-      if (r.outcome != ReportOutcome::kOk) return respond(failure(r.outcome, r.error));
-      const bool more = static_cast<int>(r.value.size()) > limit;
-      if (more) r.value.resize(static_cast<std::size_t>(limit));
-      respond(json_response(http::status::ok, sessions_json(r.value, more)));
-    });
-  }
+void SessionsApi::list(std::string_view target, common::Responder respond) {
+  std::array params{IntParam{"limit", 1, 100, {}}, IntParam{"before", 1, kMaxId, {}}};
+  if (auto error = read_int_params(target, params)) return respond(error_json(http::status::bad_request, *error));
+  const int limit = static_cast<int>(params[0].value.value_or(20));
+  // One more than asked for tells whether another page follows.
+  reports_.list_sessions(params[1].value, limit + 1, [limit, respond](ReportResult<std::vector<SessionRow>> r) {
+    if (r.outcome != ReportOutcome::kOk) return respond(failure(r.outcome, r.error));
+    const bool more = static_cast<int>(r.value.size()) > limit;
+    if (more) r.value.resize(static_cast<std::size_t>(limit));
+    respond(json_response(http::status::ok, sessions_json(r.value, more)));
+  });
+}
+
+void SessionsApi::report(std::string_view target, common::Responder respond) {
   const auto tail = path_tail(target, "/sessions/").value_or("");
   const auto id = parse_int_in(tail, 1, kMaxId);
   if (!id) {

@@ -50,7 +50,11 @@ void HttpApi::handle(common::HttpRequest&& request, common::Responder respond) {
     case Route::kHealthz: return respond(health_.health());
     case Route::kMetrics: return respond(health_.metrics());
     case Route::kSessions:
-    case Route::kSession: return delegate(options_.sessions, std::move(request), std::move(respond));
+      if (options_.reports == nullptr) return respond(not_served(target));
+      return options_.reports->list(target, std::move(respond));
+    case Route::kSession:
+      if (options_.reports == nullptr) return respond(not_served(target));
+      return options_.reports->report(target, std::move(respond));
     case Route::kMethodNotAllowed: {
       auto response = error_json(http::status::method_not_allowed,
                                  fmt::format("{} is not allowed on {}", std::string_view(request.method_string()), target));
@@ -63,12 +67,8 @@ void HttpApi::handle(common::HttpRequest&& request, common::Responder respond) {
   }
 }
 
-void HttpApi::delegate(common::RequestHandler* handler, common::HttpRequest&& request, common::Responder respond) {
-  if (handler == nullptr) {
-    return respond(error_json(http::status::service_unavailable,
-                              fmt::format("{} is not served by this MS1", std::string_view(request.target()))));
-  }
-  handler->handle(std::move(request), std::move(respond));
+common::HttpResponse HttpApi::not_served(std::string_view target) {
+  return error_json(http::status::service_unavailable, fmt::format("{} is not served by this MS1", target));
 }
 
 }  // namespace ringtrace::ms1

@@ -167,13 +167,14 @@ TEST_P(HttpApiTest, WithoutATokenStoreIsOpen) {
 
 namespace {
 
-/// A handler that answers with the path it was given, to see where HttpApi sends a request.
-struct EchoHandler final : common::RequestHandler {
-  explicit EchoHandler(std::string name) : name(std::move(name)) {}
-  void handle(common::HttpRequest&& request, common::Responder respond) override {
-    respond(common::json_response(http::status::ok, "\"" + name + " " + std::string(request.target()) + "\""));
+/// Report routes that answer with the route and the target they were given, to see where
+/// HttpApi sends a request.
+struct EchoReports final : ReportRoutes {
+  void list(std::string_view target, common::Responder respond) override { echo("list", target, respond); }
+  void report(std::string_view target, common::Responder respond) override { echo("report", target, respond); }
+  static void echo(const char* route, std::string_view target, const common::Responder& respond) {
+    respond(common::json_response(http::status::ok, "\"" + std::string(route) + " " + std::string(target) + "\""));
   }
-  std::string name;
 };
 
 TEST_P(HttpApiTest, ReportRoutesAre503UntilServed) {
@@ -183,11 +184,11 @@ TEST_P(HttpApiTest, ReportRoutesAre503UntilServed) {
 }
 
 TEST_P(HttpApiTest, ReportRoutesGoToTheirHandler) {
-  EchoHandler sessions("sessions");
-  ms1().reassemble({.sessions = &sessions});
+  EchoReports reports;
+  ms1().reassemble({.reports = &reports});
   const auto answer = [&](std::string target) { return ms1().call(http::verb::get, std::move(target)).body(); };
-  EXPECT_EQ(answer("/sessions?limit=3"), "\"sessions /sessions?limit=3\"");
-  EXPECT_EQ(answer("/sessions/4"), "\"sessions /sessions/4\"");
+  EXPECT_EQ(answer("/sessions?limit=3"), "\"list /sessions?limit=3\"");
+  EXPECT_EQ(answer("/sessions/4"), "\"report /sessions/4\"");
   auto response = ms1().call(http::verb::post, "/sessions/4");
   EXPECT_EQ(response.result(), http::status::method_not_allowed);
   EXPECT_EQ(response[http::field::allow], "GET");
@@ -196,8 +197,8 @@ TEST_P(HttpApiTest, ReportRoutesGoToTheirHandler) {
 
 TEST_P(HttpApiTest, ThePageAndTheTracesAreNotMs1s) {
   // The gateway serves the dashboard's files and relays the traces to Jaeger; MS1 has no such route.
-  EchoHandler sessions("sessions");
-  ms1().reassemble({.sessions = &sessions});
+  EchoReports reports;
+  ms1().reassemble({.reports = &reports});
   for (const char* target : {"/", "/?x=1", "/assets/dashboard.js", "/traces/0123456789abcdef0123456789abcdef"}) {
     const auto response = ms1().call(http::verb::get, target);
     EXPECT_EQ(response.result(), http::status::not_found) << target;

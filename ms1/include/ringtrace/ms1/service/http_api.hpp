@@ -7,6 +7,7 @@
 #include "ringtrace/common/http_session.hpp"
 #include "ringtrace/common/metrics.hpp"
 #include "ringtrace/common/tracing.hpp"
+#include "ringtrace/ms1/reports/sessions_api.hpp"
 #include "ringtrace/ms1/service/health_api.hpp"
 #include "ringtrace/ms1/ring/session_api.hpp"
 #include "ringtrace/ms1/ring/store_api.hpp"
@@ -19,9 +20,9 @@ struct HttpApiOptions {
   /// open one lets everything through.
   common::BearerAuth auth{std::string()};
   common::Counter* unauthorized = nullptr;     ///< counts the refusals of `auth`; must outlive the handler
-  /// GET /sessions and /sessions/{id}; without it they answer 503. Must outlive the handler. (The
-  /// dashboard's page and its traces are the gateway's, not MS1's.)
-  common::RequestHandler* sessions = nullptr;
+  /// GET /sessions and /sessions/{id}; without them they answer 503. Must outlive the handler.
+  /// (The dashboard's page and its traces are the gateway's, not MS1's.)
+  ReportRoutes* reports = nullptr;
 };
 
 /// The RequestHandler MS1's listener serves; 404 for unknown paths, 405 (with Allow) for
@@ -37,8 +38,8 @@ class HttpApi final : public common::RequestHandler {
   void handle(common::HttpRequest&& request, common::Responder respond) override;
 
  private:
-  /// Hands the request to `handler`, or answers 503 when it is not there.
-  static void delegate(common::RequestHandler* handler, common::HttpRequest&& request, common::Responder respond);
+  /// The answer to a report route when no ReportRoutes were given.
+  static common::HttpResponse not_served(std::string_view target);
 
   common::tracing::Tracer& tracer_;
   SessionApi& session_;
