@@ -256,7 +256,8 @@ const std::vector<Field>& retired_fields() {
           std::pair<std::string, std::string>{"tracing.ui_url",
                                               "the gateway names the Jaeger UI (RINGTRACE_GATEWAY_JAEGER_UI)"}}) {
       out.push_back(Field{key, "retired", instead,
-                          [key, instead](Config&, const std::string&, bool env) {
+                          // Copies by name: clang before 16 cannot capture a structured binding.
+                          [key = key, instead = instead](Config&, const std::string&, bool env) {
                             spdlog::warn("{}: no longer read, ignored: {}", origin(key, env), instead);
                           },
                           [](const Config&) { return std::string(); }});
