@@ -1,6 +1,8 @@
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <utility>
 #include <gtest/gtest.h>
 
 #include "ringtrace/common/config.hpp"
@@ -220,6 +222,21 @@ TEST(Config, TheSeedVariantsLoad) {
   EXPECT_EQ(seed001.database.driver, "mariadb");
   EXPECT_EQ(seed001.database.port, 3306);
   EXPECT_EQ(seed001.message.naming, Naming::kService);
+}
+
+// run.sh's --db overrides only database.driver: a shipped file that pinned database.port would
+// send the other driver to the first one's port (MariaDB dialled on 5432).
+TEST(Config, EveryShippedFileFollowsTheDriverChosenByTheEnvironment) {
+  std::size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(RINGTRACE_SOURCE_DIR "/config")) {
+    if (entry.path().extension() != ".yaml") continue;
+    ++files;
+    for (const auto& [driver, port] : {std::pair{"postgresql", 5432}, std::pair{"mariadb", 3306}}) {
+      const auto c = load_config(entry.path().string(), {{"RINGTRACE__DATABASE__DRIVER", driver}});
+      EXPECT_EQ(c.database.port, port) << entry.path().filename() << " with RINGTRACE__DATABASE__DRIVER=" << driver;
+    }
+  }
+  EXPECT_GE(files, 3u) << "config/ringtrace.yaml and the two seed variants";
 }
 
 TEST(Config, CommandLine) {
