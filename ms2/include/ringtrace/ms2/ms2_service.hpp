@@ -11,6 +11,7 @@
 
 #include "ringtrace/common/admin_server.hpp"
 #include "ringtrace/common/config.hpp"
+#include "ringtrace/common/metrics.hpp"
 #include "ringtrace/common/service_main.hpp"
 #include "ringtrace/ms2/counters.hpp"
 #include "ringtrace/ms2/kafka_producer.hpp"
@@ -50,6 +51,8 @@ class Ms2Service final : public common::Service {
   [[nodiscard]] std::uint16_t admin_port() const;
   /// Totals so far.
   [[nodiscard]] const Counters& counters() const { return counters_; }
+  /// What the admin port's `GET /metrics` serves; every series is registered by the constructor.
+  [[nodiscard]] const common::MetricsRegistry& metrics() const { return metrics_; }
 
  private:
   void begin_shutdown();

@@ -11,6 +11,7 @@
 
 #include "ringtrace/common/admin_server.hpp"
 #include "ringtrace/common/config.hpp"
+#include "ringtrace/common/metrics.hpp"
 #include "ringtrace/common/service_main.hpp"
 #include "ringtrace/ms3/counters.hpp"
 #include "ringtrace/ms3/forwarder.hpp"
@@ -50,6 +51,8 @@ class Ms3Service final : public common::Service {
 
   /// Totals so far.
   const Counters& counters() const { return counters_; }
+  /// What the admin port's `GET /metrics` serves; every series is registered by the constructor.
+  [[nodiscard]] const common::MetricsRegistry& metrics() const { return metrics_; }
 
   /// The admin port actually bound; 0 when off or before start().
   std::uint16_t admin_port() const;

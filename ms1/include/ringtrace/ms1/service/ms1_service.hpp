@@ -51,6 +51,8 @@ class Ms1Service final : public common::Service {
   void stop() override;
   /// The HTTP port it listens on (the real one when configured with port 0); 0 before start().
   [[nodiscard]] std::uint16_t port() const { return listener_ ? listener_->local_endpoint().port() : 0; }
+  /// What `GET /metrics` serves; every series is registered by the time the constructor returns.
+  [[nodiscard]] const common::MetricsRegistry& metrics() const { return metrics_; }
 
  private:
   void begin_shutdown();
