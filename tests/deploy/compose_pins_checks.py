@@ -2,8 +2,11 @@
 """The compose files' variables against the two places that describe them, read as text (no engine).
 
   compose_pins_checks.py pins          every third-party image takes its tag from a variable whose
-                                       default is scripts/versions.env's pin, and every image:tag
-                                       that README.md or docs/*.md names is the pinned one
+                                       default is scripts/versions.env's pin, every image:tag
+                                       that README.md or docs/*.md names is the pinned one, every
+                                       version their prose gives a pinned product ("PostgreSQL 17",
+                                       "Engine 20.10") is one of its pins or a prefix of one, and
+                                       each Debian package pin matches the package where installed
   compose_pins_checks.py env-example   .env.example lists every variable a compose file reads,
                                        each under a comment and at the compose file's default, and
                                        no variable that no compose file reads
@@ -38,6 +41,35 @@ REFERENCE = re.compile(r"(?<!\$)(?:\$\$)*\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-
 IMAGE_LINE = re.compile(r"^\s*image:\s*(\S+)\s*$")
 DOC_IMAGE = re.compile(r"(?<![\w/.-])(" + "|".join(re.escape(i) for i in IMAGES) + r"):([0-9][A-Za-z0-9._-]*)")
 EXAMPLE_LINE = re.compile(r"^#?([A-Z][A-Z0-9_]*)=(.*)$")
+
+# A product the prose names with a version, and the pins that version may stand for: the doc's
+# number must be one of them, or a prefix of one at a dot or a dash ("PostgreSQL 17" for
+# 17.6-bookworm, "Jaeger 2.x" for v2.13.0). A product not listed here is named without a number.
+PROSE_PRODUCTS = {
+    "PostgreSQL": ("POSTGRES_IMAGE_TAG", "PG_MAJOR"),
+    "MariaDB": ("MARIADB_IMAGE_TAG", "DEBIAN_MARIADB_VERSION"),
+    "nginx": ("NGINX_TAG", "DEBIAN_NGINX_VERSION"),
+    "Kafka": ("KAFKA_VERSION",),
+    "Jaeger": ("JAEGER_V2_VERSION",),
+    "Go": ("JAEGER_MIN_GO",),
+    "Compose": ("COMPOSE_VERSION",),
+    "docker/compose": ("COMPOSE_VERSION",),
+    "buildx": ("BUILDX_VERSION",),
+    "Engine": ("DEBIAN_DOCKER_VERSION",),
+    "hadolint": ("HADOLINT_VERSION",),
+    "schemathesis": ("SCHEMATHESIS_VERSION",),
+}
+# "PostgreSQL 17", "nginx **1.22**", "`buildx` (v0.38.2)", "Jaeger 2.x", "Go ≥ 1.24.6": the
+# product, then the number right after it, on the same line or the next (code, bold, a leading v,
+# a comparison, or a parenthesis before a v allowed between them).
+PROSE_VERSION = re.compile(r"(?<![\w/-])(" + "|".join(re.escape(p) for p in PROSE_PRODUCTS) +
+                           r")`?\s+(?:\(v|(?:\*\*)?(?:[≥>=]+\s*)?v?)([0-9]+(?:\.[0-9]+)*)(?:\.x)?\b")
+# The Debian packages behind the DEBIAN_* pins, checked where dpkg knows them.
+DEBIAN_PACKAGES = {
+    "DEBIAN_MARIADB_VERSION": "mariadb-server",
+    "DEBIAN_NGINX_VERSION": "nginx-light",
+    "DEBIAN_DOCKER_VERSION": "docker.io",
+}
 
 
 def read(path):
@@ -102,6 +134,55 @@ def check_pins(composes, docs, pinned):
     return problems
 
 
+def version_matches(named, pinned):
+    """True when `named` is `pinned` (its leading v dropped) or a prefix of it at a dot or a dash."""
+    pinned = pinned.removeprefix("v")
+    return pinned == named or pinned.startswith(named + ".") or pinned.startswith(named + "-")
+
+
+def check_prose(docs, pinned):
+    """Every version the prose gives a pinned product stands for one of its pins."""
+    problems = []
+    for name, text in docs.items():
+        for m in PROSE_VERSION.finditer(text):
+            keys = PROSE_PRODUCTS[m.group(1)]
+            missing = [k for k in keys if k not in pinned]
+            if missing:
+                problems.append(f"scripts/versions.env has no {', '.join(missing)}")
+                continue
+            if not any(version_matches(m.group(2), pinned[k]) for k in keys):
+                allowed = ", ".join(f"{k}={pinned[k]}" for k in keys)
+                line = text.count("\n", 0, m.start()) + 1
+                problems.append(f"{name}:{line}: names {m.group(0)!r}, but scripts/versions.env pins {allowed}")
+    return problems
+
+
+def check_debian_packages(pinned, query=None):
+    """Each DEBIAN_* pin against the installed package's version, where dpkg has the package."""
+    import shutil
+    import subprocess
+
+    def dpkg(package):
+        if not shutil.which("dpkg-query"):
+            return None
+        out = subprocess.run(["dpkg-query", "-W", "-f=${Status} ${Version}", package],
+                             capture_output=True, text=True, check=False)
+        fields = out.stdout.split()
+        return fields[-1] if out.returncode == 0 and "installed" in fields else None
+
+    query = query or dpkg
+    problems = []
+    for key, package in DEBIAN_PACKAGES.items():
+        version = query(package)
+        if version is None:
+            continue
+        # 1:10.11.19-0+deb12u1 → 10.11.19: no epoch, no Debian revision or repack suffix.
+        upstream = re.match(r"(?:[0-9]+:)?([0-9]+(?:\.[0-9]+)*)", version)
+        if not upstream or not version_matches(pinned.get(key, "?"), upstream.group(1)):
+            problems.append(f"scripts/versions.env pins {key}={pinned.get(key)}, but {package} {version} is installed")
+    return problems
+
+
 def check_env_example(composes, example):
     problems = []
     read_by = {}
@@ -152,6 +233,12 @@ def self_test(composes, docs, example, pinned):
         failures.append("pins accepted a literal postgres tag")
     if not check_pins(composes, {**docs, "doctored.md": "runs `nginx:0.0.1`"}, pinned):
         failures.append("pins accepted a doc naming an unpinned nginx tag")
+    if not check_prose({"doctored.md": "runs on PostgreSQL 16 and Engine 19.03"}, pinned):
+        failures.append("pins accepted prose naming PostgreSQL 16")
+    if check_prose({"ok.md": "PostgreSQL " + pinned["PG_MAJOR"] + ", Jaeger 2.x, Go ≥ " + pinned["JAEGER_MIN_GO"]}, pinned):
+        failures.append("pins refused prose naming the pinned versions")
+    if not check_debian_packages(pinned, lambda package: "1:0.1-1" if package == "mariadb-server" else None):
+        failures.append("pins accepted an installed mariadb-server other than DEBIAN_MARIADB_VERSION")
     unread = dict(composes)
     unread[main] = composes[main] + "\nx-doctored:\n  value: ${RINGTRACE_DOCTORED_VARIABLE:-1}\n"
     if not any("RINGTRACE_DOCTORED_VARIABLE" in p for p in check_env_example(unread, example)):
@@ -192,7 +279,8 @@ def main(argv):
         sync(pinned)
         return 0
     if argv[0] == "pins":
-        problems = check_pins(composes, doc_texts(), pinned)
+        problems = check_pins(composes, doc_texts(), pinned) + check_prose(doc_texts(), pinned) + \
+            check_debian_packages(pinned)
     elif argv[0] == "env-example":
         problems = check_env_example(composes, example)
     else:
