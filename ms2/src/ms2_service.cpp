@@ -39,7 +39,7 @@ void Ms2Service::register_metrics() {
   r.counter_fn("ringtrace_kafka_delivery_failures_total", "Records that could not be queued or delivered",
                common::read_atomic(counters_.delivery_failures));
   counters_.delivery_latency = &r.histogram("ringtrace_kafka_delivery_latency_seconds",
-                                            "From produce() to the broker's acknowledgement (acks=all)",
+                                            "From produce() to the broker's acknowledgement (acks as kafka.delivery sets them)",
                                             common::latency_buckets());
   r.gauge_fn("ringtrace_kafka_producer_queue", "Records queued in the producer or in flight to the broker",
              [this] { return static_cast<double>(producer_.queued()); });

@@ -28,7 +28,7 @@ void Ms3Service::register_metrics() {
   r.counter_fn("ringtrace_records_total", help, common::read_atomic(counters_.rejected), {{"outcome", "rejected"}});
   r.counter_fn("ringtrace_records_total", help, common::read_atomic(counters_.undecodable), {{"outcome", "undecodable"}});
   r.counter_fn("ringtrace_records_total", help, common::read_atomic(counters_.dropped), {{"outcome", "dropped"}});
-  r.counter_fn("ringtrace_store_retries_total", "POSTs to MS1 repeated after a transport error, 5xx, 408 or 429",
+  r.counter_fn("ringtrace_store_retries_total", "POSTs to MS1 repeated after a transport error, 5xx, 401, 408 or 429",
                common::read_atomic(counters_.retries));
   counters_.post_latency = &r.histogram("ringtrace_store_post_latency_seconds",
                                         "POST /store to MS1, request to answer (answered attempts only)",
