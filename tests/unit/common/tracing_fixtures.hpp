@@ -77,9 +77,9 @@ class Collector {
  private:
   /// Whether answers may go out; shared with the responder that waits on it (server thread).
   struct Gate {
-    std::mutex mutex;
-    std::condition_variable opened;
-    bool open = true;  ///< guarded by mutex
+    std::mutex mutex;                  ///< guards open
+    std::condition_variable opened;    ///< signalled by release()
+    bool open = true;                  ///< false while hold() keeps answers back
   };
 
   unsigned status_;
