@@ -3,8 +3,8 @@
 # event loop), the session controller and the lifecycle (stop() from another thread); MS2's
 # sessions with delivery callbacks handed over from the producer's thread; MS3's forwarder and
 # store client. Builds only those unit-test binaries with the tsan
-# preset (build-tsan/), runs them, prints one summary line and exits non-zero on a failed test or
-# any ThreadSanitizer report.
+# preset (build-tsan/), runs them, prints one summary line and exits non-zero on a failed test,
+# any ThreadSanitizer report, a binary that ran no test, or a skipped test.
 #
 #   scripts/tsan.sh [--repeat N]    # N runs of each binary (default 1): more interleavings
 set -euo pipefail
@@ -48,10 +48,15 @@ for binary in "${binaries[@]}"; do
   found=$(grep -c '^WARNING: ThreadSanitizer' "$out" || true)
   reports=$((reports + found))
   ran=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) tests\{0,1\}\..*/\1/p' "$out" | awk '{s += $1} END {print s + 0}')
+  skipped=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) tests\{0,1\}.*/\1/p' "$out" | awk '{s += $1} END {print s + 0}')
   passed=$((passed + ran))
   if [ "$rc" -ne 0 ] || [ "$found" -ne 0 ]; then
     cat "$out" >&2
     failed+=("$binary (exit $rc)")
+  elif [ "$ran" -eq 0 ] || [ "$skipped" -ne 0 ]; then
+    # A filter that selects nothing, or a skipped test, would pass unseen.
+    cat "$out" >&2
+    failed+=("$binary ($ran passed, $skipped skipped)")
   fi
 done
 

@@ -61,7 +61,10 @@ Ms2Service::~Ms2Service() {
 }
 
 void Ms2Service::start() {
-  if (ensure_topic(producer_.c_handle(), config_.kafka, stop_requested_.get_token()) == TopicOutcome::kStopped) return;
+  if (ensure_topic(producer_.c_handle(), config_.kafka, stop_requested_.get_token(), [this] { ++topic_attempts_; }) ==
+      TopicOutcome::kStopped) {
+    return;
+  }
   if (stop_requested_.stop_requested()) return;
   producer_.warm_up(std::chrono::milliseconds(config_.kafka.startup_timeout_ms));
   boost::system::error_code ec;

@@ -73,7 +73,8 @@ std::vector<std::pair<std::string, std::string>> topic_configs(const common::Kaf
           {"unclean.leader.election.enable", "false"}};
 }
 
-TopicOutcome ensure_topic(rd_kafka_t* handle, const common::KafkaConfig& config, const std::stop_token& stop) {
+TopicOutcome ensure_topic(rd_kafka_t* handle, const common::KafkaConfig& config, const std::stop_token& stop,
+                          const std::function<void()>& on_attempt) {
   const auto deadline = Clock::now() + milliseconds(config.startup_timeout_ms);
   std::string last_error = "no answer";
   char errstr[512];
@@ -104,6 +105,7 @@ TopicOutcome ensure_topic(rd_kafka_t* handle, const common::KafkaConfig& config,
 
     rd_kafka_NewTopic_t* topics[] = {topic.get()};
     rd_kafka_CreateTopics(handle, topics, 1, options.get(), queue.get());
+    if (on_attempt) on_attempt();
     std::unique_ptr<rd_kafka_event_t, EventDeleter> event(
         poll_result(queue.get(), milliseconds(attempt_ms + 1000), stop));
     if (stop.stop_requested()) return TopicOutcome::kStopped;

@@ -14,16 +14,21 @@ RINGTRACE_REPORT_BENCH_ROWS=20000 "$repo/scripts/bench.sh" --seconds 2 --window 
 failed=0
 fail() { echo "FAIL: $*" >&2; failed=1; }
 number='^-?[0-9]+(\.[0-9]+)?$'
-# value KEY: the value of KEY, which must appear exactly once.
+# value KEY: sets `got` to the value of KEY, which must appear exactly once; otherwise records the
+# failure and returns 1. It runs in this shell, never in $(...): a subshell's fail() would set a
+# `failed` that nobody reads, and a missing figure would pass.
+got=
 value() {
   local n
+  got=
   n=$(grep -c "^$1=" "$out" || true)
   [ "$n" = 1 ] || { fail "$1 printed $n times"; return 1; }
-  sed -n "s/^$1=//p" "$out"
+  got=$(sed -n "s/^$1=//p" "$out")
 }
 need_number() {  # need_number KEY [MIN_EXCLUSIVE]
   local v
-  v=$(value "$1") || return 0
+  value "$1" || return 0
+  v=$got
   [[ $v =~ $number ]] || { fail "$1=$v is not a number"; return 0; }
   if [ $# -ge 2 ] && ! awk -v v="$v" -v m="$2" 'BEGIN { exit !(v > m) }'; then fail "$1=$v is not above $2"; fi
   echo "ok: $1=$v"
@@ -43,7 +48,7 @@ need_number kafka_warmup_jit_pct
 need_number tracing_cost_window1_pct
 need_number tracing_cost_window_pct
 for prefix in window1 window window1_untraced window_untraced; do
-  [ "$(value "${prefix}_all_stored")" = true ] || fail "${prefix}: not every generated message was stored"
+  if value "${prefix}_all_stored" && [ "$got" != true ]; then fail "${prefix}: not every generated message was stored"; fi
   for hop in ms1_to_ms2 ms2_to_ms3 ms3_to_ms1 stamped_cycle; do
     for p in p50 p90 p99 p99_9 max; do need_number "${prefix}_${hop}_${p}_ms" 0; done
     # Percentiles never decrease.
@@ -57,7 +62,7 @@ for prefix in window1 window window1_untraced window_untraced; do
 done
 need_number window_cpu_jaeger_s 0   # traced: the collector worked
 for prefix in sweep_w16_p3x3 sweep_w16_p3x3_untraced; do
-  [ "$(value "${prefix}_all_stored")" = true ] || fail "${prefix}: not every generated message was stored"
+  if value "${prefix}_all_stored" && [ "$got" != true ]; then fail "${prefix}: not every generated message was stored"; fi
   need_number "${prefix}_msgs_per_s" 0
   need_number "${prefix}_vs_kafka_producer" 0
   for p in p50 p90 p99 p99_9 max; do need_number "${prefix}_stamped_cycle_${p}_ms" 0; done
@@ -71,7 +76,7 @@ elif ! head -c 200 "$chart" | grep -q '^<svg ' || [ "$(grep -c '<polyline' "$cha
 else
   echo "ok: chart ${chart##*/}, $(grep -c '<polyline' "$chart") lines"
 fi
-[ "$(value report_rows)" = 20000 ] || fail "the report bench did not fill the rows asked for"
+if value report_rows && [ "$got" != 20000 ]; then fail "the report bench did not fill the rows asked for"; fi
 for key in report_cold_ms report_warm_ms report_cached_ms report_list_sessions_ms; do need_number "$key" 0; done
 # The JSON document holds every printed figure, with the same value, and the machine.
 python3 - "$out" "$json" <<'PY' || failed=1

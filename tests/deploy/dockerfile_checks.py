@@ -10,7 +10,8 @@
                                         whose libraries these (natively built) binaries link
   dockerfile_checks.py context          the build context left by .dockerignore has what the
                                         Dockerfile copies and configures with the release preset
-  dockerfile_checks.py hadolint         hadolint finds nothing (exit 77 = skipped: not installed)
+  dockerfile_checks.py hadolint         the pinned hadolint finds nothing; a missing hadolint, or another
+                                        version, fails the check (scripts/install-deps.sh installs it)
 """
 
 import json
@@ -379,10 +380,15 @@ def check_context():
 # ------------------------------------------------------------------------------------ hadolint
 
 def check_hadolint():
+    # A missing linter fails like a finding: a check that passes without running is no check.
     hadolint = shutil.which("hadolint") or ("/usr/local/bin/hadolint" if os.access("/usr/local/bin/hadolint", os.X_OK) else None)
     if not hadolint:
-        print("hadolint is not installed (scripts/install-deps.sh installs it): skipped")
-        sys.exit(77)
+        dc.die("hadolint is not installed: scripts/install-deps.sh installs it (or deselect this check: ctest -E dockerfile.hadolint)")
+    pinned = dc.pins()["HADOLINT_VERSION"]
+    version = subprocess.run([hadolint, "--version"], capture_output=True, text=True)
+    if version.returncode != 0 or pinned not in version.stdout:
+        dc.die(f"{hadolint} is not hadolint {pinned} (scripts/versions.env): {version.stdout.strip()}{version.stderr.strip()}; "
+               "scripts/install-deps.sh installs the pinned one")
     # Ours and the container test's stand-ins for the third-party images (docs/containers.md).
     standins = sorted(glob.glob(os.path.join(REPO, "tests", "compose", "standins", "*", "Dockerfile")))
     if not standins:

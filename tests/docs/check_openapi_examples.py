@@ -2,7 +2,7 @@
 
 openapi-spec-validator checks the document's shape but not its examples, and the examples are what
 readers copy. Runs in the docs venv (jsonschema and referencing come with the validator).
-Usage: check_openapi_examples.py SPEC; exit 1 if any example breaks its schema.
+Usage: check_openapi_examples.py SPEC; exit 1 if any example breaks its schema, or none was found.
 """
 
 import sys
@@ -72,6 +72,10 @@ def main(path: str) -> int:
     for failure in failures:
         print(failure, file=sys.stderr)
     print(f"{path}: {checked} examples checked, {len(failures)} broken")
+    if checked == 0:
+        # The document has examples; finding none means this walk no longer reaches them.
+        print(f"{path}: no example found to check", file=sys.stderr)
+        return 1
     return 1 if failures else 0
 
 

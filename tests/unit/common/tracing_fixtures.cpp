@@ -45,10 +45,32 @@ TracingConfig exporter_config(const std::string& url, int batch_max, int queue_m
   return config;
 }
 
-Collector::Collector(Options options) : server_(options.port) {
+Collector::Collector(Options options) : status_(options.status), server_(options.port) {
   server_.set_status(options.status);
   server_.close_connections(options.close_after_each);
   server_.drop_connections(options.close_silently);
+}
+
+Collector::~Collector() { release(); }
+
+void Collector::hold() {
+  {
+    std::lock_guard lock(gate_->mutex);
+    gate_->open = false;
+  }
+  server_.set_responder([gate = gate_, status = status_](const ringtrace::test::ReceivedRequest&) {
+    std::unique_lock lock(gate->mutex);
+    gate->opened.wait(lock, [&] { return gate->open; });
+    return ringtrace::test::FakeResponse{status, {}, ringtrace::test::AfterAnswer::kKeepAlive};
+  });
+}
+
+void Collector::release() {
+  {
+    std::lock_guard lock(gate_->mutex);
+    gate_->open = true;
+  }
+  gate_->opened.notify_all();
 }
 
 std::size_t Collector::span_count() const {

@@ -3,9 +3,11 @@
 /// What the tracing test files share: the W3C example context, a sample span, an exporter
 /// configuration, an OTLP collector on the one fake HTTP server, and a log capture.
 
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -46,6 +48,16 @@ class Collector {
   using Post = ringtrace::test::ReceivedRequest;  ///< target, content_type and body of one POST
 
   explicit Collector(Options options = {});
+  /// Answers anything still held, so the server's thread can stop.
+  ~Collector();
+  Collector(const Collector&) = delete;
+  Collector& operator=(const Collector&) = delete;
+
+  /// Leaves every POST unanswered until release(), as a collector that hangs does: the exporter
+  /// sits in one send meanwhile, for as long as the test needs and no longer.
+  void hold();
+  /// Answers the held POST, and every later one at once, with the configured status.
+  void release();
 
   /// Its OTLP traces endpoint.
   std::string url() const { return server_.url("/v1/traces"); }
@@ -63,7 +75,16 @@ class Collector {
   static std::string service_of(const Post& post);
 
  private:
-  ringtrace::test::FakeHttpServer server_;
+  /// Whether answers may go out; shared with the responder that waits on it (server thread).
+  struct Gate {
+    std::mutex mutex;                  ///< guards open
+    std::condition_variable opened;    ///< signalled by release()
+    bool open = true;                  ///< false while hold() keeps answers back
+  };
+
+  unsigned status_;
+  std::shared_ptr<Gate> gate_ = std::make_shared<Gate>();
+  ringtrace::test::FakeHttpServer server_;  ///< last: its thread may use the gate until it stops
 };
 
 /// Captures spdlog output for the test's lifetime (the default logger is swapped back after).

@@ -2,6 +2,7 @@
 /// @file
 /// MS2 as one object: WebSocket server in front of the Kafka producer.
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <stop_token>
@@ -53,6 +54,8 @@ class Ms2Service final : public common::Service {
   [[nodiscard]] const Counters& counters() const { return counters_; }
   /// What the admin port's `GET /metrics` serves; every series is registered by the constructor.
   [[nodiscard]] const common::MetricsRegistry& metrics() const { return metrics_; }
+  /// Topic creation requests start() has sent so far: above 0 once it waits for the broker's answer.
+  [[nodiscard]] std::uint64_t topic_attempts() const { return topic_attempts_.load(); }
 
  private:
   void begin_shutdown();
@@ -75,6 +78,7 @@ class Ms2Service final : public common::Service {
   std::unique_ptr<common::AdminServer> admin_;
   boost::asio::steady_timer close_timer_;
   std::stop_source stop_requested_;  ///< set by stop() from any thread; read by start()'s broker wait
+  std::atomic<std::uint64_t> topic_attempts_{0};  ///< written by start(), read from any thread
   bool stopping_ = false;            ///< on the io thread: shutdown has begun
 };
 

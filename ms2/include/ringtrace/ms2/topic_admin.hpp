@@ -2,6 +2,7 @@
 /// @file
 /// Creating MS2's topic at startup through librdkafka's Admin API.
 
+#include <functional>
 #include <stdexcept>
 #include <stop_token>
 #include <string>
@@ -38,7 +39,10 @@ std::vector<std::pair<std::string, std::string>> topic_configs(const common::Kaf
 /// Creates `config.topic` with `config.partitions` partitions of `config.replication_factor`
 /// replicas (and topic_configs) unless it exists, retrying until `config.startup_timeout_ms` so
 /// MS2 may start before the broker, or before every broker of a cluster; throws KafkaStartupError.
-/// Returns kStopped within a fraction of a second of `stop` being requested.
-TopicOutcome ensure_topic(rd_kafka_t* handle, const common::KafkaConfig& config, const std::stop_token& stop = {});
+/// Returns kStopped within a fraction of a second of `stop` being requested. `on_attempt`, when
+/// set, is called on the calling thread each time a request has been sent and its answer is
+/// awaited, so a caller can tell that it is waiting for the broker.
+TopicOutcome ensure_topic(rd_kafka_t* handle, const common::KafkaConfig& config, const std::stop_token& stop = {},
+                          const std::function<void()>& on_attempt = {});
 
 }  // namespace ringtrace::ms2
