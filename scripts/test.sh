@@ -37,6 +37,32 @@ fi
 # checked_ctest PRESET LABELS CTEST_ARGS...: ctest with the preset and the arguments (no test
 # selected is an error), then its JUnit file judged: each of the space-separated LABELS ran a
 # test, and no test was skipped. Non-zero when either failed.
+# phase NAME: closes the phase before it with one line of its wall and CPU time (the CPU of the
+# commands it waited for), so a run shows where its minutes go; `phase` alone closes the last one
+# and prints them all again as a summary.
+phase_name="" phase_wall=0 phase_cpu=0 phase_report=()
+phase_times=$(mktemp)
+trap 'rm -f "$phase_times"' EXIT
+phase() {
+  local now cpu
+  now=$SECONDS
+  # `times` in this shell: in a command substitution it would report its own subshell's children.
+  times >"$phase_times"
+  cpu=$(tail -n 1 "$phase_times" | awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, p, "m"); t += p[1] * 60 + p[2] } printf "%.1f", t }')
+  if [ -n "$phase_name" ]; then
+    local line
+    line=$(awk -v n="$phase_name" -v w=$((now - phase_wall)) -v c0="$phase_cpu" -v c1="$cpu" \
+      'BEGIN { printf "%-24s %5d s wall %7.1f s cpu", n, w, c1 - c0 }')
+    phase_report+=("$line")
+    echo "time: $line"
+  fi
+  phase_name=${1:-} phase_wall=$now phase_cpu=$cpu
+  if [ -z "$phase_name" ]; then
+    echo "== time by phase (total ${SECONDS} s wall, ${cpu} s cpu)"
+    printf '  %s\n' "${phase_report[@]}"
+  fi
+}
+
 checked_ctest() {
   local preset=$1 labels=$2 rc=0
   shift 2
@@ -49,6 +75,7 @@ checked_ctest() {
   return "$rc"
 }
 
+phase "dependencies"
 scripts/install-deps.sh
 # The Compose v2 CLI, built once from the Go module proxy: the deploy checks resolve the compose
 # files with it, the container test runs them.
@@ -67,8 +94,10 @@ build() {
   rm -f "$log"
 }
 
+phase "build coverage"
 build coverage
 
+phase "docs"
 echo "== docs (Doxygen; a warning fails)"
 if ! cmake --build --preset coverage --target docs >/tmp/ringtrace-docs.$$ 2>&1; then
   grep -v '^\[' /tmp/ringtrace-docs.$$ >&2
@@ -78,19 +107,22 @@ fi
 rm -f /tmp/ringtrace-docs.$$
 echo "docs: build-coverage/docs/html/index.html"
 
+phase "infrastructure"
 echo "== infrastructure"
 scripts/infra.sh up
 # The replicated cluster beside the single broker, for the tests of label cluster.
 scripts/infra.sh up kafka --brokers 3
 if [ "${CI:-}" = true ]; then
-  trap 'scripts/infra.sh down || true' EXIT
+  trap 'scripts/infra.sh down || true; rm -f "$phase_times"' EXIT
 fi
 
 find build-coverage -name '*.gcda' -delete
+phase "tests"
 echo "== tests"
 status=0
 checked_ctest coverage "unit docs deploy integration e2e cluster faults bench browser" -j2 -LE compose || status=1
 
+phase "containers"
 echo "== containers (scripts/compose-test.sh --variant all)"
 compose_log=build-coverage/compose-test.log
 checked_ctest coverage compose -L compose -V >"$compose_log" 2>&1 || status=1
@@ -99,6 +131,7 @@ grep -E '^[0-9]+: (ok  |FAIL|figure|==|compose-test|engine|[0-9]+ check)' "$comp
 grep -E 'tests passed|tests failed|^ctest|ctest_verdict' "$compose_log" || true
 echo "container test log: $compose_log"
 
+phase "coverage report"
 echo "== coverage"
 coverage_min=${RINGTRACE_COVERAGE_MIN:-86}
 coverage_status=0
@@ -116,17 +149,22 @@ fi
 if $skip_asan; then
   echo "== tests under AddressSanitizer + UBSan: SKIPPED (RINGTRACE_SKIP_ASAN=1)" >&2
 else
+  phase "build asan"
   build asan
+  phase "tests asan"
   echo "== tests under AddressSanitizer + UBSan"
   checked_ctest asan "unit docs deploy integration e2e cluster browser" -j2 -LE "faults|bench|compose" || status=1
 fi
 
+phase "tsan"
 echo "== ThreadSanitizer (MS1 writer, controller and lifecycle; MS2 sessions; MS3 forwarder)"
 scripts/tsan.sh || status=1
 
+phase "fuzz"
 echo "== fuzzing (libFuzzer: message codec, traceparent, timestamps)"
 scripts/fuzz.sh "${RINGTRACE_FUZZ_SECONDS:-30}" || status=1
 
+phase
 if [ "$status" -ne 0 ]; then
   echo "test.sh: FAILED (the steps above say which)" >&2
   exit 1
