@@ -74,6 +74,8 @@ TracerStats Exporter::stats() const {
   stats.exported = exported_.load(std::memory_order_relaxed);
   stats.dropped = dropped_.load(std::memory_order_relaxed);
   stats.failed = failed_.load(std::memory_order_relaxed);
+  std::lock_guard lock(mutex_);
+  stats.queued = accepted_ - handled_;
   return stats;
 }
 

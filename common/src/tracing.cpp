@@ -306,6 +306,9 @@ void register_metrics(const Tracer& tracer, MetricsRegistry& metrics) {
                      {{"fate", "dropped"}});
   metrics.counter_fn("ringtrace_spans_total", help, [&tracer] { return static_cast<double>(tracer.stats().failed); },
                      {{"fate", "failed"}});
+  // Lets a reader of the counters above know they are final for the spans finished so far.
+  metrics.gauge_fn("ringtrace_spans_queued", "Finished spans waiting for export or in a POST, not yet counted by fate",
+                   [&tracer] { return static_cast<double>(tracer.stats().queued); });
 }
 
 }  // namespace ringtrace::common::tracing

@@ -123,9 +123,11 @@ class Console:
 class Ring:
     """The three services of one test or run."""
 
-    def __init__(self, bin_dir, config, work, env=None, ms3=1):
+    def __init__(self, bin_dir, config, work, env=None, ms3=1, service_env=None):
         self.bin_dir, self.config, self.work = bin_dir, config, work
         self.env = dict(os.environ if env is None else env)
+        # {name: {variable: value}}: on top of env for that service alone (one service set apart).
+        self.service_env = service_env or {}
         self.procs, self.starts = {}, {}
         # MS3s of one consumer group: "ms3", then "ms3-2", "ms3-3", ... (the same binary).
         self.ms3_names = ["ms3"] + [f"ms3-{i}" for i in range(2, ms3 + 1)]
@@ -157,10 +159,11 @@ class Ring:
         return base + 100 * (int(name.split("-")[1]) - 1) if base else 0
 
     def _env(self, name):
-        """The environment of service NAME: an extra MS3 gets its own admin port, log directory and,
-        under static membership, its own group.instance.id (the configured one, suffixed -i)."""
+        """The environment of service NAME: service_env's for it on top of env; an extra MS3 gets
+        its own admin port, log directory and, under static membership, its own group.instance.id
+        (the configured one, suffixed -i)."""
         if name not in self.ms3_names[1:]:
-            return self.env
+            return {**self.env, **self.service_env.get(name, {})}
         env = dict(self.env)
         env["RINGTRACE__MS3__ADMIN_PORT"] = str(self._ms3_admin_port(name))
         instance = self.env.get("RINGTRACE__MS3__GROUP_INSTANCE_ID") or config_value(self.config, "ms3",

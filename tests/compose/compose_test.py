@@ -13,10 +13,14 @@ compose project (ringtrace-test-<variant>) on free loopback ports, so it never t
   publishes the API, /store is not routed, the internal hops refuse a missing or wrong token, the
   token is the generated one or RINGTRACE_TOKEN); GET /start through the gateway, the finish line in
   `logs ms1`; rows = the finish line's messages, timestamps ordered (asked with `exec` on the
-  database container); Jaeger's query API holds traces across ms1, ms2, ms3 under one root;
-  the dashboard and its reports through the gateway (tests/compose/dashboard.py: the page, the
+  database container); every span of the session counted per service, the exporters' /metrics,
+  Jaeger's query API and the cycles the code makes agreeing exactly, none dropped or failed
+  (tests/e2e/span_count.py); the MariaDB run mounts a configuration file over the images' own that
+  sets interaction.duration_seconds (3 s) with no environment override, and its first session
+  (plain GET /start) lasts that long, by its finish line and its sessions row; the dashboard and its reports through the gateway (tests/compose/dashboard.py: the page, the
   sessions list, a report that agrees with SQL, a relayed trace linking to Jaeger's UI, the latency line);
-  MS3's process is killed mid-session and its restart policy brings it back with nothing lost;
+  MS3's process is killed mid-session and its restart policy brings it back, healthy, while the
+  session still runs (it runs until GET /stop), and the session loses nothing;
   `stop`, then the database alone: the rows are there; `down` (volumes kept), the database alone:
   still there, and the logs volume holds ms1.log with the start and finish lines; `down -v`
   removes the volumes.
@@ -50,12 +54,18 @@ import urllib.error
 import urllib.request
 
 sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
 import boundary  # noqa: E402
 import dashboard  # noqa: E402
+from span_count import SpanCount  # noqa: E402
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-CHECK_TRACES = os.path.join(REPO, "tests", "e2e", "check_traces.py")
 PASSWORD = "ringtrace"
+# The MariaDB run's interval comes from a configuration file mounted over the images' own, with
+# no RINGTRACE__INTERACTION__DURATION_SECONDS (file_interval_override()); short, so it is cheap.
+FILE_INTERVAL_S = 3
+# How long after the interval a session may end (the last message's drain), below the next second.
+INTERVAL_SLACK_S = 0.9
 
 VARIANTS = {
     "postgresql": {"files": ["docker-compose.yml"], "db": "postgres",
@@ -125,11 +135,15 @@ def docker(*args, check_rc=False, timeout=600, stdin=None):
 class Project:
     """One compose project of one variant, on its own free loopback ports."""
 
-    def __init__(self, variant, name, extra_files=(), extra_env=None):
+    def __init__(self, variant, name, extra_files=(), extra_env=None, resets=()):
+        """RESETS are compose files that take keys away (`!reset`): they go right after
+        docker-compose.yml, since Compose (v5.6) keeps a key reset after another file set the same
+        service's mapping again (the MariaDB file sets MS1's environment)."""
         self.variant = variant
         self.spec = VARIANTS[variant]
         self.name = name
-        self.files = [os.path.join(REPO, f) for f in self.spec["files"]] + list(extra_files)
+        base, *variant_files = [os.path.join(REPO, f) for f in self.spec["files"]]
+        self.files = [base, *resets, *variant_files, *extra_files]
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("RINGTRACE_", "COMPOSE_"))}
         self.env.update({var: str(free_port()) for var in PORT_VARIABLES})
         self.env.update(extra_env or {})
@@ -183,13 +197,66 @@ def finish_line(project, session):
     return None
 
 
-def start_session(project):
-    status, body = http_get(project.gateway("/start"))
+def start_session(project, route="/start"):
+    status, body = http_get(project.gateway(route))
     session = None
     if status == 200:
         session = json.loads(body).get("session_id")
-    check("GET /start through the gateway starts a session", session is not None, f"{status} {body.strip()[:120]}")
+    check(f"GET {route} through the gateway starts a session", session is not None, f"{status} {body.strip()[:120]}")
     return session
+
+
+def scrape(project, service):
+    """A service's /metrics: MS1's through the gateway, MS2's and MS3's admin ports from inside the
+    gateway's container (they publish nothing), with its curl."""
+    if service == "ms1":
+        status, body = http_get(project.gateway("/metrics"))
+        return body if status == 200 else ""
+    port = {"ms2": 8091, "ms3": 8092}[service]
+    result = project.compose("exec", "-T", "gateway", "curl", "-fsS", "--max-time", "5",
+                             f"http://{service}:{port}/metrics", timeout=60)
+    return result.stdout if result.returncode == 0 else ""
+
+
+def file_interval_override(directory):
+    """A compose file that mounts a configuration file (config/ringtrace.yaml with
+    interaction.duration_seconds FILE_INTERVAL_S) over each service's /etc/ringtrace/ringtrace.yaml
+    and takes MS1's RINGTRACE__INTERACTION__DURATION_SECONDS away, so only the file sets the interval."""
+    with open(os.path.join(REPO, "config", "ringtrace.yaml")) as f:
+        text, n = re.subn(r"^(interaction:\n(?:[ \t]+.*\n)*?[ \t]+duration_seconds:)[ \t]*\d+",
+                          rf"\g<1> {FILE_INTERVAL_S}", f.read(), count=1, flags=re.M)
+    if n != 1:
+        raise RuntimeError("config/ringtrace.yaml has no interaction.duration_seconds")
+    config = os.path.join(directory, "ringtrace.yaml")
+    with open(config, "w") as f:
+        f.write(text)
+    os.chmod(config, 0o644)   # the services run as an unprivileged user
+    os.chmod(directory, 0o755)
+    mount = (f"      - {{type: bind, source: {config}, target: /etc/ringtrace/ringtrace.yaml, read_only: true,"
+             " bind: {create_host_path: false}}\n")
+    override = os.path.join(directory, "docker-compose.file-interval.yml")
+    with open(override, "w") as f:
+        f.write("services:\n"
+                "  ms1:\n    environment:\n      RINGTRACE__INTERACTION__DURATION_SECONDS: !reset null\n"
+                f"    volumes:\n{mount}"
+                + "".join(f"  {s}:\n    volumes:\n{mount}" for s in ("ms2", "ms3")))
+    return override
+
+
+def check_file_interval(project, session, done, label):
+    """The session of plain GET /start ran for the mounted file's interval: the finish line's
+    elapsed time and the sessions row."""
+    if done is None:
+        return
+    check(f"{label}: finish line: reason=duration, elapsed {done['elapsed']} s is the mounted file's "
+          f"{FILE_INTERVAL_S} s (at most {INTERVAL_SLACK_S} s more)",
+          done["reason"] == "duration" and FILE_INTERVAL_S <= done["elapsed"] < FILE_INTERVAL_S + INTERVAL_SLACK_S)
+    row = project.sql(f"SELECT concat(duration_seconds, ',', elapsed_seconds) FROM sessions WHERE session_id = {session}")
+    asked, _, took = row.partition(",")
+    ok = asked == str(FILE_INTERVAL_S) and re.fullmatch(r"[0-9.]+", took or "") is not None and \
+        FILE_INTERVAL_S <= float(took) < FILE_INTERVAL_S + INTERVAL_SLACK_S
+    check(f"{label}: sessions row: duration_seconds {FILE_INTERVAL_S} from the mounted file, elapsed_seconds within "
+          f"{INTERVAL_SLACK_S} s of it", ok, row)
 
 
 def stored_rows(project, session):
@@ -216,9 +283,12 @@ def check_session(project, session, seconds, label):
     return done
 
 
-def first_session(project, seconds, label):
+def first_session(project, seconds, label, spans=None):
     """(session id, its finish line) of one session through the gateway, checked and timed;
-    (None, None) when /start failed (the project diagnosed)."""
+    (None, None) when /start failed (the project diagnosed). SPANS, a SpanCount, is read before
+    the session starts."""
+    if spans is not None:
+        check(f"{label}: the exporters settled before the session (ringtrace_spans_queued 0)", spans.before())
     session = start_session(project)
     if session is None:
         project.diagnose()
@@ -241,6 +311,10 @@ def up(project, label, *services):
     return ok, took
 
 
+# The session MS3 is killed in: longer than MS3's restart may take (RESTART_BOUND_S); GET /stop ends it.
+RESTART_BOUND_S = 120
+CRASH_SESSION_S = 600
+
 # The MariaDB run brings its own token (RINGTRACE_TOKEN, as a user's .env would); the PostgreSQL run
 # uses the one the token service generates.
 OWN_TOKEN = {"postgresql": None, "mariadb": "compose-test-own-token"}
@@ -250,7 +324,14 @@ def run_variant(variant, seconds):
     settings = {"RINGTRACE_DURATION_SECONDS": str(seconds)}
     if OWN_TOKEN[variant]:
         settings["RINGTRACE_TOKEN"] = OWN_TOKEN[variant]
-    project = Project(variant, f"ringtrace-test-{variant}", extra_env=settings)
+    with tempfile.TemporaryDirectory(prefix="ringtrace-compose-config.") as directory:
+        # The MariaDB run takes its interval from a mounted configuration file (the first session).
+        extra = [file_interval_override(directory)] if variant == "mariadb" else []
+        project = Project(variant, f"ringtrace-test-{variant}", extra_env=settings, resets=extra)
+        run_project(project, variant, FILE_INTERVAL_S if extra else seconds, bool(extra))
+
+
+def run_project(project, variant, seconds, file_interval):
     print(f"== {variant}: project {project.name}, the gateway on 127.0.0.1:{project.port('RINGTRACE_GATEWAY_PORT')}, "
           f"Jaeger on 127.0.0.1:{project.port('RINGTRACE_JAEGER_UI_PORT')}", flush=True)
     project.compose("down", "-v", "--remove-orphans", timeout=300)
@@ -268,23 +349,28 @@ def run_variant(variant, seconds):
     db = project.spec["db"]
     boundary.check_boundary(project, check, http_request, wait_for, OWN_TOKEN[variant])
 
-    # -- one session of the configured length -------------------------------------------------
-    session, first = first_session(project, seconds, variant)
+    # -- one session of the configured length (the mounted file's, for MariaDB) ------------------
+    jaeger = f"http://127.0.0.1:{project.port('RINGTRACE_JAEGER_UI_PORT')}"
+    spans = SpanCount(lambda service: scrape(project, service), jaeger)
+    session, first = first_session(project, seconds, variant, spans)
     if session is None:
         return
     if first:
-        jaeger = f"http://127.0.0.1:{project.port('RINGTRACE_JAEGER_UI_PORT')}"
-
-        def traces():
-            r = subprocess.run([sys.executable, CHECK_TRACES, jaeger, str(session), "5"], capture_output=True, text=True)
-            return r.stdout.strip() if r.returncode == 0 else None
-        verdict = wait_for(30, traces, 1.0)
-        check(f"{variant}: Jaeger's query API on the published port: traces across ms1, ms2, ms3 under one root",
-              verdict is not None, verdict or "")
+        if file_interval:
+            check_file_interval(project, session, first, f"{variant} session {session}")
+        # Every span of the session, per service: the exporters, Jaeger's query API on the published
+        # port and the count the code makes agree (tests/e2e/span_count.py).
+        resent = project.sql(f"SELECT coalesce(resent, 0) FROM sessions WHERE session_id = {session}")
+        verdict = spans.after(session, first["messages"], int(resent) if resent.isdigit() else 0, control=1)
+        print(f"     {verdict.summary}")
+        for what, ok, detail in verdict.lines:
+            check(f"{variant}: spans: {what}", ok, detail)
         dashboard.check_dashboard(project, check, http_request, wait_for, session, first["messages"])
 
     # -- MS3 crashes mid-session: its restart policy brings it back, nothing is lost -------------
-    session2 = start_session(project)
+    # The session outlasts any restart (health is probed every 5 s, and a loaded machine takes its
+    # time): it runs until MS3 is healthy again and has stored more, then GET /stop ends it.
+    session2 = start_session(project, f"/start?duration_seconds={CRASH_SESSION_S}")
     if session2 is not None:
         ms3 = project.container("ms3")
         restarts_before = int(docker("inspect", "-f", "{{.RestartCount}}", ms3).stdout.strip() or 0)
@@ -300,14 +386,20 @@ def run_variant(variant, seconds):
         def restarted():
             state = docker("inspect", "-f", "{{.RestartCount}} {{.State.Running}} {{.State.Health.Status}}", ms3).stdout.split()
             return state if len(state) == 3 and int(state[0]) > restarts_before and state[1:] == ["true", "healthy"] else None
-        state = wait_for(90, restarted, 0.2)
+        state = wait_for(RESTART_BOUND_S, restarted, 0.2)
         back_after = time.monotonic() - killed_at
         check(f"{variant}: the restart policy brought MS3 back, healthy", state is not None,
               f"restart count {state[0]}, healthy {back_after:.1f} s after the kill" if state
               else docker("inspect", "-f", "{{json .State}}", ms3).stdout.strip()[:300])
         status, body = http_get(project.gateway("/status"))
         check(f"{variant}: session {session2} was still running when MS3 came back", '"running"' in body, body.strip()[:120])
-        check_session(project, session2, seconds, f"{variant} session {session2} (MS3 crashed)")
+        rows = stored_rows(project, session2)
+        check(f"{variant}: the restarted MS3 carries the session on (rows grow past {rows})",
+              wait_for(60, lambda: stored_rows(project, session2) > rows, 0.2), f"{stored_rows(project, session2)} rows")
+        status, body = http_get(project.gateway("/stop"), timeout=30)
+        check(f"{variant}: GET /stop ends session {session2}", status == 200 and f'"session_id":{session2}' in body,
+              f"{status} {body.strip()[:120]}")
+        check_session(project, session2, 0, f"{variant} session {session2} (MS3 crashed)")
 
     # -- the data outlives the containers ------------------------------------------------------
     total = project.sql("SELECT count(*) FROM messages")

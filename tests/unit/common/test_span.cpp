@@ -195,3 +195,21 @@ TEST(Span, TimesAreWallClockAndOrdered) {
   EXPECT_GE(end, start);
   EXPECT_LT(end - before, 60ULL * 1'000'000'000ULL);
 }
+
+TEST(Span, QueuedCountsFinishedSpansUntilTheirFateIsKnown) {
+  Collector collector;
+  // A flush interval far beyond the test: the spans stay queued until flush().
+  Tracer tracer(exporter_config(collector.url()), "ms2");
+  MetricsRegistry metrics;
+  register_metrics(tracer, metrics);
+  auto open = tracer.start_span("still open", SpanKind::kInternal);
+  for (int i = 0; i < 3; ++i) tracer.start_span("finished", SpanKind::kInternal).end();
+  EXPECT_EQ(tracer.stats().queued, 3U);  // an open span is not queued yet
+  EXPECT_NE(metrics.render().find("\nringtrace_spans_queued 3\n"), std::string::npos) << metrics.render();
+  tracer.flush();
+  const auto stats = tracer.stats();
+  EXPECT_EQ(stats.queued, 0U);
+  EXPECT_EQ(stats.exported, 3U);
+  EXPECT_NE(metrics.render().find("\nringtrace_spans_queued 0\n"), std::string::npos) << metrics.render();
+  open.end();
+}

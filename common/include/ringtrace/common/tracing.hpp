@@ -154,6 +154,9 @@ struct TracerStats {
   std::uint64_t exported = 0;        ///< spans the collector accepted
   std::uint64_t dropped = 0;         ///< spans dropped because the queue was full
   std::uint64_t failed = 0;          ///< spans lost to failed POSTs
+  /// Spans finished and queued whose fate is not known yet (waiting, or in a POST); 0 means every
+  /// span finished so far is counted in exported, dropped or failed.
+  std::uint64_t queued = 0;
 };
 
 class Tracer;
