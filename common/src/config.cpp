@@ -280,6 +280,9 @@ const Field& field(const std::string& key, bool from_env) {
   return *it;
 }
 
+/// The one rule for an empty value: its type says so ("…, may be empty").
+bool accepts_empty(const Field& f) { return f.type.find("may be empty") != std::string::npos; }
+
 void apply(Config& config, const std::string& key, const std::string& value, bool from_env) {
   field(key, from_env).set(config, value, from_env);
 }
@@ -378,7 +381,11 @@ void apply_environment(Config& config, const Environment& env) {
     if (sep == std::string::npos || sep == 0 || sep + 2 >= rest.size()) {
       throw ConfigError(name + ": expected RINGTRACE__<SECTION>__<KEY>");
     }
-    apply(config, lower(rest.substr(0, sep)) + "." + lower(rest.substr(sep + 2)), value, true);
+    const auto key = lower(rest.substr(0, sep)) + "." + lower(rest.substr(sep + 2));
+    // Compose hands an unset variable over as an empty one: for a key that cannot be empty, empty
+    // means "not set here", so the file's value stands.
+    if (value.empty() && !accepts_empty(field(key, true))) continue;
+    apply(config, key, value, true);
   }
 }
 

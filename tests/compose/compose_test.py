@@ -62,7 +62,7 @@ from span_count import SpanCount  # noqa: E402
 
 PASSWORD = "ringtrace"
 # The MariaDB run's interval comes from a configuration file mounted over the images' own, with
-# no RINGTRACE__INTERACTION__DURATION_SECONDS (file_interval_override()); short, so it is cheap.
+# RINGTRACE_DURATION_SECONDS unset (file_interval_override()); short, so it is cheap.
 FILE_INTERVAL_S = 3
 # How long after the interval a session may end (the last message's drain), below the next second.
 INTERVAL_SLACK_S = 0.9
@@ -135,15 +135,12 @@ def docker(*args, check_rc=False, timeout=600, stdin=None):
 class Project:
     """One compose project of one variant, on its own free loopback ports."""
 
-    def __init__(self, variant, name, extra_files=(), extra_env=None, resets=()):
-        """RESETS are compose files that take keys away (`!reset`): they go right after
-        docker-compose.yml, since Compose (v5.6) keeps a key reset after another file set the same
-        service's mapping again (the MariaDB file sets MS1's environment)."""
+    def __init__(self, variant, name, extra_files=(), extra_env=None):
         self.variant = variant
         self.spec = VARIANTS[variant]
         self.name = name
         base, *variant_files = [os.path.join(REPO, f) for f in self.spec["files"]]
-        self.files = [base, *resets, *variant_files, *extra_files]
+        self.files = [base, *variant_files, *extra_files]
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("RINGTRACE_", "COMPOSE_"))}
         self.env.update({var: str(free_port()) for var in PORT_VARIABLES})
         self.env.update(extra_env or {})
@@ -220,8 +217,9 @@ def scrape(project, service):
 
 def file_interval_override(directory):
     """A compose file that mounts a configuration file (config/ringtrace.yaml with
-    interaction.duration_seconds FILE_INTERVAL_S) over each service's /etc/ringtrace/ringtrace.yaml
-    and takes MS1's RINGTRACE__INTERACTION__DURATION_SECONDS away, so only the file sets the interval."""
+    interaction.duration_seconds FILE_INTERVAL_S) over each service's /etc/ringtrace/ringtrace.yaml.
+    The run sets no RINGTRACE_DURATION_SECONDS, so docker-compose.yml hands MS1 an empty
+    RINGTRACE__INTERACTION__DURATION_SECONDS, which leaves the file's value standing."""
     with open(os.path.join(REPO, "config", "ringtrace.yaml")) as f:
         text, n = re.subn(r"^(interaction:\n(?:[ \t]+.*\n)*?[ \t]+duration_seconds:)[ \t]*\d+",
                           rf"\g<1> {FILE_INTERVAL_S}", f.read(), count=1, flags=re.M)
@@ -237,9 +235,7 @@ def file_interval_override(directory):
     override = os.path.join(directory, "docker-compose.file-interval.yml")
     with open(override, "w") as f:
         f.write("services:\n"
-                "  ms1:\n    environment:\n      RINGTRACE__INTERACTION__DURATION_SECONDS: !reset null\n"
-                f"    volumes:\n{mount}"
-                + "".join(f"  {s}:\n    volumes:\n{mount}" for s in ("ms2", "ms3")))
+                + "".join(f"  {s}:\n    volumes:\n{mount}" for s in ("ms1", "ms2", "ms3")))
     return override
 
 
@@ -321,13 +317,15 @@ OWN_TOKEN = {"postgresql": None, "mariadb": "compose-test-own-token"}
 
 
 def run_variant(variant, seconds):
-    settings = {"RINGTRACE_DURATION_SECONDS": str(seconds)}
+    file_interval = variant == "mariadb"
+    # The MariaDB run takes its interval from a mounted configuration file (the first session),
+    # as a user who edits it and sets no RINGTRACE_DURATION_SECONDS would.
+    settings = {} if file_interval else {"RINGTRACE_DURATION_SECONDS": str(seconds)}
     if OWN_TOKEN[variant]:
         settings["RINGTRACE_TOKEN"] = OWN_TOKEN[variant]
     with tempfile.TemporaryDirectory(prefix="ringtrace-compose-config.") as directory:
-        # The MariaDB run takes its interval from a mounted configuration file (the first session).
-        extra = [file_interval_override(directory)] if variant == "mariadb" else []
-        project = Project(variant, f"ringtrace-test-{variant}", extra_env=settings, resets=extra)
+        extra = [file_interval_override(directory)] if file_interval else []
+        project = Project(variant, f"ringtrace-test-{variant}", extra_files=extra, extra_env=settings)
         run_project(project, variant, FILE_INTERVAL_S if extra else seconds, bool(extra))
 
 

@@ -246,7 +246,7 @@ def self_test(composes, docs, example, pinned):
     if not any("RINGTRACE_DOCTORED_EXTRA" in p
                for p in check_env_example(composes, example + "# doctored\n#RINGTRACE_DOCTORED_EXTRA=1\n")):
         failures.append("env-example accepted a listed variable no compose file reads")
-    if not check_env_example(composes, example.replace("#RINGTRACE_WINDOW=1", "#RINGTRACE_WINDOW=7")):
+    if not check_env_example(composes, example.replace("#RINGTRACE_WINDOW=\n", "#RINGTRACE_WINDOW=7\n")):
         failures.append("env-example accepted a default other than the compose file's")
     return failures
 

@@ -144,6 +144,21 @@ TEST(Config, EnvironmentOverridesFile) {
   EXPECT_EQ(c.database.host, "postgres");
 }
 
+TEST(Config, EmptyVariableLeavesTheFileValueUnlessTheKeyMayBeEmpty) {
+  // Compose passes `${RINGTRACE_DURATION_SECONDS:-}` as an empty variable when the user set none.
+  const auto c = parse_config("interaction: {duration_seconds: 3, window: 4}\ndatabase: {password: secret}\n",
+                              {{"RINGTRACE__INTERACTION__DURATION_SECONDS", ""},
+                               {"RINGTRACE__INTERACTION__WINDOW", ""},
+                               {"RINGTRACE__KAFKA__TOPIC", ""},
+                               {"RINGTRACE__DATABASE__PASSWORD", ""}});
+  EXPECT_EQ(c.interaction.duration_seconds, 3);
+  EXPECT_EQ(c.interaction.window, 4);
+  EXPECT_EQ(c.kafka.topic, Config{}.kafka.topic);
+  EXPECT_EQ(c.database.password, "");  // "may be empty": empty is a value
+  expect_error_naming([] { parse_config("", {{"RINGTRACE__INTERACTION__DURATON", ""}}); },
+                      "RINGTRACE__INTERACTION__DURATON");
+}
+
 TEST(Config, EveryKeyIsReachableFromTheEnvironment) {
   EXPECT_EQ(env_name("interaction.duration_seconds"), "RINGTRACE__INTERACTION__DURATION_SECONDS");
   const auto keys = config_keys();
