@@ -74,14 +74,15 @@ def root(cache_dir=None, version=None):
 
 def cached(cache_dir=None, version=None):
     """The cached toolchain's go binary, or None."""
-    go = os.path.join(root(cache_dir, version), "bin", "go")
-    return go if os.access(go, os.X_OK) and os.path.isfile(os.path.join(root(cache_dir, version), ".complete")) else None
+    where = root(cache_dir, version)
+    go = os.path.join(where, "bin", "go")
+    return go if os.access(go, os.X_OK) and os.path.isfile(os.path.join(where, ".complete")) else None
 
 
 def instruction(version=None):
     """The one thing a user does when no toolchain can be fetched."""
-    return (f"install Go {version or VERSION} from go.dev/dl into /usr/local/go and put /usr/local/go/bin first on PATH, "
-            "then run this again")
+    return (f"install Go {version or VERSION} from go.dev/dl into /usr/local/go, put /usr/local/go/bin first "
+            "on PATH, then run this again")
 
 
 def extract(data, dest, version=None, arch="amd64"):

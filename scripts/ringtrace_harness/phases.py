@@ -7,6 +7,7 @@ bound by the processor and only less work makes it faster.
 
 import os
 import resource
+import signal
 import subprocess
 import threading
 import time
@@ -66,7 +67,8 @@ class Background:
 
     def __init__(self, name, argv, **kw):
         self.name, self.t0 = name, time.monotonic()
-        self.proc = subprocess.Popen(argv, **kw)
+        # A session of its own, so stop() reaches the processes it starts (go build, mvn) too.
+        self.proc = subprocess.Popen(argv, start_new_session=True, **kw)
         self.wall = self.cpu = None
         self._thread = threading.Thread(target=self._reap, daemon=True)
         self._thread.start()
@@ -81,3 +83,12 @@ class Background:
         self._thread.join()
         out(line(self.name, self.wall, self.cpu))
         return self.proc.returncode
+
+    def stop(self):
+        """Ends the command and what it started (its process group, by its PID) when it still runs."""
+        if self._thread.is_alive():
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            self._thread.join()

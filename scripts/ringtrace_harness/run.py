@@ -12,7 +12,8 @@ MS1's console is followed as a stream, line by line, so the finish line is alway
 printed. RINGTRACE_BIN=DIR runs the ms1/ms2/ms3 in DIR and skips the build (the tests do).
 
 A first run installs and builds only what it runs: install-deps.sh --run (no test or container
-tooling), the three services alone (see _build), Kafka's jars and Jaeger. Downloads go on beside
+tooling), the three services alone (see _build), Kafka's jars and Jaeger. Getting and building
+Jaeger, and Kafka's jars once Java is installed, go on in the background beside the packages and
 the compile (prefetch.py); every phase prints one line with its wall and CPU time (phases.py).
 """
 
@@ -115,17 +116,14 @@ def _build():
     return os.path.join(where, "bin")
 
 
-def _prefetch():
-    """Starts the downloads of what is missing beside the compile; None when nothing is."""
-    if kafka.jars_ready() and jaeger.built():
-        return None
-    return phases.Background("fetch Kafka's jars and Jaeger's modules (beside the compile)",
-                             [sys.executable, "-m", "ringtrace_harness.prefetch"],
+def _beside(step, name):
+    """Starts prefetch.py STEP in the background (its phase line printed when joined)."""
+    return phases.Background(name, [sys.executable, "-m", "ringtrace_harness.prefetch", step],
                              env=dict(os.environ, PYTHONPATH=os.path.join(REPO, "scripts")))
 
 
 def _prepare_infra():
-    """Builds what the infrastructure needs that is not there yet, one phase line each."""
+    """What the background steps did not leave ready (they failed: this says why), one phase line each."""
     if not kafka.jars_ready():
         with phases.Phase("fetch Kafka's jars"):
             kafka.fetch()
@@ -141,11 +139,21 @@ def main(argv):
     config, with_gateway, ms3 = _parse(argv, env)
     # Everything to the finish line, the downloads beside the compile included.
     whole = phases.Phase("from the command to the finish line").start()
-    _install_deps()
-    fetching = _prefetch()
-    bin_dir = env.get("RINGTRACE_BIN") or _build()
-    if fetching:
-        fetching.join()
+    background = []
+    if not jaeger.built():
+        background.append(_beside("jaeger", "get Go and Jaeger's modules, build Jaeger (beside, at low priority)"))
+    try:
+        _install_deps()
+        if not kafka.jars_ready():
+            background.append(_beside("kafka", "fetch Kafka's jars (beside the compile)"))
+        bin_dir = env.get("RINGTRACE_BIN") or _build()
+    except BaseException:
+        # A failed step or Ctrl-C: nothing started here keeps running after run.sh.
+        for job in background:
+            job.stop()
+        raise
+    for job in background:
+        job.join()
     try:
         _prepare_infra()
     except Fatal as e:

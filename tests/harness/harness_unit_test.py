@@ -11,6 +11,7 @@ import os
 import sys
 import tempfile
 import threading
+import time
 import unittest
 import zipfile
 
@@ -189,6 +190,33 @@ class Phases(unittest.TestCase):
         self.assertEqual(background.join(out=lines.append), 0)
         self.assertGreaterEqual(background.cpu, 0.3)
         self.assertTrue(lines[2].startswith("run: beside: "))
+
+    def test_stopping_a_background_command_ends_what_it_started(self):
+        with tempfile.NamedTemporaryFile() as pidfile:
+            script = (f"import subprocess, time\np = subprocess.Popen(['sleep', '60'])\n"
+                      f"open({pidfile.name!r}, 'w').write(str(p.pid))\ntime.sleep(60)")
+            job = phases.Background("sleeps", [sys.executable, "-c", script])
+            deadline = time.monotonic() + 10
+            while not open(pidfile.name).read() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            grandchild = int(open(pidfile.name).read())
+            job.stop()
+            self.assertIsNotNone(job.proc.returncode)
+            while time.monotonic() < deadline:
+                try:
+                    os.kill(grandchild, 0)
+                except ProcessLookupError:
+                    break
+                # Reparented to init (or a subreaper), which reaps it once it has ended.
+                try:
+                    with open(f"/proc/{grandchild}/stat") as f:
+                        if f.read().split(") ")[1].startswith("Z"):
+                            break
+                except FileNotFoundError:
+                    break
+                time.sleep(0.05)
+            else:
+                self.fail(f"pid {grandchild}, started by the background command, still runs after stop()")
 
 
 if __name__ == "__main__":
