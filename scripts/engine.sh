@@ -184,11 +184,16 @@ have_image() { docker_ image inspect "$1" >/dev/null 2>&1; }
 ensure_base_image() {
   local tag=debian:$DEBIAN_TAG
   have_image "$tag" && return 0
-  local root t0
+  local root t0 mirror apt_proxy="" proxy_env=()
   t0=$(now_s)
   root=$(mktemp -d /tmp/ringtrace-rootfs.XXXXXX)
-  info "making $tag with debootstrap (once)"
-  if ! debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian >"$ENGINE_CACHE/debootstrap.log" 2>&1; then
+  # The mirror this machine's apt already reaches (a user's may be another mirror or a caching
+  # proxy), and apt's own HTTP proxy when it has one; Debian's redirector when apt names neither.
+  mirror=$(PYTHONPATH=$SCRIPT_DIR python3 -m ringtrace_harness.apt_mirror bookworm) || mirror=http://deb.debian.org/debian
+  eval "$(apt-config shell apt_proxy Acquire::http::Proxy 2>/dev/null)" || apt_proxy=""
+  [[ -n $apt_proxy && -z ${http_proxy:-} ]] && proxy_env=("http_proxy=$apt_proxy")
+  info "making $tag with debootstrap from $mirror (once)"
+  if ! env "${proxy_env[@]}" debootstrap --variant=minbase bookworm "$root" "$mirror" >"$ENGINE_CACHE/debootstrap.log" 2>&1; then
     rm -rf "$root"
     tail -n 30 "$ENGINE_CACHE/debootstrap.log" >&2
     die "debootstrap failed"

@@ -10,28 +10,42 @@
 #                                         for the browser test (label browser)
 #   scripts/install-deps.sh --build-only  only what compiling needs: the container image's build
 #                                         stage runs this, so it stays free of servers and tools
+#   scripts/install-deps.sh --run         only what scripts/run.sh needs: compiling the three
+#                                         services (no GoogleTest), the servers of the ring
+#                                         (PostgreSQL, MariaDB, Java and Maven for Kafka) and nginx
+#                                         for the gateway; no test, coverage or container tooling
 set -euo pipefail
 
-usage() { echo "usage: $0 [--build-only]" >&2; exit 2; }
+usage() { echo "usage: $0 [--build-only | --run]" >&2; exit 2; }
 
-build_only=false
+profile=all
 case $# in
   0) ;;
-  1) [ "$1" = --build-only ] || usage; build_only=true ;;
+  1) case $1 in
+       --build-only) profile=build ;;
+       --run) profile=run ;;
+       *) usage ;;
+     esac ;;
   *) usage ;;
 esac
 
-# GoogleTest is here too: it is a compile-time dependency of every preset that builds the tests.
-build_packages=(
+compile_packages=(
   build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   librdkafka-dev libpq-dev libmariadb-dev libspdlog-dev libyaml-cpp-dev
-  libgtest-dev libgmock-dev
 )
-dev_packages=(
-  git curl ca-certificates python3 python3-yaml python3-pip python3-venv gcovr doxygen docker-compose
+# GoogleTest is a compile-time dependency of every preset that builds the tests.
+test_compile_packages=(libgtest-dev libgmock-dev)
+# The servers the ring runs on and the gateway in front of it (the harness would install each on
+# its own when missing; here they come in one apt-get call).
+run_packages=(
+  curl ca-certificates python3
   postgresql postgresql-client mariadb-server mariadb-client
   openjdk-17-jre-headless maven
+  nginx-light
+)
+dev_packages=(
+  git python3-yaml python3-pip python3-venv gcovr doxygen docker-compose
   clang libclang-rt-14-dev
   chromium
 )
@@ -41,8 +55,11 @@ dev_packages=(
 # copies this script alone).
 HADOLINT=/usr/local/bin/hadolint
 
-packages=("${build_packages[@]}")
-$build_only || packages+=("${dev_packages[@]}")
+case $profile in
+  build) packages=("${compile_packages[@]}" "${test_compile_packages[@]}") ;;
+  run) packages=("${compile_packages[@]}" "${run_packages[@]}") ;;
+  all) packages=("${compile_packages[@]}" "${test_compile_packages[@]}" "${run_packages[@]}" "${dev_packages[@]}") ;;
+esac
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -67,7 +84,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: done"
 fi
 
-$build_only && exit 0
+[ "$profile" = all ] || exit 0
 
 # shellcheck source=versions.env
 source "$(dirname "${BASH_SOURCE[0]}")/versions.env"

@@ -9,6 +9,12 @@ a `replace` directive, so `go install pkg@version` refuses it: we build through 
 that requires Jaeger and repeats the replace. The checksum database does not know many
 opentelemetry-collector-contrib modules, so the wrapper starts from Jaeger's own go.sum: every
 dependency is verified against the hashes Jaeger committed. Go's caches live in $CACHE_DIR/go.
+
+Go: the first `go` on PATH when it is new enough, else the toolchain pinned in versions.env,
+fetched once from the Go module proxy (gotoolchain.py). The build is two steps so that a first run
+can overlap the first, which waits on the network, with compiling the services: prepare() writes
+the wrapper module and downloads every module the binary needs; build() compiles and links, with
+-trimpath and without the symbol table and DWARF (-s -w), which the collector does not need.
 """
 
 import json
@@ -18,6 +24,7 @@ import subprocess
 import urllib.error
 import urllib.request
 
+from . import gotoolchain
 from . import system as s
 from .pins import pin
 
@@ -30,6 +37,8 @@ PORTS = [OTLP_GRPC_PORT, OTLP_HTTP_PORT, QUERY_GRPC_PORT, QUERY_PORT, HEALTH_POR
 CACHE = os.path.join(s.CACHE_DIR, f"jaeger-{VERSION}")
 BIN = os.path.join(CACHE, "bin", "jaeger")
 MARKER = os.path.join(CACHE, ".complete")   # holds "VERSION V2_VERSION"
+SRC = os.path.join(CACHE, "src")
+PREPARED = os.path.join(SRC, ".prepared")   # holds "VERSION V2_VERSION" once every module is downloaded
 GO_CACHE = os.path.join(s.CACHE_DIR, "go")
 CONFIG = os.path.join(s.INFRA_DIR, "jaeger-config.yaml")
 RUN = os.path.join(s.RUN_DIR, "jaeger")
@@ -53,19 +62,87 @@ def _version_tuple(v):
     return tuple(int(x) if x.isdigit() else 0 for x in v.split("."))
 
 
-def find_go():
-    """A Go toolchain new enough for Jaeger, or a Fatal naming what is needed."""
-    go = shutil.which("go") or ("/usr/local/go/bin/go" if os.access("/usr/local/go/bin/go", os.X_OK) else None)
-    if not go:
-        raise s.Fatal(f"jaeger: building Jaeger needs Go >= {MIN_GO} ('go' is not on PATH). Debian's golang package "
-                      "is too old; install Go from go.dev (e.g. into /usr/local/go) and put its bin directory on PATH")
+def _new_enough(go):
+    """GO's version when it can build Jaeger, else None."""
     got = subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True,
                          env=dict(os.environ, GOTOOLCHAIN="local")).stdout.strip().removeprefix("go")
     plain = got.split("-")[0].split("+")[0].split(" ")[0]
-    if not plain or _version_tuple(plain) < _version_tuple(MIN_GO):
-        raise s.Fatal(f"jaeger: building Jaeger needs Go >= {MIN_GO}; {go} is '{got or 'unknown'}'. Debian's golang "
-                      "package is too old; install Go from go.dev and put it first on PATH")
-    return go
+    return plain if plain and _version_tuple(plain) >= _version_tuple(MIN_GO) else None
+
+
+def find_go():
+    """A Go toolchain new enough for Jaeger: the first `go` on PATH, else the pinned one, fetched
+    once from the Go module proxy; a Fatal with one instruction when neither can be had."""
+    go = shutil.which("go")
+    if go and _new_enough(go):
+        return go
+    why = f"{go} is too old" if go else "'go' is not on PATH"
+    if not gotoolchain.cached():
+        s.info(f"jaeger: building Jaeger needs Go >= {MIN_GO} ({why}): fetching Go {gotoolchain.VERSION} "
+               "from the Go module proxy")
+    return gotoolchain.fetch()
+
+
+def _go_env():
+    return dict(os.environ, GOPATH=GO_CACHE, GOMODCACHE=f"{GO_CACHE}/pkg/mod", GOCACHE=f"{GO_CACHE}/cache",
+                CGO_ENABLED="0", GOWORK="off")
+
+
+def _prepared():
+    try:
+        with open(PREPARED) as f:
+            return os.path.isfile(os.path.join(SRC, "go.sum")) and f.read().strip() == f"{VERSION} {V2_VERSION}"
+    except OSError:
+        return False
+
+
+def _prepare(go, log):
+    """Writes the wrapper module and downloads what the binary needs; False when go failed."""
+    shutil.rmtree(SRC, ignore_errors=True)
+    os.makedirs(SRC)
+    with open(os.path.join(SRC, "go.mod"), "w") as f:
+        f.write(f"module ringtrace.invalid/jaeger-build\n\ngo {MIN_GO}\n\n"
+                "// Repeats the replace directive of Jaeger's own go.mod (ignored in a dependency).\n"
+                "replace github.com/Shopify/sarama => github.com/Shopify/sarama v1.33.0\n")
+    env = _go_env()
+    with open(log, "a") as out:
+        got = subprocess.run([go, "mod", "download", "-json", f"{MODULE}@{VERSION}"], cwd=SRC, env=env,
+                             stdout=subprocess.PIPE, stderr=out, text=True)
+        if got.returncode != 0:
+            return False
+        mod_dir = json.loads(got.stdout).get("Dir", "")
+        if not os.path.isfile(os.path.join(mod_dir, "go.sum")):
+            out.write(f"jaeger: no go.sum in {mod_dir}\n")
+            return False
+        shutil.copy(os.path.join(mod_dir, "go.sum"), os.path.join(SRC, "go.sum"))
+        os.chmod(os.path.join(SRC, "go.sum"), 0o644)
+        if subprocess.run([go, "get", f"{MODULE}/cmd/jaeger@{VERSION}"], cwd=SRC, env=env, stdout=out,
+                          stderr=subprocess.STDOUT).returncode != 0:
+            return False
+    with open(PREPARED, "w") as f:
+        f.write(f"{VERSION} {V2_VERSION}\n")
+    return True
+
+
+def _lock():
+    os.makedirs(s.CACHE_DIR, exist_ok=True)
+    return s.FileLock(os.path.join(s.CACHE_DIR, ".jaeger-build.lock"), 1800, NAME)
+
+
+def prepare():
+    """Gets Go and downloads every module the binary needs, once (no compiling): what a first run
+    does beside compiling the services."""
+    if built() or _prepared():
+        return
+    go = find_go()
+    os.makedirs(RUN, exist_ok=True)
+    with _lock():
+        if built() or _prepared():
+            return
+        t0, log = s.now(), os.path.join(RUN, "build.log")
+        if not _prepare(go, log):
+            s.fail_with_log(NAME, "downloading Jaeger's modules failed", log)
+        s.info(f"jaeger: downloaded Jaeger {V2_VERSION}'s modules in {s.elapsed(t0)}")
 
 
 def build():
@@ -74,37 +151,23 @@ def build():
         return BIN
     go = find_go()
     os.makedirs(RUN, exist_ok=True)
-    with s.FileLock(os.path.join(s.CACHE_DIR, ".jaeger-build.lock"), 1800, NAME):
+    with _lock():
         if built():
             return BIN  # built by a concurrent run
-        t0, log, src = s.now(), os.path.join(RUN, "build.log"), os.path.join(CACHE, "src")
+        t0, log = s.now(), os.path.join(RUN, "build.log")
         s.info(f"jaeger: building Jaeger {V2_VERSION} from source into {CACHE} (first time, several minutes; log: {log})")
-        shutil.rmtree(src, ignore_errors=True)
         for stale in (BIN + ".tmp", MARKER):
             if os.path.exists(stale):
                 os.remove(stale)
-        os.makedirs(src)
         os.makedirs(os.path.dirname(BIN), exist_ok=True)
-        with open(os.path.join(src, "go.mod"), "w") as f:
-            f.write(f"module ringtrace.invalid/jaeger-build\n\ngo {MIN_GO}\n\n"
-                    "// Repeats the replace directive of Jaeger's own go.mod (ignored in a dependency).\n"
-                    "replace github.com/Shopify/sarama => github.com/Shopify/sarama v1.33.0\n")
-        env = dict(os.environ, GOPATH=GO_CACHE, GOMODCACHE=f"{GO_CACHE}/pkg/mod", GOCACHE=f"{GO_CACHE}/cache",
-                   CGO_ENABLED="0", GOWORK="off")
-        with open(log, "a") as out:
-            ok = False
-            got = subprocess.run([go, "mod", "download", "-json", f"{MODULE}@{VERSION}"], cwd=src, env=env,
-                                 stdout=subprocess.PIPE, stderr=out, text=True)
-            if got.returncode == 0:
-                mod_dir = json.loads(got.stdout).get("Dir", "")
-                if os.path.isfile(os.path.join(mod_dir, "go.sum")):
-                    shutil.copy(os.path.join(mod_dir, "go.sum"), os.path.join(src, "go.sum"))
-                    os.chmod(os.path.join(src, "go.sum"), 0o644)
-                    run = lambda *argv: subprocess.run([go, *argv], cwd=src, env=env, stdout=out,  # noqa: E731
-                                                       stderr=subprocess.STDOUT).returncode == 0
-                    ok = run("get", f"{MODULE}/cmd/jaeger@{VERSION}") and run(
-                        "build", "-trimpath", "-ldflags", f"-X {MODULE}/internal/version.latestVersion={V2_VERSION}",
-                        "-o", BIN + ".tmp", f"{MODULE}/cmd/jaeger")
+        ok = _prepared() or _prepare(go, log)
+        if ok:
+            with open(log, "a") as out:
+                ok = subprocess.run(
+                    [go, "build", "-trimpath", "-ldflags",
+                     f"-s -w -X {MODULE}/internal/version.latestVersion={V2_VERSION}",
+                     "-o", BIN + ".tmp", f"{MODULE}/cmd/jaeger"],
+                    cwd=SRC, env=_go_env(), stdout=out, stderr=subprocess.STDOUT).returncode == 0
         if not ok:
             if os.path.exists(BIN + ".tmp"):
                 os.remove(BIN + ".tmp")

@@ -10,6 +10,11 @@ gateway) is left running. --no-gateway runs the ring alone (calls straight to MS
 
 MS1's console is followed as a stream, line by line, so the finish line is always among the lines
 printed. RINGTRACE_BIN=DIR runs the ms1/ms2/ms3 in DIR and skips the build (the tests do).
+
+A first run installs and builds only what it runs: install-deps.sh --run (no test or container
+tooling), the three services alone (see _build), Kafka's jars and Jaeger. Getting and building
+Jaeger, and Kafka's jars once Java is installed, go on in the background beside the packages and
+the compile (prefetch.py); every phase prints one line with its wall and CPU time (phases.py).
 """
 
 import os
@@ -17,7 +22,7 @@ import signal
 import subprocess
 import sys
 
-from . import gateway, infra
+from . import gateway, infra, jaeger, kafka, phases
 from .ring import Ring, RingError, config_value, http
 from .system import REPO, Fatal
 
@@ -80,21 +85,51 @@ def _parse(argv, env):
     return config, with_gateway, ms3
 
 
+SERVICES = ["ms1", "ms2", "ms3"]
+
+
 def _install_deps():
-    if subprocess.run(["scripts/install-deps.sh"]).returncode != 0:
+    if phases.run("install packages", ["scripts/install-deps.sh", "--run"]) != 0:
         sys.exit(1)
 
 
 def _build():
-    if not os.path.isfile("build/build.ninja"):
-        if subprocess.run(["cmake", "--preset", "default"], stdout=subprocess.DEVNULL).returncode != 0:
-            sys.exit(1)
-    print("run: building", flush=True)
-    got = subprocess.run(["cmake", "--build", "--preset", "default", "--", "-j2"], stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE, text=True)
-    if got.returncode != 0:
-        sys.exit(_fail(got.stderr))
-    return "build/bin"
+    """Compiles ms1, ms2 and ms3 and nothing else; the directory their binaries are in.
+
+    A developer's full build/ (the default preset, tests included) is reused when it is configured:
+    the three targets are then incremental there, and the run uses the binaries the tests use.
+    Otherwise the run preset (build-run/: tests off, so configuring needs no GoogleTest, which
+    install-deps.sh --run leaves out)."""
+    if os.path.isfile("build/build.ninja"):
+        where, build = "build", ["cmake", "--build", "build", "--target", *SERVICES, "--", "-j2"]
+    else:
+        where, build = "build-run", ["cmake", "--build", "--preset", "run", "--", "-j2"]
+        if not os.path.isfile("build-run/build.ninja"):
+            got = subprocess.run(["cmake", "--preset", "run"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                 text=True)
+            if got.returncode != 0:
+                sys.exit(_fail(got.stderr))
+    with open(os.path.join(where, "run-build.log"), "w+") as log:
+        if phases.run(f"compile {' '.join(SERVICES)} ({where}/)", build, stdout=log, stderr=subprocess.STDOUT) != 0:
+            log.seek(0)
+            sys.exit(_fail(log.read()[-20000:]))
+    return os.path.join(where, "bin")
+
+
+def _beside(step, name):
+    """Starts prefetch.py STEP in the background (its phase line printed when joined)."""
+    return phases.Background(name, [sys.executable, "-m", "ringtrace_harness.prefetch", step],
+                             env=dict(os.environ, PYTHONPATH=os.path.join(REPO, "scripts")))
+
+
+def _prepare_infra():
+    """What the background steps did not leave ready (they failed: this says why), one phase line each."""
+    if not kafka.jars_ready():
+        with phases.Phase("fetch Kafka's jars"):
+            kafka.fetch()
+    if not jaeger.built():
+        with phases.Phase("build Jaeger"):
+            jaeger.build()
 
 
 def main(argv):
@@ -102,10 +137,30 @@ def main(argv):
     os.chdir(REPO)
     env = dict(os.environ)
     config, with_gateway, ms3 = _parse(argv, env)
-    _install_deps()
-    bin_dir = env.get("RINGTRACE_BIN") or _build()
-    if infra.main(["up"]) != 0:
-        return 1
+    # Everything to the finish line, the downloads beside the compile included.
+    whole = phases.Phase("from the command to the finish line").start()
+    background = []
+    if not jaeger.built():
+        background.append(_beside("jaeger", "get Go and Jaeger's modules, build Jaeger (beside, at low priority)"))
+    try:
+        _install_deps()
+        if not kafka.jars_ready():
+            background.append(_beside("kafka", "fetch Kafka's jars (beside the compile)"))
+        bin_dir = env.get("RINGTRACE_BIN") or _build()
+    except BaseException:
+        # A failed step or Ctrl-C: nothing started here keeps running after run.sh.
+        for job in background:
+            job.stop()
+        raise
+    for job in background:
+        job.join()
+    try:
+        _prepare_infra()
+    except Fatal as e:
+        return _fail(str(e))
+    with phases.Phase("start the infrastructure"):
+        if infra.main(["up"]) != 0:
+            return 1
     out = os.path.join(".run", "ring")
     env.setdefault("RINGTRACE__LOGGING__DIRECTORY", os.path.join(REPO, ".run", "logs"))
     ring = Ring(bin_dir, config, out, env, ms3=ms3)
@@ -130,8 +185,9 @@ def main(argv):
             ring.through(gw.url)
             print(f"run: the API gateway listens on {gw.url} (in front of MS1 at {ring.ms1}); "
                   f"access log {gw.access_log}", flush=True)
-        ring.start()
-        ring.wait_ready()
+        with phases.Phase("start MS2, MS3 and MS1"):
+            ring.start()
+            ring.wait_ready()
         if gw:
             print(f"run: the dashboard is at {gw.url}/", flush=True)
         else:
@@ -146,6 +202,7 @@ def main(argv):
     limit = int(env.get("RINGTRACE__INTERACTION__DURATION_SECONDS", "3600")) + 120
     try:
         ring.wait_finish_line(session, limit, echo=lambda line: print(line, flush=True))
+        whole.stop()
     except RingError as e:
         ring.stop_all()
         stop_gateway()
