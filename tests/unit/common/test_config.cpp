@@ -379,7 +379,16 @@ TEST(ConfigReference, TypesSayWhatTheLoaderAccepts) {
       EXPECT_EQ(error("false"), "") << entry.key;
       EXPECT_NE(error("maybe"), "") << entry.key;
     } else if (entry.type == "string") {
-      EXPECT_NE(error("").find("must not be empty"), std::string::npos) << entry.key;
+      // An empty variable counts as not set; an empty value in the file is refused.
+      EXPECT_EQ(error(""), "") << entry.key;
+      const auto dot = entry.key.find('.');
+      const auto yaml = entry.key.substr(0, dot) + ":\n  " + entry.key.substr(dot + 1) + ": ''\n";
+      try {
+        parse_config(yaml, {});
+        ADD_FAILURE() << entry.key << ": an empty value in the file was accepted";
+      } catch (const ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("must not be empty"), std::string::npos) << entry.key;
+      }
     } else if (entry.type == "string, may be empty") {
       EXPECT_EQ(error(""), "") << entry.key;
     } else if (entry.type == "string of visible ASCII, may be empty") {
