@@ -24,7 +24,7 @@ their own: the caller says how many it made.
 Used by ring_e2e.py, span_queue_e2e.py and tests/compose/compose_test.py; standalone, it counts a
 session of a ring already finished (the exporters' part needs a before-reading, so it is left out):
 
-  span_count.py JAEGER_URL SESSION MESSAGES [RESENT [DUPLICATES]]
+  span_count.py JAEGER_URL SESSION MESSAGES [RESENT [DUPLICATES [SINCE_EPOCH_SECONDS]]]
 """
 
 import json
@@ -81,12 +81,15 @@ def get_json(url, timeout_s=30):
         return json.load(response)
 
 
-def search(jaeger, service, session, limit):
-    """Every trace Jaeger holds with a span of SERVICE tagged with the session (raising the
-    limit until the answer is not full); {trace id: trace}."""
+def search(jaeger, service, session, limit, since_us):
+    """Every trace Jaeger holds with a span of SERVICE tagged with the session that began since
+    SINCE_US (raising the limit until the answer is not full); {trace id: trace}. Session ids are
+    per database, and one Jaeger serves rings on either: the window keeps another ring's session
+    of the same id out."""
     while True:
-        query = urllib.parse.urlencode({"service": service, "limit": str(limit), "lookback": "2h",
-                                        "tags": json.dumps({"session_id": str(session)})})
+        until_us = int(time.time() * 1e6) + 1_000_000
+        query = urllib.parse.urlencode({"service": service, "limit": str(limit), "start": str(since_us),
+                                        "end": str(until_us), "tags": json.dumps({"session_id": str(session)})})
         traces = get_json(f"{jaeger}/api/traces?{query}").get("data") or []
         if len(traces) < limit:
             return {t["traceID"]: t for t in traces}
@@ -129,13 +132,13 @@ def census(traces):
     return {"spans": spans, "traces": len(traces), "whole": whole, "root_only": root_only, "problems": problems}
 
 
-def jaeger_census(jaeger, session, want_traces):
+def jaeger_census(jaeger, session, want_traces, since_us):
     """census() of every trace of the session: searched under ms1 (every trace's root is MS1's),
     then under ms2 and ms3 too, so a trace that lost its MS1 spans is counted as well."""
     limit = max(100, 2 * want_traces + 100)
     traces = {}
     for service in SERVICES:
-        traces.update(search(jaeger, service, session, limit))
+        traces.update(search(jaeger, service, session, limit, since_us))
     return census(traces)
 
 
@@ -166,6 +169,7 @@ class SpanCount:
         self.scrape, self.jaeger, self.timeout_s = scrape, jaeger, timeout_s
         self.start = None
         self.store_start = None
+        self.since_us = None
 
     def _states(self):
         texts = {s: self.scrape(s) for s in SERVICES}
@@ -185,6 +189,7 @@ class SpanCount:
     def before(self):
         """Reads the exporters before the session, once every span finished so far has its fate.
         Call it with the ring idle (no session, MS3 caught up). False when that never happened."""
+        self.since_us = int(time.time() * 1e6)
         states, self.store_start, ok = self._poll(lambda st: all(s["queued"] == 0 for s in st.values()))
         self.start = states if ok else None
         return ok
@@ -227,7 +232,7 @@ class SpanCount:
 
         def jaeger_holds():
             try:
-                holds[0] = jaeger_census(self.jaeger, session, want_traces)
+                holds[0] = jaeger_census(self.jaeger, session, want_traces, self.since_us)
             except (OSError, ValueError) as error:
                 holds[0] = {"error": str(error)}
                 return False
@@ -265,7 +270,8 @@ def main():
     resent = int(sys.argv[4]) if len(sys.argv) > 4 else 0
     duplicates = int(sys.argv[5]) if len(sys.argv) > 5 else 0
     want, want_traces, want_whole = expected_spans(messages, resent, duplicates)
-    got = jaeger_census(jaeger, session, want_traces)
+    since_s = float(sys.argv[6]) if len(sys.argv) > 6 else time.time() - 2 * 3600
+    got = jaeger_census(jaeger, session, want_traces, int(since_s * 1e6))
     ok = got["spans"] == want and (got["traces"], got["whole"]) == (want_traces, want_whole)
     print(f"{'ok' if ok else 'FAIL'}: want {want}, {want_traces} traces ({want_whole} whole); "
           f"Jaeger holds {got['spans']}, {got['traces']} traces ({got['whole']} whole) {' '.join(got['problems'])}")
