@@ -51,7 +51,7 @@ PROSE_PRODUCTS = {
     "nginx": ("NGINX_TAG", "DEBIAN_NGINX_VERSION"),
     "Kafka": ("KAFKA_VERSION",),
     "Jaeger": ("JAEGER_V2_VERSION",),
-    "Go": ("JAEGER_MIN_GO",),
+    "Go": ("JAEGER_MIN_GO", "GO_TOOLCHAIN_VERSION"),
     "Compose": ("COMPOSE_VERSION",),
     "docker/compose": ("COMPOSE_VERSION",),
     "buildx": ("BUILDX_VERSION",),
