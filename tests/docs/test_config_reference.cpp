@@ -13,6 +13,8 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include "source_text.hpp"
 #include <yaml-cpp/yaml.h>
 
 #include "ringtrace/common/config.hpp"
@@ -23,15 +25,8 @@ using ringtrace::common::ConfigEntry;
 
 namespace {
 
-const fs::path kRoot = RINGTRACE_SOURCE_DIR;
-
-std::string read(const fs::path& path) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in) << "cannot read " << path;
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using ringtrace::docs_test::kRoot;
+using ringtrace::docs_test::read_text;
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;
@@ -97,7 +92,7 @@ std::string anchor(const std::string& heading) {
 std::set<std::string> anchors_of(const fs::path& file) {
   std::set<std::string> anchors;
   bool fenced = false;
-  for (const auto& line : lines_of(read(file))) {
+  for (const auto& line : lines_of(read_text(file))) {
     if (line.rfind("```", 0) == 0) fenced = !fenced;
     if (fenced || line.empty() || line.front() != '#') continue;
     const auto text = line.find(' ');
@@ -118,7 +113,7 @@ std::vector<fs::path> markdown_files() {
 }  // namespace
 
 TEST(ConfigurationDoc, EveryKeyOfTheCodeIsDocumentedWithItsDefault) {
-  const auto documented = documented_keys(read(kRoot / "docs/configuration.md"));
+  const auto documented = documented_keys(read_text(kRoot / "docs/configuration.md"));
   for (const auto& entry : config_reference()) {
     const auto row = documented.find(entry.key);
     if (row == documented.end()) {
@@ -135,7 +130,7 @@ TEST(ConfigurationDoc, EveryKeyOfTheCodeIsDocumentedWithItsDefault) {
 
 TEST(ConfigurationDoc, DocumentsNoKeyTheCodeLacks) {
   const auto reference = config_reference();
-  const auto documented = documented_keys(read(kRoot / "docs/configuration.md"));
+  const auto documented = documented_keys(read_text(kRoot / "docs/configuration.md"));
   EXPECT_GE(documented.size(), 30u) << "the table under '## Every key' was not found";
   for (const auto& [key, cells] : documented) {
     const bool known =
@@ -166,7 +161,7 @@ TEST(Links, EveryRelativeLinkAndAnchorResolves) {
   const std::regex link(R"(\[[^\]`]*\]\(([^)\s]+)\))");
   for (const auto& file : markdown_files()) {
     bool fenced = false;
-    for (const auto& line : lines_of(read(file))) {
+    for (const auto& line : lines_of(read_text(file))) {
       if (line.rfind("```", 0) == 0) fenced = !fenced;
       if (fenced) continue;
       for (auto it = std::sregex_iterator(line.begin(), line.end(), link); it != std::sregex_iterator(); ++it) {

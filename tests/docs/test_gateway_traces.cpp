@@ -13,19 +13,14 @@
 
 #include <gtest/gtest.h>
 
+#include "source_text.hpp"
+
 namespace fs = std::filesystem;
 
 namespace {
 
-const fs::path kRoot = RINGTRACE_SOURCE_DIR;
-
-std::string read(const fs::path& path) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in) << "cannot read " << path;
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using ringtrace::docs_test::kRoot;
+using ringtrace::docs_test::read_text;
 
 /// One `location` block of the template: what follows `location` and the text between its braces.
 struct Location {
@@ -98,7 +93,7 @@ std::set<int> returns_of(const std::string& body) {
 
 /// Every status a `/traces/` location of the template can answer.
 std::set<int> template_statuses() {
-  const auto all = locations(read(kRoot / "gateway/ringtrace.conf.template"));
+  const auto all = locations(read_text(kRoot / "gateway/ringtrace.conf.template"));
   std::map<std::string, std::set<int>> named;
   for (const auto& location : all) {
     const std::regex name("^\\s*(@\\w+)\\s*$");
@@ -153,7 +148,7 @@ std::string list(const std::set<int>& statuses) {
 TEST(GatewayDoc, TracesRowNamesEveryStatusTheTemplateAnswers) {
   const auto defined = template_statuses();
   ASSERT_GE(defined.size(), 4u) << "the template's /traces/ statuses were not read:" << list(defined);
-  const auto documented = documented_statuses(read(kRoot / "docs/operations.md"));
+  const auto documented = documented_statuses(read_text(kRoot / "docs/operations.md"));
   EXPECT_EQ(documented, defined) << "operations.md's GET /traces/{trace_id} row names" << list(documented)
                                  << "; gateway/ringtrace.conf.template answers" << list(defined);
 }

@@ -14,6 +14,8 @@
 
 #include <gtest/gtest.h>
 
+#include "source_text.hpp"
+
 #include "ringtrace/common/delivery.hpp"
 
 namespace fs = std::filesystem;
@@ -25,13 +27,7 @@ using ringtrace::common::kDeliveryModes;
 
 namespace {
 
-std::string readme() {
-  std::ifstream in(fs::path(RINGTRACE_SOURCE_DIR) / "README.md");
-  EXPECT_TRUE(in) << "cannot read README.md";
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+std::string readme() { return ringtrace::docs_test::read_text(ringtrace::docs_test::kRoot / "README.md"); }
 
 /// The bullet `- \`mode\`…` under README's "## Delivery guarantees" heading, by mode.
 std::map<Delivery, std::string> mode_lines(const std::string& text) {
