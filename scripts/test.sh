@@ -9,7 +9,8 @@
 # below RINGTRACE_COVERAGE_MIN percent (86), then runs every label but faults, bench and compose again on an
 # AddressSanitizer + UBSan build (the fault matrix runs
 # once, about 7 minutes), the threaded MS1 units under
-# ThreadSanitizer, and each fuzzer for RINGTRACE_FUZZ_SECONDS (30) seconds.
+# ThreadSanitizer, and each fuzzer for RINGTRACE_FUZZ_SECONDS (30) seconds. The ASan build is
+# compiled behind the native tests, TSan's and the fuzzers' behind the ASan tests (nice 19).
 # Every ctest run must run at least one test of each label it covers and skip none (a skipped test,
 # such as a missing tool's, fails the run like a failed one): scripts/ctest_verdict.py reads its
 # JUnit file.
@@ -42,7 +43,20 @@ fi
 # and prints them all again as a summary.
 phase_name="" phase_wall=0 phase_cpu=0 phase_report=()
 phase_times=$(mktemp)
-trap 'rm -f "$phase_times"' EXIT
+# At exit, whatever the path: builds still running behind the tests are stopped, and under CI the
+# infrastructure this run started is stopped too (set once it starts).
+stop_infra=false
+declare -A behind_pid=() behind_log=()
+finish() {
+  local name
+  for name in "${!behind_pid[@]}"; do
+    kill -TERM -- "-${behind_pid[$name]}" 2>/dev/null || true
+    rm -f "${behind_log[$name]}"
+  done
+  if $stop_infra; then scripts/infra.sh down || true; fi
+  rm -f "$phase_times"
+}
+trap finish EXIT
 phase() {
   local now cpu
   now=$SECONDS
@@ -81,6 +95,41 @@ scripts/install-deps.sh
 # files with it, the container test runs them.
 scripts/engine.sh compose-path >/dev/null
 
+# behind NAME PRESET...: builds the presets one after the other in the background, at nice 19,
+# while the tests run. The tests mostly wait (on sessions, brokers, faults: a two-core machine is
+# half idle through them), and at nice 19 a compile takes only the processor time they leave.
+# Its own process group (job control on for the launch, not a new session: a session of its own
+# would be an autogroup of its own, which the kernel shares the processors with as an equal,
+# whatever its nice value), so finish() stops the compilers too.
+behind() {
+  local name=$1
+  shift
+  behind_log[$name]=$(mktemp)
+  set -m
+  (
+    for preset in "$@"; do
+      echo "== build ($preset preset, behind the tests)"
+      cmake --preset "$preset" && nice -n 19 cmake --build --preset "$preset" -- -j2 || exit 1
+    done
+  ) >"${behind_log[$name]}" 2>&1 &
+  behind_pid[$name]=$!
+  set +m
+}
+
+# joined NAME: waits for the builds `behind NAME` started; on failure shows the compiler's output.
+joined() {
+  local rc=0
+  wait "${behind_pid[$1]}" || rc=$?
+  unset "behind_pid[$1]"
+  if [ "$rc" -ne 0 ]; then
+    tail -n 80 "${behind_log[$1]}" >&2
+    rm -f "${behind_log[$1]}"
+    exit 1
+  fi
+  grep '^== build' "${behind_log[$1]}"
+  rm -f "${behind_log[$1]}"
+}
+
 # build PRESET: configures and builds quietly; on failure shows the compiler's output.
 build() {
   echo "== build ($1 preset)"
@@ -110,14 +159,13 @@ echo "docs: build-coverage/docs/html/index.html"
 phase "infrastructure"
 echo "== infrastructure"
 # Under CI what starts here is stopped at the end, a start that fails half-way included.
-if [ "${CI:-}" = true ]; then
-  trap 'scripts/infra.sh down || true; rm -f "$phase_times"' EXIT
-fi
+if [ "${CI:-}" = true ]; then stop_infra=true; fi
 scripts/infra.sh up
 # The replicated cluster beside the single broker, for the tests of label cluster.
 scripts/infra.sh up kafka --brokers 3
 
 find build-coverage -name '*.gcda' -delete
+$skip_asan || behind asan asan
 phase "tests"
 echo "== tests"
 status=0
@@ -151,12 +199,15 @@ if $skip_asan; then
   echo "== tests under AddressSanitizer + UBSan: SKIPPED (RINGTRACE_SKIP_ASAN=1)" >&2
 else
   phase "build asan"
-  build asan
+  joined asan
+  # TSan's and the fuzzers' builds go on behind the ASan tests.
+  behind instrumented tsan fuzz
   phase "tests asan"
   echo "== tests under AddressSanitizer + UBSan"
   checked_ctest asan "unit docs deploy integration e2e cluster browser" -j2 -LE "faults|bench|compose" || status=1
 fi
 
+$skip_asan || { phase "build tsan, fuzz"; joined instrumented; }
 phase "tsan"
 echo "== ThreadSanitizer (MS1 writer, controller and lifecycle; MS2 sessions; MS3 forwarder)"
 scripts/tsan.sh || status=1
