@@ -67,8 +67,10 @@ class Background:
 
     def __init__(self, name, argv, **kw):
         self.name, self.t0 = name, time.monotonic()
-        # A session of its own, so stop() reaches the processes it starts (go build, mvn) too.
-        self.proc = subprocess.Popen(argv, start_new_session=True, **kw)
+        # A process group of its own, so stop() reaches the processes it starts (go build, mvn) too;
+        # not a session of its own: the kernel shares the processors between sessions (autogroups)
+        # as equals, so a niced command there would take a whole core from the compile after all.
+        self.proc = subprocess.Popen(argv, process_group=0, **kw)
         self.wall = self.cpu = None
         self._thread = threading.Thread(target=self._reap, daemon=True)
         self._thread.start()
