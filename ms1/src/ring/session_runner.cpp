@@ -33,7 +33,6 @@ SessionRunner::SessionRunner(boost::asio::io_context& ioc, const RunnerSettings&
       link_(link),
       settings_{settings.interaction.duration_seconds, settings.interaction.window, settings.delivery.resends(),
                 milliseconds(settings.interaction.resend_timeout_ms)},
-      session_settings_(settings_),
       after_finish_(std::move(after_finish)),
       duration_timer_(ioc),
       drain_timer_(ioc),
@@ -49,9 +48,8 @@ std::optional<StartRefusal> SessionRunner::start(const SessionSettings& settings
   if (!link_.connected()) return StartRefusal::kMs2Unreachable;
   if (!writer_.connected()) return StartRefusal::kDatabaseUnreachable;
   controller_.begin_start();
-  session_settings_ = settings;
-  writer_.begin_session(session_settings_, common::now_utc(), [this, done = std::move(done)](std::optional<std::int64_t> id,
-                                                                                     const std::string& error) {
+  writer_.begin_session(settings, common::now_utc(), [this, settings, done = std::move(done)](
+                                                         std::optional<std::int64_t> id, const std::string& error) {
     if (!id || shutting_down_) {
       controller_.cancel_start();
       done(id, error);
@@ -59,9 +57,9 @@ std::optional<StartRefusal> SessionRunner::start(const SessionSettings& settings
       return;
     }
     common::announce(fmt::format("interaction started: session_id={} duration={}s window={}", *id,
-                                 session_settings_.duration_seconds, session_settings_.window));
-    controller_.start(*id, session_settings_, SteadyClock::now());
-    duration_timer_.expires_after(std::chrono::seconds(session_settings_.duration_seconds));
+                                 settings.duration_seconds, settings.window));
+    controller_.start(*id, settings, SteadyClock::now());
+    duration_timer_.expires_after(std::chrono::seconds(settings.duration_seconds));
     duration_timer_.async_wait([this](boost::system::error_code ec) {
       if (ec) return;
       controller_.stop(StopReason::kDuration, SteadyClock::now());
@@ -220,7 +218,7 @@ void SessionRunner::on_link_up() { controller_.on_link_up(SteadyClock::now()); }
 void SessionRunner::on_link_down() {
   if (!controller_.active()) return;
   const auto in_flight = controller_.status(SteadyClock::now()).in_flight;
-  if (session_settings_.resend) {
+  if (controller_.settings().resend) {
     spdlog::warn("MS2 link dropped during the session; {} message(s) in flight will be resent on reconnect", in_flight);
   } else {
     spdlog::warn("MS2 link dropped during the session; {} message(s) in flight given up ({})", in_flight,

@@ -13,6 +13,21 @@ using common::Message;
 using fakes::FakePort;
 using fakes::t0;
 
+TEST(SessionController, SettingsAreTheConfiguredOnesUntilASessionBringsItsOwn) {
+  FakePort port;
+  SessionController c(port, {30, 4});
+  port.controller = &c;
+  EXPECT_EQ(c.settings().duration_seconds, 30) << "before any session: what it was configured with";
+  EXPECT_EQ(c.settings().window, 4);
+  ASSERT_TRUE(c.start(7, {5, 2}, t0));
+  EXPECT_EQ(c.settings().duration_seconds, 5);
+  EXPECT_EQ(c.settings().window, 2);
+  EXPECT_EQ(port.sent.size(), 2u) << "the window is the session's own";
+  c.stop(StopReason::kStopped, t0);
+  for (const auto& m : std::vector<Message>(port.sent)) c.on_stored(port.returned(m), t0);
+  EXPECT_EQ(c.settings().window, 2) << "after it: the last session's";
+}
+
 TEST(SessionController, WindowOneSendsOneAtATime) {
   FakePort port;
   SessionController c(port);

@@ -29,8 +29,9 @@ class SessionPort {
 /// its outcome, is kept here. Not thread-safe: MS1 calls it from its single event-loop thread only.
 class SessionController {
  public:
-  /// `port` must outlive the controller.
-  explicit SessionController(SessionPort& port) : port_(port) {}
+  /// `port` must outlive the controller; `configured` is what settings() says before a first session.
+  explicit SessionController(SessionPort& port, SessionSettings configured = {})
+      : port_(port), settings_(configured) {}
 
   /// Idle to starting while the session id is fetched; false (and no change) unless idle.
   bool begin_start();
@@ -39,6 +40,10 @@ class SessionController {
 
   /// Begins session `session_id` and fills the window; false (and no change) unless idle or starting.
   bool start(std::int64_t session_id, SessionSettings settings, SteadyClock::time_point now);
+
+  /// What the current or last session was asked to do (before the first, the configured settings):
+  /// kept here only, where the session runs by them.
+  [[nodiscard]] const SessionSettings& settings() const { return settings_; }
 
   /// Stops generating; finishes at once when nothing is in flight, else drains. No-op unless running.
   void stop(StopReason reason, SteadyClock::time_point now);

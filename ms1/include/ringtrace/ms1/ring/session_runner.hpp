@@ -54,7 +54,7 @@ class SessionRunner final : public SessionPort, public WsLinkListener {
   [[nodiscard]] const SessionSettings& settings() const { return settings_; }
   /// What the current (or last) session was asked to do: the configuration's settings with the
   /// overrides of its /start; the configuration's before any session.
-  [[nodiscard]] const SessionSettings& session_settings() const { return session_settings_; }
+  [[nodiscard]] const SessionSettings& session_settings() const { return controller_.settings(); }
   /// The state machine, read-only, for /status and /start's refusals.
   [[nodiscard]] const SessionController& controller() const { return controller_; }
   /// The last session recorded, for /status.
@@ -104,10 +104,9 @@ class SessionRunner final : public SessionPort, public WsLinkListener {
   StoreWriter& writer_;
   const Ms1Metrics& m_;
   Ms2Link& link_;
-  SessionSettings settings_;          ///< from the configuration
-  SessionSettings session_settings_;  ///< of the current or last session
+  SessionSettings settings_;  ///< from the configuration; the session's own are the controller's
   FinishHook after_finish_;
-  SessionController controller_{*this};  ///< holds the cycle spans, so the runner must go before the tracer
+  SessionController controller_{*this, settings_};  ///< holds the cycle spans, so the runner must go before the tracer
   boost::asio::steady_timer duration_timer_;
   boost::asio::steady_timer drain_timer_;
   boost::asio::steady_timer progress_timer_;
