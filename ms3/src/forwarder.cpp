@@ -182,9 +182,8 @@ ForwardOutcome Forwarder::pass_undecodable(Pending& item, const RecordView& view
 }
 
 void Forwarder::deliver(std::vector<Pending>& pending, std::vector<ForwardOutcome>& outcomes) {
-  std::vector<Pending> answered;
   while (!pending.empty() && (single_attempt_ || !stopping_.load())) {
-    const auto failed = post_once(pending, answered, outcomes);
+    const auto failed = post_once(pending, outcomes);
     if (pending.empty()) {
       backoff_.reset();
       break;
@@ -196,8 +195,7 @@ void Forwarder::deliver(std::vector<Pending>& pending, std::vector<ForwardOutcom
   }
 }
 
-std::optional<StoreResult> Forwarder::post_once(std::vector<Pending>& pending, std::vector<Pending>& answered,
-                                                std::vector<ForwardOutcome>& outcomes) {
+std::optional<StoreResult> Forwarder::post_once(std::vector<Pending>& pending, std::vector<ForwardOutcome>& outcomes) {
   std::vector<StoreRequest> requests;
   requests.reserve(pending.size());
   for (auto& item : pending) {
@@ -206,13 +204,11 @@ std::optional<StoreResult> Forwarder::post_once(std::vector<Pending>& pending, s
   }
   // A cancelled request comes back as an error: retry path, then stop.
   const auto results = store_.store(requests);
-  answered.clear();  // the round before's: their spans end here
   std::vector<Pending> again;
   std::optional<StoreResult> failed;  // the first failure, for the log
   for (std::size_t k = 0; k < pending.size(); ++k) {
     if (const auto outcome = settle(pending[k], results[k])) {
-      outcomes[pending[k].index] = *outcome;
-      answered.push_back(std::move(pending[k]));
+      outcomes[pending[k].index] = *outcome;  // its spans end below, with this round
     } else {
       if (!failed) failed = results[k];
       again.push_back(std::move(pending[k]));

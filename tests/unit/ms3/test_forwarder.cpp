@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <boost/asio/error.hpp>
+#include <boost/json.hpp>
 #include <gtest/gtest.h>
 
 #include "ringtrace/common/message.hpp"
@@ -272,6 +273,60 @@ TEST_F(ForwarderTest, PostsBelowTheRecordsTraceAndExportsTheHopsSpans) {
   EXPECT_NE(exported.find("\"POST /store\""), std::string::npos) << exported;
   EXPECT_NE(exported.find("http.request.resend_count"), std::string::npos) << exported;
   EXPECT_NE(exported.find("undecodable"), std::string::npos) << "the passed record's span says why";
+}
+
+/// The end time (Unix ns) of the exported span `name` of message `id`; 0 when none was exported.
+std::uint64_t span_end(const std::vector<test::ReceivedRequest>& posts, std::string_view name, std::int64_t id) {
+  for (const auto& post : posts) {
+    const auto doc = boost::json::parse(post.body);
+    for (const auto& resource : doc.at("resourceSpans").as_array()) {
+      for (const auto& scope : resource.at("scopeSpans").as_array()) {
+        for (const auto& span : scope.at("spans").as_array()) {
+          if (span.at("name").as_string() != name) continue;
+          for (const auto& attribute : span.at("attributes").as_array()) {
+            if (attribute.at("key").as_string() == common::tracing::attr::kMessageId.view() &&
+                attribute.at("value").at("intValue").as_string() == std::to_string(id)) {
+              return std::stoull(std::string(span.at("endTimeUnixNano").as_string()));
+            }
+          }
+        }
+      }
+    }
+  }
+  return 0;
+}
+
+TEST_F(ForwarderTest, ARecordStoredInARoundEndsItsSpansWithThatRoundNotAfterItsBatchMatesRetries) {
+  test::FakeHttpServer collector;
+  config_.tracing.enabled = true;
+  config_.tracing.endpoint = collector.url("/v1/traces");
+  config_.tracing.protocol = common::TracingProtocol::kHttpJson;
+  config_.ms3.retry_initial_ms = 50;  // a round apart: a span ended late spans the wait
+  common::tracing::Tracer tracer(config_.tracing, "ms3");
+  Forwarder forwarder(ForwarderSettings::from(config_), counters_, store_, &tracer);
+  std::atomic<std::uint64_t> second_round_ns{0};
+  store_.answer([&](int attempt, const std::string& body) {
+    if (attempt == 2 && second_round_ns.load() == 0) {
+      second_round_ns = static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+              .count());
+    }
+    return attempt == 1 && id_of(body) == 2 ? FakeStoreClient::status(503) : FakeStoreClient::status(201);
+  });
+  const std::string parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  const auto outcomes = forwarder.forward({{record(1), parent}, {record(2), parent}});
+  ASSERT_EQ(outcomes, (std::vector{ForwardOutcome::kStored, ForwardOutcome::kStored}));
+  ASSERT_EQ(store_.calls(), 2);
+  tracer.flush();
+  const auto posts = collector.requests();
+  const auto first_post = span_end(posts, common::tracing::span::kPostStore, 1);
+  const auto first_consume = span_end(posts, common::tracing::span::kKafkaConsume, 1);
+  ASSERT_NE(first_post, 0u) << "message 1's POST span was exported";
+  ASSERT_NE(first_consume, 0u) << "message 1's consume span was exported";
+  EXPECT_LT(first_post, second_round_ns.load()) << "message 1 was stored in the first round";
+  EXPECT_LT(first_consume, second_round_ns.load());
+  EXPECT_GT(span_end(posts, common::tracing::span::kPostStore, 2), second_round_ns.load())
+      << "message 2 was stored in the second";
 }
 
 TEST(Committable, CountsTheRecordsBeforeTheFirstStopped) {

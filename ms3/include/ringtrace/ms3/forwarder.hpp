@@ -81,11 +81,10 @@ class Forwarder {
   /// POSTs until every record is settled (with backoff between rounds) or a stop comes first;
   /// what is left in `pending` was never taken by MS1.
   void deliver(std::vector<Pending>& pending, std::vector<ForwardOutcome>& outcomes);
-  /// One round: POSTs every pending record and keeps those to try again in `pending`; those MS1
-  /// answered for good replace the round before's in `answered`, whose spans end then. Returns
+  /// One round: POSTs every pending record and keeps those to try again in `pending`; the spans of
+  /// those MS1 answered for good end with the round, not after their batch-mates' retries. Returns
   /// the first failure, for the log.
-  std::optional<StoreResult> post_once(std::vector<Pending>& pending, std::vector<Pending>& answered,
-                                       std::vector<ForwardOutcome>& outcomes);
+  std::optional<StoreResult> post_once(std::vector<Pending>& pending, std::vector<ForwardOutcome>& outcomes);
   /// A record MS1 answered: counts it, marks its span; the outcome, or nullopt to try again.
   std::optional<ForwardOutcome> settle(Pending& item, const StoreResult& result);
   /// The retry line of a round, thinned out once a record has failed a few times.
