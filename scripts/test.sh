@@ -51,18 +51,22 @@ finish() {
   local name
   for name in "${!behind_pid[@]}"; do
     kill -TERM -- "-${behind_pid[$name]}" 2>/dev/null || true
-    rm -f "${behind_log[$name]}"
+    rm -f "${behind_log[$name]}" "${behind_log[$name]}.status"
   done
   if $stop_infra; then scripts/infra.sh down || true; fi
   rm -f "$phase_times"
 }
 trap finish EXIT
+# children_cpu FILE: the children's user + system seconds from what `times` wrote to FILE.
+children_cpu() {
+  tail -n 1 "$1" | awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, p, "m"); t += p[1] * 60 + p[2] } printf "%.1f", t }'
+}
 phase() {
   local now cpu
   now=$SECONDS
   # `times` in this shell: in a command substitution it would report its own subshell's children.
   times >"$phase_times"
-  cpu=$(tail -n 1 "$phase_times" | awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, p, "m"); t += p[1] * 60 + p[2] } printf "%.1f", t }')
+  cpu=$(children_cpu "$phase_times")
   if [ -n "$phase_name" ]; then
     local line
     line=$(awk -v n="$phase_name" -v w=$((now - phase_wall)) -v c0="$phase_cpu" -v c1="$cpu" \
@@ -100,34 +104,49 @@ scripts/engine.sh compose-path >/dev/null
 # half idle through them), and at nice 19 a compile takes only the processor time they leave.
 # Its own process group (job control on for the launch, not a new session: a session of its own
 # would be an autogroup of its own, which the kernel shares the processors with as an equal,
-# whatever its nice value), so finish() stops the compilers too.
+# whatever its nice value), so finish() stops the compilers too. Started twice removed, so this
+# shell never reaps it: its CPU time stays out of the phase it ends in, and joined() reports it.
 behind() {
-  local name=$1
+  local name=$1 log
   shift
-  behind_log[$name]=$(mktemp)
+  log=$(mktemp)
+  behind_log[$name]=$log
   set -m
   (
-    for preset in "$@"; do
-      echo "== build ($preset preset, behind the tests)"
-      cmake --preset "$preset" && nice -n 19 cmake --build --preset "$preset" -- -j2 || exit 1
-    done
-  ) >"${behind_log[$name]}" 2>&1 &
+    (
+      start=$SECONDS rc=0
+      for preset in "$@"; do
+        echo "== build ($preset preset, behind the tests)"
+        { cmake --preset "$preset" && nice -n 19 cmake --build --preset "$preset" -- -j2; } || { rc=1; break; }
+      done
+      times >"$log.times"
+      echo "$rc $((SECONDS - start)) $(children_cpu "$log.times")" >"$log.status"
+      rm -f "$log.times"
+    ) &
+  ) >"$log" 2>&1 &
   behind_pid[$name]=$!
   set +m
 }
 
-# joined NAME: waits for the builds `behind NAME` started; on failure shows the compiler's output.
+# joined NAME: waits for the builds `behind NAME` started (polls their process group, which this
+# shell cannot wait for), prints their own wall and CPU time; on failure the compiler's output.
 joined() {
-  local rc=0
-  wait "${behind_pid[$1]}" || rc=$?
+  local log=${behind_log[$1]} rc wall cpu
+  while kill -0 -- "-${behind_pid[$1]}" 2>/dev/null; do sleep 1; done
   unset "behind_pid[$1]"
+  read -r rc wall cpu <"$log.status" 2>/dev/null || rc=1
   if [ "$rc" -ne 0 ]; then
-    tail -n 80 "${behind_log[$1]}" >&2
-    rm -f "${behind_log[$1]}"
+    tail -n 80 "$log" >&2
+    echo "test.sh: the $1 build behind the tests failed" >&2
+    rm -f "$log" "$log.status"
     exit 1
   fi
-  grep '^== build' "${behind_log[$1]}"
-  rm -f "${behind_log[$1]}"
+  grep '^== build' "$log"
+  local line
+  line=$(awk -v n="$1 build, behind" -v w="$wall" -v c="$cpu" 'BEGIN { printf "%-24s %5d s wall %7.1f s cpu", n, w, c }')
+  phase_report+=("$line")
+  echo "time: $line"
+  rm -f "$log" "$log.status"
 }
 
 # build PRESET: configures and builds quietly; on failure shows the compiler's output.
@@ -198,16 +217,16 @@ fi
 if $skip_asan; then
   echo "== tests under AddressSanitizer + UBSan: SKIPPED (RINGTRACE_SKIP_ASAN=1)" >&2
 else
-  phase "build asan"
+  phase "wait for asan build"
   joined asan
   # TSan's and the fuzzers' builds go on behind the ASan tests.
-  behind instrumented tsan fuzz
+  behind tsan-fuzz tsan fuzz
   phase "tests asan"
   echo "== tests under AddressSanitizer + UBSan"
   checked_ctest asan "unit docs deploy integration e2e cluster browser" -j2 -LE "faults|bench|compose" || status=1
 fi
 
-$skip_asan || { phase "build tsan, fuzz"; joined instrumented; }
+$skip_asan || { phase "wait for tsan, fuzz"; joined tsan-fuzz; }
 phase "tsan"
 echo "== ThreadSanitizer (MS1 writer, controller and lifecycle; MS2 sessions; MS3 forwarder)"
 scripts/tsan.sh || status=1
