@@ -18,6 +18,7 @@
 
 #include "ringtrace/common/message.hpp"
 #include "ringtrace/common/timestamp.hpp"
+#include "ringtrace/common/trace_names.hpp"
 #include "ringtrace/common/tracing.hpp"
 #include "ringtrace/test/fake_http_server.hpp"
 #include "ringtrace/test/wait.hpp"
