@@ -4,7 +4,8 @@ gateway/ringtrace.conf.template, with no MS1 behind it:
 
   the page    GET / and /assets/{name} with the page's headers (ETag, Cache-Control no-cache,
               CSP default-src 'self', nosniff, the type with its charset); If-None-Match → 304;
-              an unknown file, a POST, a name the gateway does not take: JSON 404 / 405
+              an unknown file, a POST, a name the gateway does not take, a body over its limit:
+              JSON 404 / 405 / 413
   the traces  GET /traces/{id} relays a real trace from the native Jaeger (one span posted here
               over OTLP/HTTP) as Jaeger answers it, with X-Jaeger-UI when a UI is named; a
               trace Jaeger does not have is a JSON 404; a bad id a JSON 400 naming it; a query
@@ -125,6 +126,11 @@ def page_checks(check, gw):
     status, headers, body = call(url + "/", "POST", b"")
     check(f"POST / is a JSON 405 with Allow ({status} {body.strip()})",
           status == 405 and error_of(body) == "POST is not allowed on /" and "GET" in headers.get("Allow", ""))
+    for path in ("/", "/assets/dashboard.js"):
+        status, headers, body = call(url + path, "POST", b"x" * 4096)
+        check(f"a body over the gateway's limit on {path} is its JSON 413 ({status} {body.strip()[:60]})",
+              status == 413 and error_of(body) == "request body too large"
+              and headers.get("Content-Type") == "application/json")
     check("every answer carries a request id", bool(call(url + "/")[1].get("X-Request-Id")))
 
 
