@@ -47,6 +47,7 @@ phase_times=$(mktemp)
 # infrastructure this run started is stopped too (set once it starts).
 stop_infra=false
 declare -A behind_pid=() behind_log=()
+behind_cpu=0  # the CPU seconds of the builds behind the tests, which `times` never sees
 finish() {
   local name
   for name in "${!behind_pid[@]}"; do
@@ -76,7 +77,7 @@ phase() {
   fi
   phase_name=${1:-} phase_wall=$now phase_cpu=$cpu
   if [ -z "$phase_name" ]; then
-    echo "== time by phase (total ${SECONDS} s wall, ${cpu} s cpu)"
+    echo "== time by phase (total ${SECONDS} s wall, $(awk -v a="$cpu" -v b="$behind_cpu" 'BEGIN { printf "%.1f", a + b }') s cpu)"
     printf '  %s\n' "${phase_report[@]}"
   fi
 }
@@ -145,6 +146,7 @@ joined() {
   local line
   line=$(awk -v n="$1 build, behind" -v w="$wall" -v c="$cpu" 'BEGIN { printf "%-24s %5d s wall %7.1f s cpu", n, w, c }')
   phase_report+=("$line")
+  behind_cpu=$(awk -v a="$behind_cpu" -v b="$cpu" 'BEGIN { printf "%.1f", a + b }')
   echo "time: $line"
   rm -f "$log" "$log.status"
 }
