@@ -62,6 +62,10 @@ trap finish EXIT
 children_cpu() {
   tail -n 1 "$1" | awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, p, "m"); t += p[1] * 60 + p[2] } printf "%.1f", t }'
 }
+# phase_line NAME WALL CPU: one line of the time table.
+phase_line() {
+  awk -v n="$1" -v w="$2" -v c="$3" 'BEGIN { printf "%-24s %5d s wall %7.1f s cpu", n, w, c }'
+}
 phase() {
   local now cpu
   now=$SECONDS
@@ -70,8 +74,7 @@ phase() {
   cpu=$(children_cpu "$phase_times")
   if [ -n "$phase_name" ]; then
     local line
-    line=$(awk -v n="$phase_name" -v w=$((now - phase_wall)) -v c0="$phase_cpu" -v c1="$cpu" \
-      'BEGIN { printf "%-24s %5d s wall %7.1f s cpu", n, w, c1 - c0 }')
+    line=$(phase_line "$phase_name" $((now - phase_wall)) "$(awk -v a="$phase_cpu" -v b="$cpu" 'BEGIN { printf "%.1f", b - a }')")
     phase_report+=("$line")
     echo "time: $line"
   fi
@@ -100,6 +103,19 @@ scripts/install-deps.sh
 # files with it, the container test runs them.
 scripts/engine.sh compose-path >/dev/null
 
+# build PRESET: configures and builds quietly; on failure shows the compiler's output.
+build() {
+  echo "== build ($1 preset)"
+  local log
+  log=$(mktemp)
+  if ! { cmake --preset "$1" && cmake --build --preset "$1" -- -j2; } >"$log" 2>&1; then
+    tail -n 80 "$log" >&2
+    rm -f "$log"
+    exit 1
+  fi
+  rm -f "$log"
+}
+
 # behind NAME PRESET...: builds the presets one after the other in the background, at nice 19,
 # while the tests run. The tests mostly wait (on sessions, brokers, faults: a two-core machine is
 # half idle through them), and at nice 19 a compile takes only the processor time they leave.
@@ -115,13 +131,11 @@ behind() {
   set -m
   (
     (
-      start=$SECONDS rc=0
-      for preset in "$@"; do
-        echo "== build ($preset preset, behind the tests)"
-        { cmake --preset "$preset" && nice -n 19 cmake --build --preset "$preset" -- -j2; } || { rc=1; break; }
-      done
+      start=$SECONDS
+      renice -n 19 -p "$BASHPID" >/dev/null
+      for preset in "$@"; do build "$preset"; done  # a failed build exits: no status, a failure
       times >"$log.times"
-      echo "$rc $((SECONDS - start)) $(children_cpu "$log.times")" >"$log.status"
+      echo "0 $((SECONDS - start)) $(children_cpu "$log.times")" >"$log.status"
       rm -f "$log.times"
     ) &
   ) >"$log" 2>&1 &
@@ -135,7 +149,7 @@ joined() {
   local log=${behind_log[$1]} rc wall cpu
   while kill -0 -- "-${behind_pid[$1]}" 2>/dev/null; do sleep 1; done
   unset "behind_pid[$1]"
-  read -r rc wall cpu <"$log.status" 2>/dev/null || rc=1
+  { read -r rc wall cpu <"$log.status"; } 2>/dev/null || rc=1
   if [ "$rc" -ne 0 ]; then
     tail -n 80 "$log" >&2
     echo "test.sh: the $1 build behind the tests failed" >&2
@@ -144,24 +158,11 @@ joined() {
   fi
   grep '^== build' "$log"
   local line
-  line=$(awk -v n="$1 build, behind" -v w="$wall" -v c="$cpu" 'BEGIN { printf "%-24s %5d s wall %7.1f s cpu", n, w, c }')
+  line=$(phase_line "$1 build, behind" "$wall" "$cpu")
   phase_report+=("$line")
   behind_cpu=$(awk -v a="$behind_cpu" -v b="$cpu" 'BEGIN { printf "%.1f", a + b }')
   echo "time: $line"
   rm -f "$log" "$log.status"
-}
-
-# build PRESET: configures and builds quietly; on failure shows the compiler's output.
-build() {
-  echo "== build ($1 preset)"
-  local log
-  log=$(mktemp)
-  if ! { cmake --preset "$1" && cmake --build --preset "$1" -- -j2; } >"$log" 2>&1; then
-    tail -n 80 "$log" >&2
-    rm -f "$log"
-    exit 1
-  fi
-  rm -f "$log"
 }
 
 phase "build coverage"
