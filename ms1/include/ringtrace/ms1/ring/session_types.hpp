@@ -6,7 +6,9 @@
 #include <chrono>
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
+#include "ringtrace/common/message.hpp"
 #include "ringtrace/common/timestamp.hpp"
 
 namespace ringtrace::ms1 {
@@ -58,6 +60,16 @@ struct SessionSettings {
   std::chrono::milliseconds resend_timeout{0};
 };
 
+/// How far one peer's wall clock was from MS1's during a session, as the ring estimated it, so a
+/// report can correct hops whose two stamps come from different clocks.
+struct ClockRecord {
+  common::Hop clock = common::Hop::kMs2;  ///< whose clock: kMs2 or kMs3 (the stamp it writes)
+  std::int64_t offset_us = 0;             ///< that clock minus MS1's, in microseconds
+  std::int64_t uncertainty_us = 0;        ///< the true offset lies within offset ± this
+  std::int64_t samples = 0;               ///< exchanges the estimate was chosen from
+  common::Timestamp measured_at{};        ///< MS1's wall clock when the chosen exchange ended
+};
+
 /// The outcome of a finished session, as printed and recorded.
 struct SessionSummary {
   std::int64_t session_id = 0;            ///< the session
@@ -69,6 +81,7 @@ struct SessionSummary {
   SteadyClock::duration elapsed{};        ///< wall time from start to finish
   common::Timestamp started_at{};         ///< wall clock at start
   common::Timestamp finished_at{};        ///< wall clock at finish
+  std::vector<ClockRecord> clocks;        ///< the session's best clock estimates; empty when none
 };
 
 /// A consistent snapshot for /status.
