@@ -185,6 +185,8 @@ if [ "${CI:-}" = true ]; then stop_infra=true; fi
 scripts/infra.sh up
 # The replicated cluster beside the single broker, for the tests of label cluster.
 scripts/infra.sh up kafka --brokers 3
+# Toxiproxy for the namespaced ring (label hosts): built once, then cached.
+scripts/infra.sh toxiproxy-binary >/dev/null
 
 find build-coverage -name '*.gcda' -delete
 $skip_asan || behind asan asan

@@ -39,6 +39,8 @@ Usage:
                                            jars (downloads them first if needed)
   scripts/infra.sh jaeger-binary           print the path of the cached Jaeger binary (builds it
                                            first if needed)
+  scripts/infra.sh toxiproxy-binary        print the path of the cached Toxiproxy server (builds it
+                                           first if needed)
   scripts/infra.sh pids   component        print the PIDs of the running server, one per line
                                            (PostgreSQL: the postmaster and its children), so a
                                            benchmark can read the CPU time the server used
@@ -47,7 +49,7 @@ gateway for down and status, in this order (down runs in reverse): postgres mari
 kafka-cluster jaeger gateway. `down kafka` and `status kafka` include the cluster.
 
 State (data, logs, pid files) lives in <repo>/.run/; the Kafka jars (and the Maven
-repository used to fetch them), the Jaeger binary and the Go caches it is built with in
+repository used to fetch them), the Jaeger and Toxiproxy binaries and the Go caches they are built with in
 ${RINGTRACE_CACHE_DIR:-$HOME/.cache/ringtrace}.
 
 Adding a component: a module with up, down, status (and crash, pids where they make sense),
@@ -57,7 +59,7 @@ added to COMPONENTS.
 import os
 import sys
 
-from . import gateway, jaeger, kafka, kafka_cluster, mariadb, postgres
+from . import gateway, jaeger, kafka, kafka_cluster, mariadb, postgres, toxiproxy
 from . import system as s
 
 COMPONENTS = {"postgres": postgres, "mariadb": mariadb, "kafka": kafka, "kafka-cluster": kafka_cluster,
@@ -148,6 +150,9 @@ def main(argv):
         elif cmd == "jaeger-binary":
             s.info_to_stderr()
             print(jaeger.build(), flush=True)
+        elif cmd == "toxiproxy-binary":
+            s.info_to_stderr()
+            print(toxiproxy.build(), flush=True)
         elif cmd == "pids":
             if len(args) != 1:
                 raise s.Fatal(f"infra: pids needs exactly one component ({' '.join(COMPONENTS)})")

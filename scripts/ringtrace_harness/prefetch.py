@@ -4,6 +4,7 @@ starts it in the background):
   python3 -m ringtrace_harness.prefetch jaeger   Go when none on PATH is new enough, Jaeger's
                                                  modules, then Jaeger's build at low priority
   python3 -m ringtrace_harness.prefetch kafka    Kafka's jars (needs Java and Maven installed)
+  python3 -m ringtrace_harness.prefetch toxiproxy  Toxiproxy's build at low priority (run.sh --hosts)
 
 Jaeger's build needs only Python and the network, so it starts before the packages; at nice 10 it
 takes what the services' compile leaves of the two cores (the compile's single-file stretches,
@@ -14,7 +15,7 @@ repeats it with the full error.
 import os
 import sys
 
-from . import jaeger, kafka
+from . import jaeger, kafka, toxiproxy
 from .system import Fatal
 
 NICE = 10
@@ -26,7 +27,12 @@ def _jaeger():
     jaeger.build()
 
 
-STEPS = {"jaeger": _jaeger, "kafka": kafka.fetch}
+def _toxiproxy():
+    os.nice(NICE)
+    toxiproxy.build()
+
+
+STEPS = {"jaeger": _jaeger, "kafka": kafka.fetch, "toxiproxy": _toxiproxy}
 
 
 def main(argv):
