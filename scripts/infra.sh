@@ -4,7 +4,7 @@
 # when asked for (`up gateway`). The harness does the work
 # (scripts/ringtrace_harness/infra.py, whose help `scripts/infra.sh --help` prints):
 #   scripts/infra.sh up|down|status [component...] | crash component... | pids component
-#   scripts/infra.sh kafka-classpath | jaeger-binary | toxiproxy-binary
+#   scripts/infra.sh kafka-classpath | jaeger-binary | toxiproxy-binary | hosts-sweep
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PYTHONPATH=$here${PYTHONPATH:+:$PYTHONPATH} exec python3 -m ringtrace_harness.infra "$@"

@@ -13,8 +13,10 @@
 #                                         stage runs this, so it stays free of servers and tools
 #   scripts/install-deps.sh --run         only what scripts/run.sh needs: compiling the three
 #                                         services (no GoogleTest), the servers of the ring
-#                                         (PostgreSQL, MariaDB, Java and Maven for Kafka) and nginx
-#                                         for the gateway; no test, coverage or container tooling
+#                                         (PostgreSQL, MariaDB, Java and Maven for Kafka), nginx
+#                                         for the gateway, and the namespaces and clocks of
+#                                         run.sh --hosts --skew (iproute2, iptables, libfaketime);
+#                                         no test, coverage or container tooling
 set -euo pipefail
 
 usage() { echo "usage: $0 [--build-only | --run]" >&2; exit 2; }
@@ -44,6 +46,7 @@ run_packages=(
   postgresql postgresql-client mariadb-server mariadb-client
   openjdk-17-jre-headless maven
   nginx-light
+  iproute2 iptables libfaketime
 )
 dev_packages=(
   git python3-yaml python3-pip python3-venv gcovr doxygen docker-compose

@@ -41,6 +41,9 @@ Usage:
                                            first if needed)
   scripts/infra.sh toxiproxy-binary        print the path of the cached Toxiproxy server (builds it
                                            first if needed)
+  scripts/infra.sh hosts-sweep             remove what namespaced rings (run.sh --hosts) left behind
+                                           when their harness was killed: namespaces rt-*-*, their
+                                           processes, relays and run records; a live run is left alone
   scripts/infra.sh pids   component        print the PIDs of the running server, one per line
                                            (PostgreSQL: the postmaster and its children), so a
                                            benchmark can read the CPU time the server used
@@ -59,7 +62,7 @@ added to COMPONENTS.
 import os
 import sys
 
-from . import gateway, jaeger, kafka, kafka_cluster, mariadb, postgres, toxiproxy
+from . import gateway, hosts, jaeger, kafka, kafka_cluster, mariadb, postgres, toxiproxy
 from . import system as s
 
 COMPONENTS = {"postgres": postgres, "mariadb": mariadb, "kafka": kafka, "kafka-cluster": kafka_cluster,
@@ -126,6 +129,8 @@ def main(argv):
             with _run_lock():
                 for m in reversed(chosen):
                     m.down()
+            if not args:
+                hosts.sweep_command()
         elif cmd == "status":
             for m in select(_with_cluster(args)):
                 m.status()
@@ -153,6 +158,8 @@ def main(argv):
         elif cmd == "toxiproxy-binary":
             s.info_to_stderr()
             print(toxiproxy.build(), flush=True)
+        elif cmd == "hosts-sweep":
+            hosts.sweep_command()
         elif cmd == "pids":
             if len(args) != 1:
                 raise s.Fatal(f"infra: pids needs exactly one component ({' '.join(COMPONENTS)})")

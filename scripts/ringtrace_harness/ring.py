@@ -5,6 +5,12 @@ Each service's stdout and stderr go to WORK/<name>.stdout and WORK/<name>.stderr
 appends). Calls to MS1 go to MS1 itself, or through an API gateway in front of it (through()). RINGTRACE__* variables of the environment given (or of os.environ) pass through; ports
 come from RINGTRACE__MS1__PORT, RINGTRACE__MS2__ADMIN_PORT and RINGTRACE__MS3__ADMIN_PORT, else
 from the configuration file.
+
+Hosts mode (hosts=, a hosts.Hosts): each service runs in its own network namespace,
+`ip netns exec NS env <clock variables> BINARY --config CONFIG` (both exec, so the PID is the
+service's), bound to its namespace's address; the URLs stay on 127.0.0.1, which the relay serves.
+skew= ({service: µs}, skew.parse) gives those services a clock of their own (libfaketime behind the
+clock guard built beside the binaries); the variables go to the service alone, never to `ip`.
 """
 
 from http import client as http_client
@@ -15,6 +21,7 @@ import signal
 import subprocess
 import urllib.parse
 
+from . import skew as clock_skew
 from .wait import Abort, WaitTimeout, wait_until
 
 STOP_TIMEOUT_S = 30
@@ -123,8 +130,19 @@ class Console:
 class Ring:
     """The three services of one test or run."""
 
-    def __init__(self, bin_dir, config, work, env=None, ms3=1, service_env=None):
+    def __init__(self, bin_dir, config, work, env=None, ms3=1, service_env=None, hosts=None, skew=None):
         self.bin_dir, self.config, self.work = bin_dir, config, work
+        if hosts is not None and ms3 > 1:
+            raise RingError("hosts mode runs one MS3 (one namespace each service); --ms3 N>1 is refused")
+        self.hosts, self.skew = hosts, dict(skew or {})
+        self.clock_libs = None
+        if self.skew:
+            guard, faketime = clock_skew.guard_path(bin_dir), clock_skew.libfaketime()
+            if not os.path.isfile(guard):
+                raise RingError(f"no clock guard at {guard}: build the target ringtrace-clock-guard")
+            if faketime is None:
+                raise RingError("libfaketime is not installed (apt-get install libfaketime)")
+            self.clock_libs = (guard, faketime)
         self.env = dict(os.environ if env is None else env)
         # {name: {variable: value}}: on top of env for that service alone (one service set apart).
         self.service_env = service_env or {}
@@ -163,7 +181,10 @@ class Ring:
         its own admin port, log directory and, under static membership, its own group.instance.id
         (the configured one, suffixed -i)."""
         if name not in self.ms3_names[1:]:
-            return {**self.env, **self.service_env.get(name, {})}
+            env = {**self.env, **self.service_env.get(name, {})}
+            if self.hosts is not None:
+                env[f"RINGTRACE__{name.upper()}__LISTEN_ADDRESS"] = self.hosts.address(name)
+            return env
         env = dict(self.env)
         env["RINGTRACE__MS3__ADMIN_PORT"] = str(self._ms3_admin_port(name))
         instance = self.env.get("RINGTRACE__MS3__GROUP_INSTANCE_ID") or config_value(self.config, "ms3",
@@ -186,9 +207,18 @@ class Ring:
             self.starts[name] = self.starts.get(name, 0) + 1
             binary = "ms3" if name in self.ms3_names else name
             with open(self.path(name, "stdout"), mode) as out, open(self.path(name, "stderr"), mode) as errs:
-                self.procs[name] = subprocess.Popen([os.path.join(self.bin_dir, binary), "--config", self.config],
-                                                    env=self._env(name), stdin=subprocess.DEVNULL, stdout=out,
-                                                    stderr=errs)
+                self.procs[name] = subprocess.Popen(self.argv(name, binary), env=self._env(name),
+                                                    stdin=subprocess.DEVNULL, stdout=out, stderr=errs)
+
+    def argv(self, name, binary=None):
+        """The command line of service NAME: in its namespace in hosts mode, behind `env` with
+        its clock variables when it is skewed."""
+        argv = [os.path.join(self.bin_dir, binary or name), "--config", self.config]
+        if name in self.skew:
+            argv = ["env", *clock_skew.env_argv(clock_skew.env(self.skew[name], *self.clock_libs)), *argv]
+        if self.hosts is not None:
+            argv = ["ip", "netns", "exec", self.hosts.namespace(name), *argv]
+        return argv
 
     def pid(self, name):
         """The PID of the service started here."""
