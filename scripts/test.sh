@@ -185,15 +185,17 @@ if [ "${CI:-}" = true ]; then stop_infra=true; fi
 scripts/infra.sh up
 # The replicated cluster beside the single broker, for the tests of label cluster.
 scripts/infra.sh up kafka --brokers 3
-# Toxiproxy for the namespaced ring (label hosts): built once, then cached.
+# Toxiproxy for the namespaced ring (label hosts): built once, then cached; and what a killed
+# earlier run left in namespaces.
 scripts/infra.sh toxiproxy-binary >/dev/null
+scripts/infra.sh hosts-sweep
 
 find build-coverage -name '*.gcda' -delete
 $skip_asan || behind asan asan
 phase "tests"
 echo "== tests"
 status=0
-checked_ctest coverage "unit docs deploy integration e2e cluster faults bench browser" -j2 -LE compose || status=1
+checked_ctest coverage "unit docs deploy integration e2e cluster hosts faults bench browser" -j2 -LE compose || status=1
 
 phase "containers"
 echo "== containers (scripts/compose-test.sh --variant all)"
@@ -228,7 +230,8 @@ else
   behind tsan-fuzz tsan fuzz
   phase "tests asan"
   echo "== tests under AddressSanitizer + UBSan"
-  checked_ctest asan "unit docs deploy integration e2e cluster browser" -j2 -LE "faults|bench|compose" || status=1
+  # Not hosts: its services run with a preload ahead of the ASan runtime, which makes ASan abort.
+  checked_ctest asan "unit docs deploy integration e2e cluster browser" -j2 -LE "faults|bench|compose|hosts" || status=1
 fi
 
 $skip_asan || { phase "wait for tsan, fuzz"; joined tsan-fuzz; }
