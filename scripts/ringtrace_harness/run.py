@@ -192,11 +192,11 @@ def main(argv):
         if infra.main(["up"]) != 0:
             return 1
     if not with_hosts and not skew:
-        return _session(bin_dir, config, env, with_gateway, ms3, None, skew)
+        return _session(bin_dir, config, env, with_gateway, ms3, None, skew, whole)
     try:
         _ensure_hosts_packages(with_hosts, skew)
         if not with_hosts:
-            return _session(bin_dir, config, env, with_gateway, ms3, None, skew)
+            return _session(bin_dir, config, env, with_gateway, ms3, None, skew, whole)
         if not toxiproxy.built():
             with phases.Phase("build Toxiproxy"):
                 toxiproxy.build()
@@ -215,7 +215,7 @@ def main(argv):
     try:
         for line in hosts.describe():
             print(line, flush=True)
-        return _session(bin_dir, config, env, with_gateway, ms3, hosts, skew)
+        return _session(bin_dir, config, env, with_gateway, ms3, hosts, skew, whole)
     finally:
         hosts.destroy()
 
@@ -231,7 +231,7 @@ def _ensure_hosts_packages(with_hosts, skew):
         system.ensure_apt_pkg("skew", "libfaketime")
 
 
-def _session(bin_dir, config, env, with_gateway, ms3, hosts, skew):
+def _session(bin_dir, config, env, with_gateway, ms3, hosts, skew, whole):
     """Starts the ring (in HOSTS' namespaces when given, SKEW's clocks), runs one session to its
     finish and latency lines, stops the ring; the exit status."""
     out = os.path.join(".run", "ring")
