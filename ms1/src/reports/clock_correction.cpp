@@ -62,7 +62,9 @@ std::array<std::optional<LegShift>, kLegCount> leg_shifts(const SessionClocks& c
   return out;
 }
 
-bool below_uncertainty(std::int64_t corrected_us, std::int64_t uncertainty_us) { return corrected_us <= uncertainty_us; }
+bool below_uncertainty(std::int64_t corrected_us, std::int64_t uncertainty_us) {
+  return corrected_us <= uncertainty_us;
+}
 
 namespace {
 

@@ -107,7 +107,8 @@ void append_slow_corrected(std::string& out, const SessionReport& report, const 
   const char* sep = "";
   for (const auto l : kLegs) {
     const auto i = static_cast<std::size_t>(l);
-    if (m.corrected_us[i] && report.corrected[i] && below_uncertainty(*m.corrected_us[i], report.corrected[i]->uncertainty_us)) {
+    const auto& corrected = report.corrected[i];
+    if (m.corrected_us[i] && corrected && below_uncertainty(*m.corrected_us[i], corrected->uncertainty_us)) {
       fmt::format_to(std::back_inserter(out), R"({}"{}")", sep, to_string(l));
       sep = ",";
     }

@@ -38,7 +38,8 @@ class PostgresReport final : public ReportStore {
   /// single (-1, 0, 0) beyond max_distinct_ values.
   std::string value_counts_sql(const std::string& id, int bucket_seconds) const;
   /// The usual strategy: the legs' figures (raw, and corrected by report.clocks) and the
-  /// throughput from value counts, no sort of the rows; false (nothing filled) when there are too many distinct values or no messages table.
+  /// throughput from value counts, no sort of the rows; false (nothing filled) when there are
+  /// too many distinct values or no messages table.
   bool read_value_counts(const std::string& id, SessionReport& report);
   /// The strategy beyond max_distinct_ values: the server ranks and buckets the rows itself.
   void read_ranked_figures(const std::string& id, SessionReport& report);
