@@ -12,11 +12,15 @@
 #include <utility>
 #include <vector>
 
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
 #include "ringtrace/common/config.hpp"
 #include "ringtrace/common/message.hpp"
+#include "ringtrace/ms1/reports/clock_correction.hpp"
+#include "ringtrace/ms1/reports/report_json.hpp"
 #include "ringtrace/ms1/service/router.hpp"
 
 namespace {
@@ -238,6 +242,95 @@ TEST(openapi, SchemasNameTheTimestampsOfBothNamings) {
   }
   EXPECT_TRUE(names.count("id"));
   EXPECT_TRUE(names.count("session_id"));
+}
+
+/// Whether `schema` (a resolved schema without oneOf) is of the JSON kind `value` is.
+bool fits(const boost::json::value& value, const YAML::Node& schema) {
+  const auto type = child(schema, "type") ? child(schema, "type").as<std::string>() : std::string();
+  if (value.is_null()) return type == "null";
+  if (value.is_object()) return type == "object";
+  if (value.is_array()) return type == "array";
+  if (value.is_bool()) return type == "boolean";
+  if (value.is_string()) return type == "string";
+  if (type == "integer") return value.is_int64() || value.is_uint64();
+  return type == "number";
+}
+
+/// Checks a rendered `value` against `node` the way a client reads it: every required key there,
+/// no key the schema does not name, each value of its type and within its enum, recursively.
+void expect_shape(const boost::json::value& value, const YAML::Node& node, const std::string& where) {
+  const auto schema = resolve(node);
+  if (const auto branches = child(schema, "oneOf")) {
+    for (const auto& branch : branches) {
+      if (fits(value, resolve(branch))) return expect_shape(value, branch, where);
+    }
+    ADD_FAILURE() << where << ": " << boost::json::serialize(value) << " fits no branch";
+    return;
+  }
+  ASSERT_TRUE(fits(value, schema)) << where << ": " << boost::json::serialize(value);
+  if (const auto allowed = child(schema, "enum"); allowed && value.is_string()) {
+    bool listed = false;
+    for (const auto& item : allowed) listed = listed || item.as<std::string>() == value.as_string().c_str();
+    EXPECT_TRUE(listed) << where << ": " << value.as_string() << " is not in the enum";
+  }
+  if (value.is_array()) {
+    for (std::size_t i = 0; i < value.as_array().size(); ++i) {
+      expect_shape(value.as_array()[i], child(schema, "items"), where + "[" + std::to_string(i) + "]");
+    }
+  }
+  if (!value.is_object()) return;
+  const auto& object = value.as_object();
+  for (const auto& key : child(schema, "required")) {
+    EXPECT_TRUE(object.contains(key.as<std::string>())) << where << " lacks " << key.as<std::string>();
+  }
+  for (const auto& [key, item] : object) {
+    const auto property = child(child(schema, "properties"), std::string(key));
+    if (!property) {
+      ADD_FAILURE() << where << " has " << key << ", which the schema does not name";
+      continue;
+    }
+    expect_shape(item, property, where + "." + std::string(key));
+  }
+}
+
+/// A report with every part filled: three legs with rows, a cycle without; with `clocks`, MS2's
+/// and MS3's offsets and the legs corrected by them.
+ringtrace::ms1::SessionReport sample_report(bool clocks) {
+  using namespace ringtrace::ms1;
+  SessionReport r;
+  r.session.session_id = 7;
+  r.session.started_at = *ringtrace::common::parse_timestamp("2026-12-03T18:00:00.123456Z");
+  r.session.naming = "mc";
+  for (std::size_t i = 0; i < 3; ++i) r.legs[i] = {99, 1, 2, 3, 4, 5, {{0, 1}, {1, 98}}};
+  r.throughput = {{0, 99}};
+  r.slowest = {SlowMessage{12, {1000, 2000, 3001, 6001}, "0123456789abcdef0123456789abcdef", {}}};
+  if (!clocks) return r;
+  ClockRecord ms2;
+  ms2.clock = ringtrace::common::Hop::kMs2;
+  ms2.offset_us = 80012;
+  ms2.uncertainty_us = 71;
+  ms2.samples = 812;
+  ms2.measured_at = r.session.started_at;
+  ClockRecord ms3 = ms2;
+  ms3.clock = ringtrace::common::Hop::kMs3;
+  ms3.offset_us = -49987;
+  r.clocks = {ms2, ms3};
+  const auto shifts = leg_shifts(r.clocks);
+  for (std::size_t leg = 0; leg < kLegCount; ++leg) {
+    r.corrected[leg] = corrected_from_stats(r.legs[leg], *shifts[leg], r.legs[leg].buckets);
+    r.slowest[0].corrected_us[leg] = corrected_value(r.slowest[0].legs_us[leg], shifts[leg]);
+  }
+  r.slowest[0].corrected_us[0].reset();
+  return r;
+}
+
+TEST(openapi, TheSessionReportIsRenderedAsDocumented) {
+  const auto schema = at(spec(), {"components", "schemas", "SessionReport"});
+  ASSERT_TRUE(schema);
+  for (const bool clocks : {false, true}) {
+    const auto body = ringtrace::ms1::report_json(sample_report(clocks));
+    expect_shape(boost::json::parse(body), schema, clocks ? "report with clocks" : "report without clocks");
+  }
 }
 
 TEST(openapi, ServerIsMs1sDefaultAddress) {

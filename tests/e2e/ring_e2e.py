@@ -354,12 +354,32 @@ def report_checks(ring, check, sql, jaeger, session, messages):
     report = json.loads(body) if code == 200 else {}
     cycle = next((leg for leg in report.get("legs", []) if leg.get("leg") == "cycle"), {})
     check.eq("GET /sessions/{id} through the gateway: the cycle's count is the session's rows", cycle.get("count"), messages)
+    clock_checks(check, sql, session, report, latency)
     code, body = http(f"{ring.api}/traces/{trace_id}")
     relayed = (json.loads(body).get("data") or [{}])[0] if code == 200 else {}
     processes = relayed.get("processes", {})
     services = {processes.get(s.get("processID"), {}).get("serviceName") for s in relayed.get("spans", [])}
     check(f"GET /traces/{{id}} through the gateway relays Jaeger's answer for that trace: spans of ms1, ms2, ms3 "
           f"({code}, {sorted(map(str, services))})", {"ms1", "ms2", "ms3"} <= services)
+
+
+def clock_checks(check, sql, session, report, latency):
+    """The report's clock offsets are the session's clock_offsets rows, and its corrected hops and
+    the latency line's corrected keys are there exactly when they are."""
+    stored = sorted((stamp, int(offset), int(uncertainty)) for stamp, offset, uncertainty in
+                    sql.rows(f"SELECT stamp, offset_us, uncertainty_us FROM clock_offsets WHERE session_id={session}"))
+    shown = sorted((c.get("stamp"), round(c.get("offset_ms", 0) * 1000), round(c.get("uncertainty_ms", 0) * 1000))
+                   for c in report.get("clocks", []))
+    check.eq("the report's clocks are the session's clock_offsets rows", shown, stored)
+    corrected = {leg.get("leg"): leg.get("corrected", "absent") for leg in report.get("legs", [])}
+    check("every leg of the report has its corrected figures (or null)", "absent" not in corrected.values())
+    if stored:
+        check("with clock offsets the cycle is corrected, and the latency line has the corrected keys",
+              corrected.get("cycle") is not None and field(latency, "cycle_corrected_p50_ms") is not None
+              and field(latency, "below_uncertainty") is not None)
+    else:
+        check("without clock offsets nothing is corrected and the latency line says corrected=n/a",
+              set(map(str, corrected.values())) == {"None"} and field(latency, "corrected") == "n/a")
 
 
 def named(text, key):

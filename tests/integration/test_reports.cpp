@@ -115,9 +115,11 @@ class ReportTest : public ::testing::TestWithParam<std::tuple<std::string, Namin
   [[nodiscard]] Naming naming() const { return std::get<1>(GetParam()); }
   [[nodiscard]] std::string column(Hop hop) const { return backend_.quote(common::field_name(naming(), hop)); }
 
-  /// A new session starting at `start`, with `plan` stored through the real store.
-  std::int64_t session(Timestamp start, const std::vector<Planned>& plan, int duration = 10, int window = 3) {
-    const auto id = store_->begin_session({duration, window}, start);
+  /// A new session starting at `start`, with `plan` stored through the real store, and `clocks`
+  /// written with its row.
+  std::int64_t session(Timestamp start, const std::vector<Planned>& plan, int duration = 10, int window = 3,
+                       const std::vector<ClockRecord>& clocks = {}) {
+    const auto id = store_->begin_session({duration, window}, start, clocks);
     std::vector<StoreRow> rows;
     for (const auto& p : plan) {
       StoreRow row;
@@ -167,6 +169,52 @@ class ReportTest : public ::testing::TestWithParam<std::tuple<std::string, Namin
     return rows;
   }
 
+  /// The session's clock offsets as stored, read with SQL of this test: stamp → (offset,
+  /// uncertainty, samples, measured_at as text).
+  std::map<std::string, std::tuple<std::int64_t, std::int64_t, std::int64_t, std::string>> stored_clocks(std::int64_t session) {
+    const std::string fields = "concat(stamp, '|', offset_us, '|', uncertainty_us, '|', samples, '|', " +
+                               backend_.as_text("measured_at") + ")";
+    const auto where = " FROM clock_offsets WHERE session_id = " + std::to_string(session);
+    const auto text = db_->scalar(backend_.driver == "postgresql" ? "SELECT string_agg(" + fields + ", ';')" + where
+                                                                   : "SELECT GROUP_CONCAT(" + fields + " SEPARATOR ';')" + where);
+    std::map<std::string, std::tuple<std::int64_t, std::int64_t, std::int64_t, std::string>> out;
+    if (text == "NULL" || text.empty()) return out;
+    std::stringstream all(text);
+    std::string line;
+    while (std::getline(all, line, ';')) {
+      std::stringstream parts(line);
+      std::string stamp, offset, uncertainty, samples, measured;
+      std::getline(parts, stamp, '|');
+      std::getline(parts, offset, '|');
+      std::getline(parts, uncertainty, '|');
+      std::getline(parts, samples, '|');
+      std::getline(parts, measured, '|');
+      out[stamp] = {std::stoll(offset), std::stoll(uncertainty), std::stoll(samples), measured};
+    }
+    return out;
+  }
+
+  /// Each leg's (shift, uncertainty) from the stored clocks, by the correction table, written out
+  /// here apart from the report's own arithmetic; nullopt where an estimate is missing.
+  std::array<std::optional<std::pair<std::int64_t, std::int64_t>>, kLegCount> expected_shifts(std::int64_t session) {
+    const auto stored = stored_clocks(session);
+    const auto find = [&](Hop hop) -> std::optional<std::pair<std::int64_t, std::int64_t>> {
+      for (const auto n : {naming(), naming() == Naming::kService ? Naming::kMc : Naming::kService}) {
+        const auto it = stored.find(std::string(common::field_name(n, hop)));
+        if (it != stored.end()) return std::make_pair(std::get<0>(it->second), std::get<1>(it->second));
+      }
+      return std::nullopt;
+    };
+    const auto t2 = find(Hop::kMs2);
+    const auto t3 = find(Hop::kMs3);
+    std::array<std::optional<std::pair<std::int64_t, std::int64_t>>, kLegCount> out;
+    if (t2) out[0] = std::make_pair(t2->first, t2->second);                                        // raw − θ2
+    if (t2 && t3) out[1] = std::make_pair(t3->first - t2->first, t2->second + t3->second);         // raw − θ3 + θ2
+    if (t3) out[2] = std::make_pair(-t3->first, t3->second);                                       // raw + θ3
+    if (t2 || t3) out[3] = std::make_pair(std::int64_t{0}, std::int64_t{0});                        // MS1's clock
+    return out;
+  }
+
   Timestamp started_at(std::int64_t session) {
     const auto text =
         db_->scalar("SELECT " + backend_.as_text("started_at") + " FROM sessions WHERE session_id = " + std::to_string(session));
@@ -176,12 +224,22 @@ class ReportTest : public ::testing::TestWithParam<std::tuple<std::string, Namin
   /// Everything the report of `session` should say, computed here from its raw rows.
   void expect_matches_raw(std::int64_t session, const SessionReport& report, int slowest) {
     const auto rows = raw_rows(session);
+    const auto shifts = expected_shifts(session);
     for (std::size_t leg = 0; leg < kLegCount; ++leg) {
       std::vector<std::int64_t> values;
       for (const auto& r : rows) {
         if (const auto v = leg_of(r, static_cast<Leg>(leg))) values.push_back(*v);
       }
       EXPECT_EQ(report.legs[leg], expected_stats(values)) << to_string(static_cast<Leg>(leg));
+      // Corrected: every value less the leg's shift, counted again from scratch.
+      ASSERT_EQ(report.corrected[leg].has_value(), shifts[leg].has_value()) << to_string(static_cast<Leg>(leg));
+      if (!shifts[leg]) continue;
+      for (auto& v : values) v -= shifts[leg]->first;
+      const auto& corrected = *report.corrected[leg];
+      EXPECT_EQ(corrected.stats, expected_stats(values)) << to_string(static_cast<Leg>(leg));
+      EXPECT_EQ(corrected.uncertainty_us, shifts[leg]->second) << to_string(static_cast<Leg>(leg));
+      EXPECT_EQ(corrected.below_uncertainty, !values.empty() && corrected.stats.p50_us <= shifts[leg]->second)
+          << to_string(static_cast<Leg>(leg));
     }
     // Throughput by the end stamp, slice = floor((end - start) / width), before the start in 0.
     const auto start = started_at(session);
@@ -207,7 +265,11 @@ class ReportTest : public ::testing::TestWithParam<std::tuple<std::string, Namin
       SlowMessage m;
       m.id = r.id;
       m.trace_id = r.trace_id;
-      for (std::size_t leg = 0; leg < kLegCount; ++leg) m.legs_us[leg] = leg_of(r, static_cast<Leg>(leg)).value_or(0);
+      for (std::size_t leg = 0; leg < kLegCount; ++leg) {
+        const auto v = leg_of(r, static_cast<Leg>(leg));
+        m.legs_us[leg] = v.value_or(0);
+        if (v && shifts[leg]) m.corrected_us[leg] = *v - shifts[leg]->first;
+      }
       slow.push_back(m);
     }
     std::sort(slow.begin(), slow.end(), [](const SlowMessage& a, const SlowMessage& b) {
@@ -359,6 +421,143 @@ TEST_P(ReportTest, LargeSessionAgreesWithItsRawRowsAndTheDatabasesOwnSql) {
     }
     EXPECT_EQ(std::to_string(bucket.count), db_->scalar("SELECT count(*)" + where + " AND " + range)) << bucket.index;
   }
+}
+
+ClockRecord clock_record(Hop hop, std::int64_t offset_us, std::int64_t uncertainty_us, std::int64_t samples) {
+  ClockRecord r;
+  r.clock = hop;
+  r.offset_us = offset_us;
+  r.uncertainty_us = uncertainty_us;
+  r.samples = samples;
+  r.measured_at = *common::parse_timestamp("2026-05-04T03:02:09.123457Z");
+  return r;
+}
+
+TEST_P(ReportTest, SkewedClocksAreCorrectedAndAgreeWithTheDatabasesOwnSql) {
+  // MS2's clock 80 ms ahead of MS1's, MS3's 50 ms behind: the stamps are what each clock said.
+  constexpr std::int64_t kTheta2 = 80000;
+  constexpr std::int64_t kTheta3 = -50000;
+  std::mt19937_64 random(11);
+  std::uniform_int_distribution<std::int64_t> hop(1, 3000);
+  std::vector<Planned> plan;
+  for (std::int64_t id = 1; id <= 2000; ++id) {
+    const auto a = hop(random), b = hop(random), c = hop(random), ms1 = id * 3000;
+    Planned p{id, {ms1, ms1 + a + kTheta2, ms1 + a + b + kTheta3, ms1 + a + b + c}, {}};
+    if (id % 89 == 0) p.at[static_cast<std::size_t>(Hop::kMs2)].reset();  // a leg without its stamps
+    plan.push_back(p);
+  }
+  // The live estimates at start, then the session's best at finish (MS2's only: MS3's stays).
+  const auto start = common::now_utc();
+  const auto s = session(start, plan, 10, 3,
+                         {clock_record(Hop::kMs2, kTheta2 + 300, 900, 4), clock_record(Hop::kMs3, kTheta3 + 20, 150, 2),
+                          clock_record(Hop::kEnd, 5, 5, 5)});
+  const auto stamp2 = std::string(common::field_name(naming(), Hop::kMs2));
+  const auto stamp3 = std::string(common::field_name(naming(), Hop::kMs3));
+  auto stored = stored_clocks(s);
+  ASSERT_EQ(stored.size(), 2u) << "one row a peer clock, named by its stamp; MS1's own stamp has none";
+  EXPECT_EQ(stored.at(stamp2), std::make_tuple(kTheta2 + 300, std::int64_t{900}, std::int64_t{4},
+                                               std::string("2026-05-04T03:02:09.123457Z")));
+  SessionSummary summary;
+  summary.session_id = s;
+  summary.reason = StopReason::kDuration;
+  summary.sent = 2000;
+  summary.stored = 2000;
+  summary.finished_at = common::now_utc();
+  summary.clocks = {clock_record(Hop::kMs2, kTheta2 - 4, 71, 812)};
+  store_->finish_session(summary);
+  stored = stored_clocks(s);
+  ASSERT_EQ(stored.size(), 2u);
+  EXPECT_EQ(stored.at(stamp2), std::make_tuple(kTheta2 - 4, std::int64_t{71}, std::int64_t{812},
+                                               std::string("2026-05-04T03:02:09.123457Z")))
+      << "upserted at finish";
+  EXPECT_EQ(std::get<0>(stored.at(stamp3)), kTheta3 + 20) << "the start's estimate is kept without a better one";
+
+  const auto report = reports_->session_report(s, 10);
+  ASSERT_TRUE(report.has_value());
+  ASSERT_TRUE(report->clocks[0] && report->clocks[1]);
+  EXPECT_EQ(report->clocks[0]->clock, Hop::kMs2);
+  EXPECT_EQ(std::tie(report->clocks[0]->offset_us, report->clocks[0]->uncertainty_us, report->clocks[0]->samples),
+            std::make_tuple(kTheta2 - 4, std::int64_t{71}, std::int64_t{812}));
+  EXPECT_EQ(report->clocks[0]->measured_at, *common::parse_timestamp("2026-05-04T03:02:09.123457Z"));
+  EXPECT_EQ(report->clocks[1]->clock, Hop::kMs3);
+  EXPECT_EQ(report->clocks[1]->offset_us, kTheta3 + 20);
+  expect_matches_raw(s, *report, 10);
+
+  // Raw, the hops are off by the skew; corrected, they are back within the estimates' errors.
+  const auto& raw = report->legs;
+  const auto& corrected = report->corrected;
+  ASSERT_TRUE(corrected[0] && corrected[1] && corrected[2] && corrected[3]);
+  EXPECT_GT(raw[0].p50_us, kTheta2);
+  EXPECT_LT(raw[1].p50_us, 0);
+  EXPECT_LT(corrected[0]->stats.p50_us, 3000 + 4);
+  EXPECT_GT(corrected[1]->stats.min_us, 0 - 24);
+  EXPECT_EQ(corrected[3]->stats, raw[3]) << "the cycle is MS1's own clock";
+  EXPECT_EQ(corrected[1]->uncertainty_us, 71 + 150);
+
+  // The database's own arithmetic: ms2_to_ms3 − θ3 + θ2, the offsets read by the server itself.
+  const auto theta = [&](const std::string& stamp) {
+    return "(SELECT offset_us FROM clock_offsets WHERE session_id = " + std::to_string(s) + " AND stamp = '" + stamp + "')";
+  };
+  const auto a = column(Hop::kMs2);
+  const auto b = column(Hop::kMs3);
+  const auto raw_us = backend_.driver == "postgresql"
+                          ? "((EXTRACT(EPOCH FROM " + b + ") - EXTRACT(EPOCH FROM " + a + ")) * 1000000)"
+                          : "TIMESTAMPDIFF(MICROSECOND, " + a + ", " + b + ")";
+  const auto us = "(" + raw_us + " - " + theta(stamp3) + " + " + theta(stamp2) + ")";
+  const auto where = " FROM messages WHERE session_id = " + std::to_string(s) + " AND " + a + " IS NOT NULL AND " + b +
+                     " IS NOT NULL";
+  const auto& leg = corrected[1]->stats;
+  EXPECT_EQ(std::to_string(leg.count), db_->scalar("SELECT count(*)" + where));
+  const auto nth = [&](std::int64_t rank) {
+    return std::stoll(db_->scalar("SELECT " + us + where + " ORDER BY 1 LIMIT 1 OFFSET " + std::to_string(rank - 1)));
+  };
+  EXPECT_EQ(leg.min_us, nth(1));
+  EXPECT_EQ(leg.p50_us, nth((leg.count * 50 + 99) / 100));
+  EXPECT_EQ(leg.p90_us, nth((leg.count * 90 + 99) / 100));
+  EXPECT_EQ(leg.p99_us, nth((leg.count * 99 + 99) / 100));
+  EXPECT_EQ(leg.max_us, nth(leg.count));
+  for (const auto& bucket : leg.buckets) {
+    const auto lo = detail::bucket_lower_us()[static_cast<std::size_t>(bucket.index)];
+    std::string range = us + " >= " + std::to_string(bucket.index == 0 ? -1000000000 : lo);
+    if (bucket.index + 1 < detail::kBucketCount) {
+      range += " AND " + us + " < " + std::to_string(detail::bucket_lower_us()[static_cast<std::size_t>(bucket.index) + 1]);
+    }
+    EXPECT_EQ(std::to_string(bucket.count), db_->scalar("SELECT count(*)" + where + " AND " + range)) << bucket.index;
+  }
+}
+
+TEST_P(ReportTest, ClockRowsOfEitherNamingAreRead) {
+  // A database used with both namings: this session's MS3 row is spelled the other way.
+  const auto other = naming() == Naming::kService ? Naming::kMc : Naming::kService;
+  const auto s = session(common::now_utc(), {legs(1, 0, 100, 200, 300)}, 10, 3, {clock_record(Hop::kMs2, 40, 10, 1)});
+  const auto stamp = std::string(common::field_name(other, Hop::kMs3));
+  const auto measured = backend_.driver == "postgresql" ? "'2026-05-04T03:02:09.123457Z'::timestamptz"
+                                                        : "'2026-05-04 03:02:09.123457'";
+  const auto inserted = db_->scalar("INSERT INTO clock_offsets (session_id, stamp, offset_us, uncertainty_us, samples,"
+                                    " measured_at) VALUES (" + std::to_string(s) + ", '" + stamp + "', -30, 20, 6, " +
+                                    measured + ")" + (backend_.driver == "postgresql" ? " RETURNING 1" : ""));
+  ASSERT_EQ(inserted.rfind("ERROR", 0), std::string::npos) << inserted;
+  const auto report = reports_->session_report(s, 10);
+  ASSERT_TRUE(report.has_value());
+  ASSERT_TRUE(report->clocks[1]) << stamp;
+  EXPECT_EQ(report->clocks[1]->offset_us, -30);
+  EXPECT_EQ(report->clocks[1]->measured_at, *common::parse_timestamp("2026-05-04T03:02:09.123457Z"));
+  ASSERT_TRUE(report->corrected[1]);
+  EXPECT_EQ(report->corrected[1]->stats.p50_us, 200 + 30 + 40);
+  EXPECT_EQ(report->corrected[1]->uncertainty_us, 30);
+  EXPECT_EQ(report->corrected[2]->stats.p50_us, 300 - 30);
+  EXPECT_FALSE(report->corrected[2]->below_uncertainty);
+  expect_matches_raw(s, *report, 10);
+}
+
+TEST_P(ReportTest, SessionWithoutClockEstimatesHasNoCorrections) {
+  const auto s = session(common::now_utc(), {legs(1, 0, 100, 200, 300)});
+  const auto report = reports_->session_report(s, 10);
+  ASSERT_TRUE(report.has_value());
+  EXPECT_FALSE(report->clocks[0] || report->clocks[1]);
+  for (const auto& leg : report->corrected) EXPECT_FALSE(leg.has_value());
+  ASSERT_EQ(report->slowest.size(), 1u);
+  EXPECT_EQ(report->slowest[0].corrected_us, (std::array<std::optional<std::int64_t>, kLegCount>{}));
 }
 
 TEST_P(ReportTest, SessionWithoutRowsHasEmptyLegsAndUnknownIdIsNullopt) {

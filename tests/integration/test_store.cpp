@@ -64,7 +64,7 @@ class StoreTest : public ::testing::TestWithParam<std::tuple<std::string, Naming
     } catch (const std::exception& e) {
       FAIL() << backend_.driver << " is required (scripts/infra.sh up): " << e.what();
     }
-    session_ = store_->begin_session({5, 1}, common::now_utc());
+    session_ = store_->begin_session({5, 1}, common::now_utc(), {});
     db_ = std::make_unique<Inspector>(backend_);
   }
   [[nodiscard]] Naming naming() const { return std::get<1>(GetParam()); }
@@ -142,9 +142,9 @@ TEST_P(StoreTest, SessionIdsNeverRepeatAcrossRestarts) {
   store_.reset();  // an MS1 restart: a new process, a new connection
   auto again = make_store(backend_.config(), naming());
   again->connect();
-  const auto second = again->begin_session({5, 1}, common::now_utc());
+  const auto second = again->begin_session({5, 1}, common::now_utc(), {});
   EXPECT_GT(second, first);
-  EXPECT_GT(again->begin_session({5, 1}, common::now_utc()), second);
+  EXPECT_GT(again->begin_session({5, 1}, common::now_utc(), {}), second);
 }
 
 TEST_P(StoreTest, FinishRecordsTheOutcome) {
@@ -165,10 +165,51 @@ TEST_P(StoreTest, FinishRecordsTheOutcome) {
   EXPECT_EQ(db_->scalar("SELECT " + backend_.as_text("finished_at") + row), common::format_timestamp(s.finished_at));
 }
 
+TEST_P(StoreTest, ClockOffsetsAreWrittenWithTheSessionRowAndUpsertedAtFinish) {
+  EXPECT_EQ(db_->scalar("SELECT count(*) FROM information_schema.columns WHERE table_schema=" + backend_.schema() +
+                        " AND table_name='clock_offsets' AND column_name IN ('session_id', 'stamp', 'offset_us',"
+                        " 'uncertainty_us', 'samples', 'measured_at')"),
+            "6");
+  const auto record = [](Hop clock, std::int64_t offset, std::int64_t uncertainty, const char* at) {
+    ClockRecord r;
+    r.clock = clock;
+    r.offset_us = offset;
+    r.uncertainty_us = uncertainty;
+    r.samples = 9;
+    r.measured_at = *common::parse_timestamp(at);
+    return r;
+  };
+  const std::vector<ClockRecord> live{record(Hop::kMs2, 80123, 71, "2026-03-04T05:06:07.000001Z"),
+                                      record(Hop::kMs3, -49987, 66, "2026-03-04T05:06:07.500000Z"),
+                                      record(Hop::kMs1, 1, 1, "2026-03-04T05:06:07.000000Z")};
+  const auto s = store_->begin_session({5, 1}, common::now_utc(), live);
+  const auto where = " FROM clock_offsets WHERE session_id=" + std::to_string(s);
+  const auto of = [&](Hop hop, const std::string& what) {
+    return db_->scalar("SELECT " + what + where + " AND stamp='" + std::string(common::field_name(naming(), hop)) + "'");
+  };
+  EXPECT_EQ(db_->scalar("SELECT count(*)" + where), "2") << "a row a peer clock, none for MS1's own stamp";
+  EXPECT_EQ(of(Hop::kMs2, "concat(offset_us, ',', uncertainty_us, ',', samples)"), "80123,71,9");
+  EXPECT_EQ(of(Hop::kMs3, "offset_us"), "-49987");
+  EXPECT_EQ(of(Hop::kMs2, backend_.as_text("measured_at")), "2026-03-04T05:06:07.000001Z");
+
+  SessionSummary summary;
+  summary.session_id = s;
+  summary.reason = StopReason::kDuration;
+  summary.finished_at = common::now_utc();
+  summary.clocks = {record(Hop::kMs3, -50002, 12, "2026-03-04T05:06:11.000002Z")};
+  store_->finish_session(summary);
+  store_->finish_session(summary);  // a retried finish changes nothing more
+  EXPECT_EQ(db_->scalar("SELECT count(*)" + where), "2");
+  EXPECT_EQ(of(Hop::kMs3, "concat(offset_us, ',', uncertainty_us, ',', samples)"), "-50002,12,9") << "the session's best";
+  EXPECT_EQ(of(Hop::kMs3, backend_.as_text("measured_at")), "2026-03-04T05:06:11.000002Z");
+  EXPECT_EQ(of(Hop::kMs2, "offset_us"), "80123") << "no better estimate: the start's stays";
+  EXPECT_EQ(db_->scalar("SELECT reason FROM sessions WHERE session_id=" + std::to_string(s)), "duration");
+}
+
 TEST_P(StoreTest, SessionsLeftOpenAreClosedAsInterrupted) {
   store_->store(untraced({message(session_, 1), message(session_, 2)}));
   SessionSummary done;
-  done.session_id = store_->begin_session({5, 1}, common::now_utc());
+  done.session_id = store_->begin_session({5, 1}, common::now_utc(), {});
   done.reason = StopReason::kDuration;
   done.finished_at = common::now_utc();
   store_->finish_session(done);
@@ -204,7 +245,7 @@ TEST_P(StoreServerTest, UnreachableServerIsUnavailable) {
   auto store = make_store(config, Naming::kService);
   EXPECT_THROW(store->connect(), StoreUnavailable);
   EXPECT_THROW(store->store(untraced({message(1, 1)})), StoreUnavailable);
-  EXPECT_THROW(store->begin_session({1, 1}, common::now_utc()), StoreUnavailable);
+  EXPECT_THROW(store->begin_session({1, 1}, common::now_utc(), {}), StoreUnavailable);
   EXPECT_THROW(store->finish_session({}), StoreUnavailable);
 }
 
@@ -227,7 +268,7 @@ TEST_P(StoreServerTest, WriterBatchesConcurrentStoresAndReportsDuplicates) {
   StoreWriter writer(make_store(backend_.config(), Naming::kService), ioc.get_executor(), options);
 
   std::optional<std::int64_t> session;
-  writer.begin_session({1, 500}, common::now_utc(), [&](std::optional<std::int64_t> id, const std::string& error) {
+  writer.begin_session({1, 500}, common::now_utc(), {}, [&](std::optional<std::int64_t> id, const std::string& error) {
     ASSERT_TRUE(id) << error;
     session = id;
   });
@@ -271,7 +312,7 @@ TEST_P(StoreServerTest, WriterAnswersUnavailableWithoutBlockingWhenTheServerIsDo
   EXPECT_FALSE(writer.connected());
   std::string error;
   bool begun = false;
-  writer.begin_session({1, 1}, common::now_utc(), [&](std::optional<std::int64_t> id, const std::string& e) {
+  writer.begin_session({1, 1}, common::now_utc(), {}, [&](std::optional<std::int64_t> id, const std::string& e) {
     begun = true;
     EXPECT_FALSE(id.has_value());
     error = e;

@@ -80,7 +80,7 @@ TEST_P(OwnMessagesTest, UnknownSessionIs422AndWritesNoRow) {
 
 TEST_P(OwnMessagesTest, IdBeyondWhatAFinishedSessionSentIs422AndWritesNoRow) {
   SessionSummary summary;
-  summary.session_id = store_->begin_session({5, 4}, common::now_utc());
+  summary.session_id = store_->begin_session({5, 4}, common::now_utc(), {});
   summary.reason = StopReason::kDuration;
   summary.sent = 10;
   summary.stored = 9;
@@ -100,7 +100,7 @@ TEST_P(OwnMessagesTest, IdBeyondWhatAFinishedSessionSentIs422AndWritesNoRow) {
 }
 
 TEST_P(OwnMessagesTest, InterruptedSessionTakesLateMessagesUpToStoredPlusWindow) {
-  const auto s = store_->begin_session({5, 4}, common::now_utc());
+  const auto s = store_->begin_session({5, 4}, common::now_utc(), {});
   store_->store(std::vector<StoreRow>{{stamped(s, 1), {}}, {stamped(s, 2), {}}, {stamped(s, 3), {}}});
   store_->close_interrupted_sessions();  // what the next MS1's first connection does
   ASSERT_EQ(sessions_row(s, "reason"), "interrupted");

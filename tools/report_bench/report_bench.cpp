@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
     auto store = ms1::make_store(config, naming);
     store->connect();  // the schema
     const auto started = common::now_utc();
-    const auto session = store->begin_session({10, 256}, started);
+    const auto session = store->begin_session({10, 256}, started, {});
     auto t = Clock::now();
     run_sql(config, fill_sql(config, naming, session, rows));
     const double fill_ms = ms_since(t);

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "report_sql.hpp"
+#include "ringtrace/ms1/reports/clock_correction.hpp"
 #include "ringtrace/ms1/db/errors.hpp"
 #include "ringtrace/ms1/db/mariadb.hpp"
 
@@ -119,31 +120,42 @@ std::vector<SessionRow> MariaDbReport::list_sessions(std::optional<std::int64_t>
   return rows;
 }
 
-LegStats MariaDbReport::leg_stats(Leg leg, const std::string& session_id) {
+void MariaDbReport::leg_stats(Leg leg, const std::string& session_id, const std::optional<LegShift>& shift,
+                              SessionReport& report) {
   const auto [from, to] = leg_stamps(leg);
   const auto a = mariadb_identifier(common::field_name(naming_, from));
   const auto b = mariadb_identifier(common::field_name(naming_, to));
   const auto us = micros(a, b);
   const auto where = " FROM messages WHERE session_id = " + session_id + " AND " + a + " IS NOT NULL AND " + b + " IS NOT NULL";
-  if (auto counted = read_leg_value_counts(us, where)) return std::move(*counted);
-  return read_ranked_leg(us, where);
+  const auto i = static_cast<std::size_t>(leg);
+  if (auto counts = read_leg_value_counts(us, where)) {
+    report.legs[i] = detail::stats_from_counts(*counts);
+    if (shift) report.corrected[i] = corrected_from_counts(*counts, *shift);
+    return;
+  }
+  // Corrected percentiles are the raw ones shifted; only the histogram needs the shifted values.
+  std::vector<Bucket> shifted;
+  report.legs[i] = read_ranked_leg(us, where, shift, shifted);
+  if (shift) report.corrected[i] = corrected_from_stats(report.legs[i], *shift, std::move(shifted));
 }
 
-std::optional<LegStats> MariaDbReport::read_leg_value_counts(const std::string& us, const std::string& where) {
+std::optional<std::map<std::int64_t, std::int64_t>> MariaDbReport::read_leg_value_counts(const std::string& us,
+                                                                                         const std::string& where) {
   bool absent = false;
   // Usually a leg has a few thousand distinct microsecond values: their counts give every figure
   // exactly in one grouped scan, with no sort of the rows.
   auto result = query("SELECT us, COUNT(*) FROM (SELECT " + us + " AS us" + where + ") t GROUP BY us LIMIT " +
                           std::to_string(max_distinct_ + 1),
                       "reading latencies", &absent);
-  if (!result) return LegStats{};
-  if (static_cast<std::int64_t>(mysql_num_rows(result.get())) > max_distinct_) return std::nullopt;
   std::map<std::int64_t, std::int64_t> counts;
+  if (!result) return counts;
+  if (static_cast<std::int64_t>(mysql_num_rows(result.get())) > max_distinct_) return std::nullopt;
   while (MYSQL_ROW row = mysql_fetch_row(result.get())) counts[to_int(row[0])] = to_int(row[1]);
-  return detail::stats_from_counts(counts);
+  return counts;
 }
 
-LegStats MariaDbReport::read_ranked_leg(const std::string& us, const std::string& where) {
+LegStats MariaDbReport::read_ranked_leg(const std::string& us, const std::string& where,
+                                        const std::optional<LegShift>& shift, std::vector<Bucket>& shifted) {
   // Too many distinct values to ship: the server ranks and buckets them itself.
   LegStats s;
   auto result = query("SELECT COUNT(*), MIN(" + us + "), MAX(" + us + ")" + where, "reading latencies");
@@ -169,13 +181,20 @@ LegStats MariaDbReport::read_ranked_leg(const std::string& us, const std::string
     if (rn == detail::nearest_rank(n, 90, 100)) s.p90_us = value;
     if (rn == detail::nearest_rank(n, 99, 100)) s.p99_us = value;
   }
-  result = query("SELECT " + bucket_case(us, 0, detail::kBucketCount - 1) + " AS b, COUNT(*)" + where + " GROUP BY b",
+  // Both histograms in one scan: (raw bucket, shifted bucket) pairs, summed per side here.
+  const auto moved = shift ? "(" + us + " - (" + std::to_string(shift->shift_us) + "))" : std::string();
+  result = query("SELECT " + bucket_case(us, 0, detail::kBucketCount - 1) + " AS b, " +
+                     (shift ? bucket_case(moved, 0, detail::kBucketCount - 1) : std::string("0")) + " AS c, COUNT(*)" +
+                     where + " GROUP BY b, c",
                  "reading histograms");
-  std::map<int, std::int64_t> counts;
+  std::map<int, std::int64_t> raw;
+  std::map<int, std::int64_t> corrected;
   while (MYSQL_ROW row = result ? mysql_fetch_row(result.get()) : nullptr) {
-    counts[static_cast<int>(to_int(row[0]))] = to_int(row[1]);
+    raw[static_cast<int>(to_int(row[0]))] += to_int(row[2]);
+    corrected[static_cast<int>(to_int(row[1]))] += to_int(row[2]);
   }
-  s.buckets = detail::dense_buckets(counts);
+  s.buckets = detail::dense_buckets(raw);
+  if (shift) shifted = detail::dense_buckets(corrected);
   return s;
 }
 
@@ -202,10 +221,29 @@ std::optional<SessionReport> MariaDbReport::session_report(std::int64_t session_
   SessionReport report;
   report.session = std::move(*session);
   report.bucket_seconds = throughput_bucket_seconds(report.session);
-  for (std::size_t leg = 0; leg < kLegCount; ++leg) report.legs[leg] = leg_stats(static_cast<Leg>(leg), id);
+  report.clocks = read_clocks(id, report.session.naming);
+  const auto shifts = leg_shifts(report.clocks);
+  for (std::size_t leg = 0; leg < kLegCount; ++leg) leg_stats(static_cast<Leg>(leg), id, shifts[leg], report);
   report.throughput = read_throughput(id, report.session.started_at, report.bucket_seconds);
-  report.slowest = read_slowest(id, slowest);
+  report.slowest = read_slowest(id, slowest, shifts);
   return report;
+}
+
+SessionClocks MariaDbReport::read_clocks(const std::string& id, const std::string& naming) {
+  SessionClocks clocks;
+  bool absent = false;  // a schema older than the table: no estimates
+  auto result = query("SELECT stamp, offset_us, uncertainty_us, samples, " + epoch_us("measured_at") +
+                          " FROM clock_offsets WHERE session_id = " + id,
+                      "reading clock offsets", &absent);
+  while (MYSQL_ROW row = result ? mysql_fetch_row(result.get()) : nullptr) {
+    ClockRecord record;
+    record.offset_us = to_int(row[1]);
+    record.uncertainty_us = to_int(row[2]);
+    record.samples = to_int(row[3]);
+    record.measured_at = common::Timestamp{std::chrono::microseconds(to_int(row[4]))};
+    keep_clock(clocks, row[0] != nullptr ? row[0] : "", record, naming);
+  }
+  return clocks;
 }
 
 std::optional<SessionRow> MariaDbReport::read_session(const std::string& id) {
@@ -233,7 +271,8 @@ std::vector<ThroughputPoint> MariaDbReport::read_throughput(const std::string& i
   return detail::dense_throughput(slices, bucket_seconds);
 }
 
-std::vector<SlowMessage> MariaDbReport::read_slowest(const std::string& id, int slowest) {
+std::vector<SlowMessage> MariaDbReport::read_slowest(const std::string& id, int slowest,
+                                                    const std::array<std::optional<LegShift>, kLegCount>& shifts) {
   // The slowest by cycle; a leg whose stamps are missing reads 0.
   bool absent = false;
   auto result = query(detail::latencies_sql(naming_, mariadb_identifier, micros) + id +
@@ -244,7 +283,11 @@ std::vector<SlowMessage> MariaDbReport::read_slowest(const std::string& id, int 
     SlowMessage m;
     m.id = to_int(row[0]);
     if (row[1] != nullptr) m.trace_id = row[1];
-    for (std::size_t leg = 0; leg < kLegCount; ++leg) m.legs_us[leg] = to_int(row[2 + leg]);
+    for (std::size_t leg = 0; leg < kLegCount; ++leg) {
+      const auto raw = opt_int(row[2 + leg]);
+      m.legs_us[leg] = raw.value_or(0);
+      m.corrected_us[leg] = corrected_value(raw, shifts[leg]);
+    }
     messages.push_back(std::move(m));
   }
   return messages;

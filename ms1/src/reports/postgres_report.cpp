@@ -6,6 +6,7 @@
 
 #include "report_sql.hpp"
 #include "ringtrace/ms1/db/errors.hpp"
+#include "ringtrace/ms1/reports/clock_correction.hpp"
 
 namespace ringtrace::ms1 {
 
@@ -138,8 +139,9 @@ std::optional<SessionReport> PostgresReport::session_report(std::int64_t session
   SessionReport report;
   report.session = std::move(*session);
   report.bucket_seconds = throughput_bucket_seconds(report.session);
+  report.clocks = read_clocks(id, report.session.naming);
   if (!read_value_counts(id, report)) read_ranked_figures(id, report);
-  report.slowest = read_slowest(id, slowest);
+  report.slowest = read_slowest(id, slowest, leg_shifts(report.clocks));
   return report;
 }
 
@@ -150,6 +152,25 @@ std::optional<SessionRow> PostgresReport::read_session(const std::string& id) {
                         "reading a session");
   if (!sessions || PQntuples(sessions.get()) == 0) return std::nullopt;
   return session_row(sessions.get(), 0);
+}
+
+SessionClocks PostgresReport::read_clocks(const std::string& id, const std::string& naming) {
+  SessionClocks clocks;
+  // Looked up first: in a schema older than the table, a failed SELECT would end the snapshot.
+  auto exists = query("SELECT to_regclass('clock_offsets') IS NOT NULL", "reading clock offsets");
+  if (!exists || PQntuples(exists.get()) != 1 || std::string_view(PQgetvalue(exists.get(), 0, 0)) != "t") return clocks;
+  auto result = query("SELECT stamp, offset_us, uncertainty_us, samples, " + epoch_us("measured_at") +
+                          " FROM clock_offsets WHERE session_id = " + id,
+                      "reading clock offsets");
+  for (int row = 0; result && row < PQntuples(result.get()); ++row) {
+    ClockRecord record;
+    record.offset_us = int_at(result.get(), row, 1);
+    record.uncertainty_us = int_at(result.get(), row, 2);
+    record.samples = int_at(result.get(), row, 3);
+    record.measured_at = common::Timestamp{std::chrono::microseconds(int_at(result.get(), row, 4))};
+    keep_clock(clocks, PQgetvalue(result.get(), row, 0), record, naming);
+  }
+  return clocks;
 }
 
 std::string PostgresReport::value_counts_sql(const std::string& id, int bucket_seconds) const {
@@ -195,7 +216,11 @@ bool PostgresReport::read_value_counts(const std::string& id, SessionReport& rep
     if (leg == kLegCount) value = std::max<std::int64_t>(value, 0);  // ended before the start: slice 0
     counts[leg][value] += int_at(result.get(), row, 2);
   }
-  for (std::size_t leg = 0; leg < kLegCount; ++leg) report.legs[leg] = detail::stats_from_counts(counts[leg]);
+  const auto shifts = leg_shifts(report.clocks);
+  for (std::size_t leg = 0; leg < kLegCount; ++leg) {
+    report.legs[leg] = detail::stats_from_counts(counts[leg]);
+    if (shifts[leg]) report.corrected[leg] = corrected_from_counts(counts[leg], *shifts[leg]);
+  }
   report.throughput = detail::dense_throughput(counts[kLegCount], report.bucket_seconds);
   return true;
 }
@@ -203,7 +228,15 @@ bool PostgresReport::read_value_counts(const std::string& id, SessionReport& rep
 void PostgresReport::read_ranked_figures(const std::string& id, SessionReport& report) {
   // Too many distinct values to ship: the server sorts and buckets them itself.
   read_ranked_legs(id, report.legs);
-  read_histograms(id, report.legs);
+  // Corrected percentiles are the raw ones shifted; only the histogram needs the shifted values.
+  const auto shifts = leg_shifts(report.clocks);
+  auto buckets = read_histograms(id, shifts);
+  for (std::size_t leg = 0; leg < kLegCount; ++leg) {
+    report.legs[leg].buckets = std::move(buckets[leg]);
+    if (shifts[leg]) {
+      report.corrected[leg] = corrected_from_stats(report.legs[leg], *shifts[leg], std::move(buckets[kLegCount + leg]));
+    }
+  }
   if (auto throughput = read_throughput(id, report.session.started_at, report.bucket_seconds)) {
     report.throughput = std::move(*throughput);
   }
@@ -235,23 +268,32 @@ void PostgresReport::read_ranked_legs(const std::string& id, std::array<LegStats
   }
 }
 
-void PostgresReport::read_histograms(const std::string& id, std::array<LegStats, kLegCount>& legs) {
+std::array<std::vector<Bucket>, 2 * kLegCount> PostgresReport::read_histograms(
+    const std::string& id, const std::array<std::optional<LegShift>, kLegCount>& shifts) {
   // width_bucket over the integer bounds is exactly bucket_index().
   std::string bounds = "'{";
   const auto lower = detail::bucket_lower_us();
   for (std::size_t i = 1; i < lower.size(); ++i) bounds += (i > 1 ? "," : "") + std::to_string(lower[i]);
   bounds += "}'::bigint[]";
+  // Every raw leg, and each corrected one as leg kLegCount + leg, in the same scan of the rows.
+  std::string values = "(0, l0), (1, l1), (2, l2), (3, l3)";
+  for (std::size_t leg = 0; leg < kLegCount; ++leg) {
+    if (!shifts[leg]) continue;
+    values += ", (" + std::to_string(kLegCount + leg) + ", l" + std::to_string(leg) + " - (" +
+              std::to_string(shifts[leg]->shift_us) + "))";
+  }
   auto result = query("SELECT v.leg, width_bucket(v.us, " + bounds + "), count(*) FROM " + latency_rows(id) +
-                          " CROSS JOIN LATERAL (VALUES (0, l0), (1, l1), (2, l2), (3, l3)) v(leg, us)"
-                          " WHERE v.us IS NOT NULL GROUP BY 1, 2",
+                          " CROSS JOIN LATERAL (VALUES " + values + ") v(leg, us) WHERE v.us IS NOT NULL GROUP BY 1, 2",
                       "reading histograms");
-  if (!result) return;
-  std::array<std::map<int, std::int64_t>, kLegCount> counts;
+  std::array<std::vector<Bucket>, 2 * kLegCount> out;
+  if (!result) return out;
+  std::array<std::map<int, std::int64_t>, 2 * kLegCount> counts;
   for (int row = 0; row < PQntuples(result.get()); ++row) {
     counts[static_cast<std::size_t>(int_at(result.get(), row, 0))][static_cast<int>(int_at(result.get(), row, 1))] =
         int_at(result.get(), row, 2);
   }
-  for (std::size_t leg = 0; leg < kLegCount; ++leg) legs[leg].buckets = detail::dense_buckets(counts[leg]);
+  for (std::size_t leg = 0; leg < out.size(); ++leg) out[leg] = detail::dense_buckets(counts[leg]);
+  return out;
 }
 
 std::optional<std::vector<ThroughputPoint>> PostgresReport::read_throughput(const std::string& id,
@@ -273,7 +315,8 @@ std::optional<std::vector<ThroughputPoint>> PostgresReport::read_throughput(cons
   return detail::dense_throughput(slices, bucket_seconds);
 }
 
-std::vector<SlowMessage> PostgresReport::read_slowest(const std::string& id, int slowest) {
+std::vector<SlowMessage> PostgresReport::read_slowest(const std::string& id, int slowest,
+                                                     const std::array<std::optional<LegShift>, kLegCount>& shifts) {
   // The slowest by cycle; a leg whose stamps are missing reads 0.
   auto result = query("SELECT id, trace_id, l0, l1, l2, l3 FROM " + latency_rows(id) +
                           " WHERE l3 IS NOT NULL ORDER BY l3 DESC, id LIMIT " + std::to_string(std::max(slowest, 0)),
@@ -285,7 +328,9 @@ std::vector<SlowMessage> PostgresReport::read_slowest(const std::string& id, int
     m.id = int_at(result.get(), row, 0);
     if (!null(result.get(), row, 1)) m.trace_id = PQgetvalue(result.get(), row, 1);
     for (std::size_t leg = 0; leg < kLegCount; ++leg) {
-      m.legs_us[leg] = opt_int(result.get(), row, 2 + static_cast<int>(leg)).value_or(0);
+      const auto raw = opt_int(result.get(), row, 2 + static_cast<int>(leg));
+      m.legs_us[leg] = raw.value_or(0);
+      m.corrected_us[leg] = corrected_value(raw, shifts[leg]);
     }
     messages.push_back(std::move(m));
   }

@@ -62,6 +62,7 @@ void MariaDbStore::disconnect() {
   begin_.reset();
   finish_.reset();
   bound_.reset();
+  clock_.reset();
   if (conn_ != nullptr) {
     mysql_close(conn_);
     conn_ = nullptr;
@@ -130,6 +131,16 @@ void MariaDbStore::connect() {
               " DATETIME(6) NULL",
           "adding a timestamp column");
   }
+  // A session's clock offsets, one row a peer clock, named by the stamp that clock writes.
+  query("CREATE TABLE IF NOT EXISTS clock_offsets ("
+        " session_id BIGINT NOT NULL,"
+        " stamp VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,"
+        " offset_us BIGINT NOT NULL,"
+        " uncertainty_us BIGINT NOT NULL,"
+        " samples BIGINT NOT NULL,"
+        " measured_at DATETIME(6) NOT NULL,"
+        " PRIMARY KEY (session_id, stamp)) ENGINE=InnoDB",
+        "creating the clock offsets table");
   query("SELECT RELEASE_LOCK('ringtrace_schema')", "unlocking the schema");
 
   std::string insert = "INSERT INTO messages (session_id, id";
@@ -145,9 +156,43 @@ void MariaDbStore::connect() {
   bound_ = prepare("SELECT CASE WHEN reason IS NULL THEN NULL WHEN sent IS NOT NULL THEN sent"
                    " ELSE COALESCE(stored, 0) + window_size END FROM sessions WHERE session_id = ?",
                    "preparing the session lookup");
+  clock_ = prepare("INSERT INTO clock_offsets (session_id, stamp, offset_us, uncertainty_us, samples, measured_at)"
+                   " VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE offset_us = VALUES(offset_us),"
+                   " uncertainty_us = VALUES(uncertainty_us), samples = VALUES(samples), measured_at = VALUES(measured_at)",
+                   "preparing the clock upsert");
 }
 
-std::int64_t MariaDbStore::begin_session(const SessionSettings& settings, common::Timestamp started_at) {
+template <typename Write>
+void MariaDbStore::with_clocks(std::span<const ClockRecord> clocks, Write&& write) {
+  if (std::none_of(clocks.begin(), clocks.end(), [](const ClockRecord& c) { return is_peer_clock(c.clock); })) {
+    write();
+    return;
+  }
+  query("START TRANSACTION", "starting a transaction");
+  try {
+    const std::int64_t id = write();
+    for (const auto& clock : clocks) {
+      if (!is_peer_clock(clock.clock)) continue;
+      const std::string stamp(common::field_name(naming_, clock.clock));
+      MYSQL_TIME measured = to_mysql_time(clock.measured_at);
+      std::array<MYSQL_BIND, 6> params{};
+      bind_int(params[0], id);
+      bind_text(params[1], stamp);
+      bind_int(params[2], clock.offset_us);
+      bind_int(params[3], clock.uncertainty_us);
+      bind_int(params[4], clock.samples);
+      bind_time(params[5], measured, nullptr);
+      execute(clock_.get(), params.data(), "recording clock offsets");
+    }
+    if (mysql_commit(conn_) != 0) raise(mysql_errno(conn_), mysql_error(conn_), "committing a session");
+  } catch (const StoreError&) {
+    mysql_rollback(conn_);
+    throw;
+  }
+}
+
+std::int64_t MariaDbStore::begin_session(const SessionSettings& settings, common::Timestamp started_at,
+                                         std::span<const ClockRecord> clocks) {
   if (conn_ == nullptr) throw StoreUnavailable("recording a session: not connected");
   MYSQL_TIME started = to_mysql_time(started_at);
   const std::int64_t duration = settings.duration_seconds;
@@ -158,8 +203,13 @@ std::int64_t MariaDbStore::begin_session(const SessionSettings& settings, common
   bind_int(params[1], duration);
   bind_int(params[2], window);
   bind_text(params[3], naming);
-  execute(begin_.get(), params.data(), "recording a session");
-  return static_cast<std::int64_t>(mysql_stmt_insert_id(begin_.get()));
+  std::int64_t id = 0;
+  with_clocks(clocks, [&] {
+    execute(begin_.get(), params.data(), "recording a session");
+    id = static_cast<std::int64_t>(mysql_stmt_insert_id(begin_.get()));
+    return id;
+  });
+  return id;
 }
 
 std::vector<bool> MariaDbStore::store(std::span<const StoreRow> rows) {
@@ -232,7 +282,10 @@ void MariaDbStore::finish_session(const SessionSummary& summary) {
   bind_double(params[5], elapsed);
   bind_int(params[6], resent);
   bind_int(params[7], id);
-  execute(finish_.get(), params.data(), "finishing a session");
+  with_clocks(summary.clocks, [&] {
+    execute(finish_.get(), params.data(), "finishing a session");
+    return id;
+  });
 }
 
 std::vector<std::int64_t> MariaDbStore::close_interrupted_sessions() {

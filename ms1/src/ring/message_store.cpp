@@ -10,6 +10,8 @@ std::string trace_id_text(const common::tracing::TraceId& trace_id) {
   return common::tracing::to_hex(trace_id.data(), trace_id.size());
 }
 
+bool is_peer_clock(common::Hop clock) { return clock == common::Hop::kMs2 || clock == common::Hop::kMs3; }
+
 std::unique_ptr<MessageStore> make_store(const common::DatabaseConfig& config, common::Naming naming) {
   if (config.driver == "postgresql") return std::make_unique<PostgresStore>(config, naming);
   if (config.driver == "mariadb") return std::make_unique<MariaDbStore>(config, naming);

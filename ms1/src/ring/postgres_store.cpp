@@ -1,5 +1,6 @@
 #include "ringtrace/ms1/ring/postgres_store.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <set>
 #include <utility>
@@ -58,6 +59,7 @@ constexpr const char* kStoreStatement = "ringtrace_store";
 constexpr const char* kBeginStatement = "ringtrace_begin";
 constexpr const char* kFinishStatement = "ringtrace_finish";
 constexpr const char* kBoundStatement = "ringtrace_bound";
+constexpr const char* kClockStatement = "ringtrace_clock";
 /// The id bound of a closed session (see MessageStore::id_bound); NULL while open.
 constexpr const char* kIdBoundSelect =
     "SELECT CASE WHEN reason IS NULL THEN NULL WHEN sent IS NOT NULL THEN sent"
@@ -110,7 +112,16 @@ void PostgresStore::connect() {
       " session_id BIGINT NOT NULL,"
       " id BIGINT NOT NULL,"
       " PRIMARY KEY (session_id, id));"
-      "ALTER TABLE messages ADD COLUMN IF NOT EXISTS trace_id TEXT;";
+      "ALTER TABLE messages ADD COLUMN IF NOT EXISTS trace_id TEXT;"
+      // A session's clock offsets, one row a peer clock, named by the stamp that clock writes.
+      "CREATE TABLE IF NOT EXISTS clock_offsets ("
+      " session_id BIGINT NOT NULL,"
+      " stamp TEXT NOT NULL,"
+      " offset_us BIGINT NOT NULL,"
+      " uncertainty_us BIGINT NOT NULL,"
+      " samples BIGINT NOT NULL,"
+      " measured_at TIMESTAMPTZ NOT NULL,"
+      " PRIMARY KEY (session_id, stamp));";
   // Columns follow the configured naming; a database used with both namings keeps both sets.
   for (std::size_t i = 0; i < common::kHopCount; ++i) {
     ddl += "ALTER TABLE messages ADD COLUMN IF NOT EXISTS " + postgres_identifier(common::field_name(naming_, static_cast<Hop>(i))) +
@@ -140,17 +151,62 @@ void PostgresStore::connect() {
                   8, nullptr),
         "preparing the session update");
   check(PQprepare(conn_.get(), kBoundStatement, kIdBoundSelect, 1, nullptr), "preparing the session lookup");
+  check(PQprepare(conn_.get(), kClockStatement,
+                  "INSERT INTO clock_offsets (session_id, stamp, offset_us, uncertainty_us, samples, measured_at)"
+                  " VALUES ($1::bigint, $2, $3::bigint, $4::bigint, $5::bigint, $6::timestamptz)"
+                  " ON CONFLICT (session_id, stamp) DO UPDATE SET offset_us = EXCLUDED.offset_us,"
+                  " uncertainty_us = EXCLUDED.uncertainty_us, samples = EXCLUDED.samples,"
+                  " measured_at = EXCLUDED.measured_at",
+                  6, nullptr),
+        "preparing the clock upsert");
 }
 
-std::int64_t PostgresStore::begin_session(const SessionSettings& settings, common::Timestamp started_at) {
+void PostgresStore::rollback() {
+  if (conn_ && PQtransactionStatus(conn_.get()) != PQTRANS_IDLE) PQclear(PQexec(conn_.get(), "ROLLBACK"));
+}
+
+template <typename Write>
+void PostgresStore::with_clocks(std::span<const ClockRecord> clocks, Write&& write) {
+  if (std::none_of(clocks.begin(), clocks.end(), [](const ClockRecord& c) { return is_peer_clock(c.clock); })) {
+    write();
+    return;
+  }
+  exec("BEGIN", "starting a transaction");
+  try {
+    const std::string id = std::to_string(write());
+    for (const auto& clock : clocks) {
+      if (!is_peer_clock(clock.clock)) continue;
+      const std::string stamp(common::field_name(naming_, clock.clock));
+      const std::string offset = std::to_string(clock.offset_us);
+      const std::string uncertainty = std::to_string(clock.uncertainty_us);
+      const std::string samples = std::to_string(clock.samples);
+      const std::string measured = common::format_timestamp(clock.measured_at);
+      const char* params[] = {id.c_str(),      stamp.c_str(),   offset.c_str(),
+                              uncertainty.c_str(), samples.c_str(), measured.c_str()};
+      check(PQexecPrepared(conn_.get(), kClockStatement, 6, params, nullptr, nullptr, 0), "recording clock offsets");
+    }
+    exec("COMMIT", "committing a session");
+  } catch (const StoreError&) {
+    rollback();
+    throw;
+  }
+}
+
+std::int64_t PostgresStore::begin_session(const SessionSettings& settings, common::Timestamp started_at,
+                                          std::span<const ClockRecord> clocks) {
   if (!conn_) throw StoreUnavailable("recording a session: not connected");
   const std::string started = common::format_timestamp(started_at);
   const std::string duration = std::to_string(settings.duration_seconds);
   const std::string window = std::to_string(settings.window);
   const std::string naming(common::to_string(naming_));
   const char* params[] = {started.c_str(), duration.c_str(), window.c_str(), naming.c_str()};
-  auto result = check(PQexecPrepared(conn_.get(), kBeginStatement, 4, params, nullptr, nullptr, 0), "recording a session");
-  return std::stoll(PQgetvalue(result.get(), 0, 0));
+  std::int64_t id = 0;
+  with_clocks(clocks, [&] {
+    auto result = check(PQexecPrepared(conn_.get(), kBeginStatement, 4, params, nullptr, nullptr, 0), "recording a session");
+    id = std::stoll(PQgetvalue(result.get(), 0, 0));
+    return id;
+  });
+  return id;
 }
 
 std::vector<bool> PostgresStore::store(std::span<const StoreRow> rows) {
@@ -189,7 +245,10 @@ void PostgresStore::finish_session(const SessionSummary& summary) {
   const std::string resent = std::to_string(summary.resent);
   const char* params[] = {id.c_str(),     finished.c_str(), reason.c_str(),  sent.c_str(),
                           stored.c_str(), lost.c_str(),     elapsed.c_str(), resent.c_str()};
-  check(PQexecPrepared(conn_.get(), kFinishStatement, 8, params, nullptr, nullptr, 0), "finishing a session");
+  with_clocks(summary.clocks, [&] {
+    check(PQexecPrepared(conn_.get(), kFinishStatement, 8, params, nullptr, nullptr, 0), "finishing a session");
+    return summary.session_id;
+  });
 }
 
 std::vector<std::int64_t> PostgresStore::close_interrupted_sessions() {

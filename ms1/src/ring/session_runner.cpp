@@ -48,7 +48,9 @@ std::optional<StartRefusal> SessionRunner::start(const SessionSettings& settings
   if (!link_.connected()) return StartRefusal::kMs2Unreachable;
   if (!writer_.connected()) return StartRefusal::kDatabaseUnreachable;
   controller_.begin_start();
-  writer_.begin_session(settings, common::now_utc(), [this, settings, done = std::move(done)](
+  // The peer clocks' live estimates, stored with the session's row (none until the ring estimates them).
+  const std::span<const ClockRecord> clocks{};
+  writer_.begin_session(settings, common::now_utc(), clocks, [this, settings, done = std::move(done)](
                                                          std::optional<std::int64_t> id, const std::string& error) {
     if (!id || shutting_down_) {
       controller_.cancel_start();

@@ -69,9 +69,10 @@ void StoreWriter::store(const common::Message& message, const common::tracing::T
   }
 }
 
-void StoreWriter::begin_session(const SessionSettings& settings, common::Timestamp started_at, BeginCallback done) {
+void StoreWriter::begin_session(const SessionSettings& settings, common::Timestamp started_at,
+                                std::span<const ClockRecord> clocks, BeginCallback done) {
   auto callback = done;
-  if (!push(BeginJob{settings, started_at, std::move(done)})) {
+  if (!push(BeginJob{settings, started_at, {clocks.begin(), clocks.end()}, std::move(done)})) {
     complete([callback = std::move(callback)] { callback(std::nullopt, "database writer is overloaded or stopping"); });
   }
 }
@@ -221,7 +222,7 @@ void StoreWriter::write_begin(BeginJob& job) {
     StoreWriter* self;
     BeginJob& job;
     std::int64_t id = 0;
-    void run() { id = self->store_->begin_session(job.settings, job.started_at); }
+    void run() { id = self->store_->begin_session(job.settings, job.started_at, job.clocks); }
     void ok() { self->complete([done = std::move(job.done), id = id] { done(id, {}); }); }
     void failed(bool, const std::string& error) {
       self->complete([done = std::move(job.done), error] { done(std::nullopt, error); });

@@ -101,13 +101,22 @@ class FakeDatabase {
     log_.push_back("connect");
   }
 
-  std::int64_t begin_session() {
+  std::int64_t begin_session(std::span<const ClockRecord> clocks = {}) {
     enter("begin");
     std::lock_guard lock(mutex_);
     fail_if_scripted("begin", "begin");
     log_.push_back("begin");
     sessions_[++last_session_id_] = std::nullopt;
+    upsert_clocks(last_session_id_, clocks);
     return last_session_id_;
+  }
+
+  /// The clock_offsets rows of session `session_id`, by clock: the start's estimates, each
+  /// replaced by the finish's (the same transaction as the sessions row, so a fault writes none).
+  std::map<common::Hop, ClockRecord> clocks(std::int64_t session_id) const {
+    std::lock_guard lock(mutex_);
+    const auto it = clocks_.find(session_id);
+    return it == clocks_.end() ? std::map<common::Hop, ClockRecord>{} : it->second;
   }
 
   std::optional<std::int64_t> id_bound(std::int64_t session_id) {
@@ -168,13 +177,14 @@ class FakeDatabase {
     return std::exchange(open_sessions_, {});
   }
 
-  void finish_session(std::int64_t session_id, std::int64_t sent) {
+  void finish_session(std::int64_t session_id, std::int64_t sent, std::span<const ClockRecord> clocks = {}) {
     enter("finish");
     std::lock_guard lock(mutex_);
     const std::string entry = "finish " + std::to_string(session_id);
     fail_if_scripted("finish", entry);
     log_.push_back(entry);
     sessions_[session_id] = sent;
+    upsert_clocks(session_id, clocks);
   }
 
  private:
@@ -185,6 +195,13 @@ class FakeDatabase {
     gate_.notify_all();
     gate_.wait(lock, [&] { return held_ != op; });  // TearDown releases, so a failed test cannot hang here
     --waiting_;
+  }
+
+  // Called with mutex_ held: the peer clocks' records, as the stores keep them (one a clock).
+  void upsert_clocks(std::int64_t session_id, std::span<const ClockRecord> clocks) {
+    for (const auto& clock : clocks) {
+      if (is_peer_clock(clock.clock)) clocks_[session_id][clock.clock] = clock;
+    }
   }
 
   // Called with mutex_ held; a thrown fault leaves the rows as they were, like a rolled-back transaction.
@@ -210,6 +227,7 @@ class FakeDatabase {
   std::map<Key, common::tracing::TraceId> trace_ids_;
   std::set<std::int64_t> refused_ids_;
   std::map<std::int64_t, std::optional<std::int64_t>> sessions_;  ///< id → bound, nullopt while open
+  std::map<std::int64_t, std::map<common::Hop, ClockRecord>> clocks_;  ///< clock_offsets: id → clock → record
   std::int64_t last_session_id_ = 41;
   std::vector<std::int64_t> open_sessions_;
   int close_calls_ = 0;
@@ -220,9 +238,13 @@ class FakeStore : public MessageStore {
  public:
   explicit FakeStore(std::shared_ptr<FakeDatabase> db) : db_(std::move(db)) {}
   void connect() override { db_->connect(); }
-  std::int64_t begin_session(const SessionSettings&, common::Timestamp) override { return db_->begin_session(); }
+  std::int64_t begin_session(const SessionSettings&, common::Timestamp, std::span<const ClockRecord> clocks) override {
+    return db_->begin_session(clocks);
+  }
   std::vector<bool> store(std::span<const StoreRow> rows) override { return db_->store(rows); }
-  void finish_session(const SessionSummary& summary) override { db_->finish_session(summary.session_id, summary.sent); }
+  void finish_session(const SessionSummary& summary) override {
+    db_->finish_session(summary.session_id, summary.sent, summary.clocks);
+  }
   std::vector<std::int64_t> close_interrupted_sessions() override { return db_->close_interrupted(); }
   std::optional<std::int64_t> id_bound(std::int64_t session_id) override { return db_->id_bound(session_id); }
 

@@ -128,10 +128,11 @@ class StoreWriterTest : public ::testing::Test {
     on_loop([&] { writer_->store(message(id, session), trace_id, check, record({session, id})); });
   }
 
-  void finish(std::int64_t session_id) {
+  void finish(std::int64_t session_id, std::vector<ClockRecord> clocks = {}) {
     on_loop([&] {
       SessionSummary summary;
       summary.session_id = session_id;
+      summary.clocks = clocks;
       writer_->finish_session(summary, [this, session_id](const std::string& error) {
         if (std::this_thread::get_id() != loop_id_) ++off_loop_;
         events_.push_back("finish " + std::to_string(session_id) + (error.empty() ? "" : " failed: " + error));
@@ -140,9 +141,9 @@ class StoreWriterTest : public ::testing::Test {
     });
   }
 
-  void begin() {
+  void begin(std::vector<ClockRecord> clocks = {}) {
     on_loop([&] {
-      writer_->begin_session(SessionSettings{}, common::now_utc(),
+      writer_->begin_session(SessionSettings{}, common::now_utc(), clocks,
                              [this](std::optional<std::int64_t> id, const std::string& error) {
                                if (std::this_thread::get_id() != loop_id_) ++off_loop_;
                                events_.push_back(id ? "begin " + std::to_string(*id) : "begin failed: " + error);

@@ -7,6 +7,10 @@
 #include <spdlog/spdlog.h>
 
 #include "fake_report_store.hpp"
+#include <set>
+#include <sstream>
+
+#include "ringtrace/ms1/reports/clock_correction.hpp"
 #include "ringtrace/ms1/reports/report_json.hpp"
 #include "ringtrace/ms1/reports/sessions_api.hpp"
 #include "ringtrace/ms1/service/router.hpp"
@@ -167,11 +171,80 @@ TEST_F(SessionsApiTest, ReportShape) {
   const auto& slowest = b.at("slowest").as_array();
   ASSERT_EQ(slowest.size(), 2u);
   EXPECT_NE(r.body().find(R"({"id":12,"trace_id":"0123456789abcdef0123456789abcdef","cycle_ms":6.001,)"
-                          R"("ms1_to_ms2_ms":1.000,"ms2_to_ms3_ms":2.000,"ms3_to_ms1_ms":3.001})"),
+                          R"("ms1_to_ms2_ms":1.000,"ms2_to_ms3_ms":2.000,"ms3_to_ms1_ms":3.001,"corrected":null})"),
             std::string::npos)
       << r.body();
   EXPECT_TRUE(slowest[1].at("trace_id").is_null());
   EXPECT_EQ(slowest[1].at("ms1_to_ms2_ms").to_number<double>(), -0.25);
+  // No clock estimate: no clocks, and nothing corrected.
+  EXPECT_TRUE(b.at("clocks").as_array().empty());
+  for (const auto& leg : legs) EXPECT_TRUE(leg.at("corrected").is_null()) << leg.at("leg");
+}
+
+/// sample_report() with clock estimates: MS2 0.5 ms ahead of MS1 (± 0.4 ms), MS3 0.25 ms behind
+/// (± 0.1 ms), and its legs corrected as the report stores correct them.
+SessionReport corrected_report() {
+  auto r = sample_report();
+  ClockRecord ms2;
+  ms2.clock = common::Hop::kMs2;
+  ms2.offset_us = 500;
+  ms2.uncertainty_us = 400;
+  ms2.samples = 812;
+  ms2.measured_at = *common::parse_timestamp("2026-12-03T18:00:09.000002Z");
+  ClockRecord ms3 = ms2;
+  ms3.clock = common::Hop::kMs3;
+  ms3.offset_us = -250;
+  ms3.uncertainty_us = 100;
+  ms3.samples = 40;
+  r.clocks = {ms2, ms3};
+  const auto shifts = leg_shifts(r.clocks);
+  for (std::size_t leg = 0; leg < kLegCount; ++leg) {
+    r.corrected[leg] = corrected_from_stats(r.legs[leg], *shifts[leg], {{20, 1}});
+  }
+  for (auto& m : r.slowest) {
+    for (std::size_t leg = 0; leg < kLegCount; ++leg) m.corrected_us[leg] = corrected_value(m.legs_us[leg], shifts[leg]);
+  }
+  r.slowest[1].corrected_us[1].reset();  // as for a message without its MS2 stamp
+  return r;
+}
+
+TEST_F(SessionsApiTest, ReportShapeWithClockOffsets) {
+  db->reports[7] = corrected_report();
+  const auto r = get("/sessions/7");
+  ASSERT_EQ(r.result(), http::status::ok) << r.body();
+  const auto b = body(r);
+  EXPECT_NE(r.body().find(R"("clocks":[{"clock":"ms2","stamp":"MC2_timestamp","offset_ms":0.500,"uncertainty_ms":0.400,)"
+                          R"("samples":812,"measured_at":"2026-12-03T18:00:09.000002Z"},{"clock":"ms3",)"
+                          R"("stamp":"MC3_timestamp","offset_ms":-0.250,"uncertainty_ms":0.100,"samples":40,)"),
+            std::string::npos)
+      << "the stamps spelled in the session's naming (mc)\n" << r.body();
+  const auto& legs = b.at("legs").as_array();
+  // ms1_to_ms2: raw − 0.5 ms, ± 0.4; ms2_to_ms3: raw − (−0.25) + 0.5, ± 0.5; ms3_to_ms1: raw + (−0.25), ± 0.1.
+  EXPECT_NE(r.body().find(R"("corrected":{"min_ms":0.499,"p50_ms":0.500,"p90_ms":0.750,"p99_ms":2.000,"max_ms":123.956,)"
+                          R"("uncertainty_ms":0.400,"below_uncertainty":false,"buckets":[{"lower_ms":0.1,)"),
+            std::string::npos)
+      << r.body();
+  EXPECT_EQ(legs[1].at("corrected").at("p50_ms").to_number<double>(), 2.75);
+  EXPECT_EQ(legs[1].at("corrected").at("uncertainty_ms").to_number<double>(), 0.5);
+  EXPECT_EQ(legs[2].at("corrected").at("p50_ms").to_number<double>(), 2.75);
+  EXPECT_EQ(legs[2].at("corrected").at("uncertainty_ms").to_number<double>(), 0.1);
+  EXPECT_EQ(legs[2].at("p50_ms").to_number<double>(), 3.0) << "the raw figures stay as they were";
+  const auto& cycle = legs[3].at("corrected");
+  EXPECT_TRUE(cycle.at("p50_ms").is_null()) << "no rows";
+  EXPECT_EQ(cycle.at("uncertainty_ms").to_number<double>(), 0);
+  EXPECT_FALSE(cycle.at("below_uncertainty").as_bool());
+  EXPECT_TRUE(cycle.at("buckets").as_array().empty());
+  const auto& slowest = b.at("slowest").as_array();
+  EXPECT_NE(r.body().find(R"("ms3_to_ms1_ms":3.001,"corrected":{"cycle_ms":6.001,"ms1_to_ms2_ms":0.500,)"
+                          R"("ms2_to_ms3_ms":2.750,"ms3_to_ms1_ms":2.751,"below_uncertainty":[]}})"),
+            std::string::npos)
+      << r.body();
+  const auto& second = slowest[1].at("corrected");
+  EXPECT_TRUE(second.at("ms2_to_ms3_ms").is_null()) << "a message without the stamp has no corrected leg";
+  EXPECT_EQ(second.at("ms1_to_ms2_ms").to_number<double>(), -0.75);
+  EXPECT_EQ(second.at("ms3_to_ms1_ms").to_number<double>(), -0.247);
+  EXPECT_EQ(second.at("below_uncertainty"), (json::array{"ms1_to_ms2", "ms3_to_ms1"}))
+      << "−0.75 <= 0.4 and −0.247 <= 0.1; the cycle's 0.005 is above its 0";
 }
 
 TEST_F(SessionsApiTest, NoSuchSessionIs404) {
@@ -206,12 +279,40 @@ TEST(LatencyLine, HasEachLegsP50AndP99) {
   EXPECT_EQ(latency_line(sample_report()),
             "interaction latency: session_id=7 ms1_to_ms2_p50_ms=1.000 ms1_to_ms2_p99_ms=2.500 "
             "ms2_to_ms3_p50_ms=2.000 ms2_to_ms3_p99_ms=3.500 ms3_to_ms1_p50_ms=3.000 ms3_to_ms1_p99_ms=4.500 "
-            "cycle_p50_ms=n/a cycle_p99_ms=n/a");
+            "cycle_p50_ms=n/a cycle_p99_ms=n/a corrected=n/a");
   SessionReport empty;
   empty.session.session_id = 3;
   EXPECT_EQ(latency_line(empty),
             "interaction latency: session_id=3 ms1_to_ms2_p50_ms=n/a ms1_to_ms2_p99_ms=n/a ms2_to_ms3_p50_ms=n/a "
-            "ms2_to_ms3_p99_ms=n/a ms3_to_ms1_p50_ms=n/a ms3_to_ms1_p99_ms=n/a cycle_p50_ms=n/a cycle_p99_ms=n/a");
+            "ms2_to_ms3_p99_ms=n/a ms3_to_ms1_p50_ms=n/a ms3_to_ms1_p99_ms=n/a cycle_p50_ms=n/a cycle_p99_ms=n/a corrected=n/a");
+}
+
+TEST(LatencyLine, AppendsEachLegsCorrectedP50AndUncertaintyAfterTheRawKeys) {
+  auto report = corrected_report();
+  EXPECT_EQ(latency_line(report),
+            "interaction latency: session_id=7 ms1_to_ms2_p50_ms=1.000 ms1_to_ms2_p99_ms=2.500 "
+            "ms2_to_ms3_p50_ms=2.000 ms2_to_ms3_p99_ms=3.500 ms3_to_ms1_p50_ms=3.000 ms3_to_ms1_p99_ms=4.500 "
+            "cycle_p50_ms=n/a cycle_p99_ms=n/a "
+            "ms1_to_ms2_corrected_p50_ms=0.500 ms1_to_ms2_uncertainty_ms=0.400 "
+            "ms2_to_ms3_corrected_p50_ms=2.750 ms2_to_ms3_uncertainty_ms=0.500 "
+            "ms3_to_ms1_corrected_p50_ms=2.750 ms3_to_ms1_uncertainty_ms=0.100 "
+            "cycle_corrected_p50_ms=n/a cycle_uncertainty_ms=0.000 below_uncertainty=none");
+  // A leg at or below its uncertainty is named; a leg without the estimate it needs reads n/a.
+  report.corrected[0]->below_uncertainty = true;
+  report.corrected[2]->below_uncertainty = true;
+  report.corrected[1].reset();
+  const auto line = latency_line(report);
+  EXPECT_NE(line.find(" ms2_to_ms3_corrected_p50_ms=n/a ms2_to_ms3_uncertainty_ms=n/a "), std::string::npos) << line;
+  EXPECT_TRUE(line.ends_with(" below_uncertainty=ms1_to_ms2,ms3_to_ms1")) << line;
+  // Scripts take the first key=value match: every key appears once.
+  std::set<std::string> keys;
+  std::istringstream words(line.substr(line.find("session_id=")));
+  for (std::string word; words >> word;) {
+    const auto key = word.substr(0, word.find('='));
+    EXPECT_TRUE(keys.insert(key).second) << "repeated key " << key;
+    EXPECT_NE(word.find('='), std::string::npos) << word;
+  }
+  EXPECT_EQ(keys.size(), 1u + 8u + 8u + 1u);
 }
 
 }  // namespace

@@ -105,6 +105,35 @@ TEST_F(StoreWriterTest, SessionJobsReportTheIdOrTheDatabaseError) {
   EXPECT_EQ(writer_->connects(), 1u) << "a refused statement is no reason to reconnect";
 }
 
+TEST_F(StoreWriterTest, SessionJobsCarryTheClockEstimatesToTheStore) {
+  const auto record = [](common::Hop clock, std::int64_t offset) {
+    ClockRecord r;
+    r.clock = clock;
+    r.offset_us = offset;
+    r.uncertainty_us = 70;
+    r.samples = 3;
+    r.measured_at = common::now_utc();
+    return r;
+  };
+  start();
+  begin({record(common::Hop::kMs2, 80000), record(common::Hop::kMs3, -50000)});
+  ASSERT_TRUE(completed(1));
+  auto clocks = db_->clocks(42);
+  ASSERT_EQ(clocks.size(), 2u) << "the live estimates are written with the session's row";
+  EXPECT_EQ(clocks.at(common::Hop::kMs2).offset_us, 80000);
+  EXPECT_EQ(clocks.at(common::Hop::kMs3).offset_us, -50000);
+  // The finish replaces them with the session's best, and keeps a start estimate it has no better one for.
+  finish(42, {record(common::Hop::kMs2, 80012)});
+  ASSERT_TRUE(completed(2));
+  clocks = db_->clocks(42);
+  EXPECT_EQ(clocks.at(common::Hop::kMs2).offset_us, 80012);
+  EXPECT_EQ(clocks.at(common::Hop::kMs3).offset_us, -50000);
+  // Without estimates nothing is written.
+  begin();
+  ASSERT_TRUE(completed(3));
+  EXPECT_TRUE(db_->clocks(43).empty());
+}
+
 // Messages of sessions other than the running one are checked against the sessions table.
 
 TEST_F(StoreWriterTest, MessagesOfOtherSessionsAreCheckedWithoutFailingTheirBatch) {

@@ -4,9 +4,11 @@
 
 #include <mysql.h>
 
+#include <map>
 #include <memory>
 #include <string>
 
+#include "ringtrace/ms1/reports/clock_correction.hpp"
 #include "ringtrace/ms1/reports/report_store.hpp"
 
 namespace ringtrace::ms1 {
@@ -41,17 +43,25 @@ class MariaDbReport final : public ReportStore {
   // The steps of session_report(), each in the report's snapshot; `id` is the session's, as SQL.
   /// The session's row; nullopt when there is none (or no schema yet).
   std::optional<SessionRow> read_session(const std::string& id);
-  /// One leg's figures over session `session_id`'s rows.
-  LegStats leg_stats(Leg leg, const std::string& session_id);
-  /// The usual strategy: a leg's figures from its value counts, no sort of the rows; nullopt
-  /// beyond max_distinct_ values. `us` is the leg's latency, `where` the FROM and WHERE of its rows.
-  std::optional<LegStats> read_leg_value_counts(const std::string& us, const std::string& where);
-  /// The strategy beyond max_distinct_ values: the server ranks and buckets the leg's rows itself.
-  LegStats read_ranked_leg(const std::string& us, const std::string& where);
+  /// The session's clock offsets (either naming's spelling); none in a schema without the table.
+  SessionClocks read_clocks(const std::string& id, const std::string& naming);
+  /// One leg's figures over session `session_id`'s rows into `report`: raw, and corrected by
+  /// `shift` when there is one.
+  void leg_stats(Leg leg, const std::string& session_id, const std::optional<LegShift>& shift, SessionReport& report);
+  /// The usual strategy: a leg's (latency µs → messages) counts, from which every figure
+  /// follows with no sort of the rows; nullopt beyond max_distinct_ values. `us` is the leg's
+  /// latency, `where` the FROM and WHERE of its rows.
+  std::optional<std::map<std::int64_t, std::int64_t>> read_leg_value_counts(const std::string& us,
+                                                                            const std::string& where);
+  /// The strategy beyond max_distinct_ values: the server ranks and buckets the leg's rows itself;
+  /// with a `shift`, `shifted` gets the histogram of the corrected values from the same scan.
+  LegStats read_ranked_leg(const std::string& us, const std::string& where, const std::optional<LegShift>& shift,
+                           std::vector<Bucket>& shifted);
   /// Messages by throughput slice of their end stamp.
   std::vector<ThroughputPoint> read_throughput(const std::string& id, common::Timestamp started_at, int bucket_seconds);
-  /// The `slowest` messages by cycle, slowest first.
-  std::vector<SlowMessage> read_slowest(const std::string& id, int slowest);
+  /// The `slowest` messages by cycle, slowest first, their legs also corrected by `shifts`.
+  std::vector<SlowMessage> read_slowest(const std::string& id, int slowest,
+                                        const std::array<std::optional<LegShift>, kLegCount>& shifts);
 
   common::DatabaseConfig config_;
   common::Naming naming_;

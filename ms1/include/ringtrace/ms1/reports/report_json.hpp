@@ -19,11 +19,14 @@ inline constexpr std::array kLegs = {Leg::kMs1ToMs2, Leg::kMs2ToMs3, Leg::kMs3To
 /// which is the last row's id when `more` rows follow, else null.
 std::string sessions_json(const std::vector<SessionRow>& rows, bool more);
 
-/// The body of GET /sessions/{id}; latencies in milliseconds with microsecond precision.
+/// The body of GET /sessions/{id}; latencies in milliseconds with microsecond precision, each
+/// leg raw and corrected by the session's clock offsets (null without an estimate).
 std::string report_json(const SessionReport& report);
 
 /// `interaction latency: session_id=N ms1_to_ms2_p50_ms=X …`: each leg's p50 and p99 in
-/// milliseconds with 3 decimals, `n/a` for a leg with no rows. Printed after the finish line.
+/// milliseconds with 3 decimals, `n/a` for a leg with no rows, then each leg's corrected p50 and
+/// its uncertainty and `below_uncertainty=<legs>|none`, or `corrected=n/a` without a clock
+/// estimate. Every key appears once. Printed after the finish line.
 std::string latency_line(const SessionReport& report);
 
 /// A latency of `us` microseconds in milliseconds, exactly: `1.500`, `-0.250`.

@@ -15,6 +15,7 @@
 #include "ringtrace/common/config.hpp"
 #include "ringtrace/common/message.hpp"
 #include "ringtrace/common/timestamp.hpp"
+#include "ringtrace/ms1/ring/session_types.hpp"
 
 namespace ringtrace::ms1 {
 
@@ -94,11 +95,31 @@ struct ThroughputPoint {
   friend bool operator==(const ThroughputPoint&, const ThroughputPoint&) = default;
 };
 
+/// A leg's latencies corrected by the session's clock offsets (see clock_correction.hpp), so a
+/// hop between two hosts whose clocks disagree reads as long as it was.
+struct CorrectedLeg {
+  LegStats stats;                  ///< every raw latency shifted by the offsets, histogram rebucketed
+  std::int64_t uncertainty_us = 0;  ///< each corrected figure is true within ± this
+  /// The corrected median is at or below the uncertainty: the hop is shorter than the offsets
+  /// can tell, so its figures say little beyond that.
+  bool below_uncertainty = false;
+
+  /// Field-wise equality.
+  friend bool operator==(const CorrectedLeg&, const CorrectedLeg&) = default;
+};
+
+/// Each peer clock's estimate over one session, indexed by clock_index(): MS2's, then MS3's;
+/// empty where the session has none (older sessions have none at all).
+using SessionClocks = std::array<std::optional<ClockRecord>, 2>;
+
 /// One of the slowest messages of a session, with the trace to look at.
 struct SlowMessage {
   std::int64_t id = 0;  ///< message id within the session
   std::array<std::int64_t, kLegCount> legs_us{};  ///< latency of each leg, indexed by Leg
   std::string trace_id;  ///< 32 lowercase hex, empty when the message was stored untraced
+  /// Each leg corrected by the clock offsets, indexed by Leg; empty where the leg has no
+  /// correction (SessionReport::corrected) or the message lacks one of its stamps.
+  std::array<std::optional<std::int64_t>, kLegCount> corrected_us{};
 
   /// Field-wise equality.
   friend bool operator==(const SlowMessage&, const SlowMessage&) = default;
@@ -108,6 +129,10 @@ struct SlowMessage {
 struct SessionReport {
   SessionRow session;                         ///< the session's row
   std::array<LegStats, kLegCount> legs;       ///< indexed by Leg
+  SessionClocks clocks;                       ///< the clock offsets stored for the session
+  /// Each leg corrected by `clocks`, indexed by Leg; empty for a leg whose stamps need an
+  /// estimate the session lacks, and for every leg when it has none (see leg_shift()).
+  std::array<std::optional<CorrectedLeg>, kLegCount> corrected;
   /// Width of a throughput slice: 1 s, or wider so a long session has at most
   /// kMaxThroughputPoints slices (ceil(max(duration, elapsed) / kMaxThroughputPoints)).
   int bucket_seconds = 1;

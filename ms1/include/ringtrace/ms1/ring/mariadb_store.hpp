@@ -22,7 +22,8 @@ class MariaDbStore final : public MessageStore {
   ~MariaDbStore() override;
 
   void connect() override;
-  std::int64_t begin_session(const SessionSettings& settings, common::Timestamp started_at) override;
+  std::int64_t begin_session(const SessionSettings& settings, common::Timestamp started_at,
+                             std::span<const ClockRecord> clocks) override;
   std::vector<bool> store(std::span<const StoreRow> rows) override;
   void finish_session(const SessionSummary& summary) override;
   std::vector<std::int64_t> close_interrupted_sessions() override;
@@ -40,6 +41,10 @@ class MariaDbStore final : public MessageStore {
   Stmt prepare(const std::string& sql, const char* what);
   void execute(MYSQL_STMT* stmt, MYSQL_BIND* params, const char* what);
   void disconnect();
+  /// Runs `write` (which returns the session's id), then upserts the peer clocks among `clocks`
+  /// for that session, all in one transaction; without any, `write` runs alone.
+  template <typename Write>
+  void with_clocks(std::span<const ClockRecord> clocks, Write&& write);
 
   common::DatabaseConfig config_;
   common::Naming naming_;
@@ -48,6 +53,7 @@ class MariaDbStore final : public MessageStore {
   Stmt begin_;
   Stmt finish_;
   Stmt bound_;
+  Stmt clock_;
 };
 
 }  // namespace ringtrace::ms1

@@ -27,6 +27,9 @@ struct StoreRow {
 /// The trace_id column's text of `trace_id`: 32 lowercase hex, or "" for all zero (stored as NULL).
 std::string trace_id_text(const common::tracing::TraceId& trace_id);
 
+/// Whether `clock` is a peer's (kMs2, kMs3): the clocks table holds no record of MS1's own stamps.
+bool is_peer_clock(common::Hop clock);
+
 /// A synchronous, single-connection store. Only the writer thread calls it.
 class MessageStore {
  public:
@@ -35,14 +38,18 @@ class MessageStore {
   /// (Re)connects and creates the schema if absent; throws StoreUnavailable or StoreError.
   virtual void connect() = 0;
 
-  /// Records a new session and returns its id, unique across restarts (a database sequence).
-  virtual std::int64_t begin_session(const SessionSettings& settings, common::Timestamp started_at) = 0;
+  /// Records a new session and returns its id, unique across restarts (a database sequence),
+  /// with the peer clocks' estimates at its start (`clocks`, written in the same transaction, so
+  /// a session killed before it finishes keeps them); records of MS1's own stamps are left out.
+  virtual std::int64_t begin_session(const SessionSettings& settings, common::Timestamp started_at,
+                                     std::span<const ClockRecord> clocks) = 0;
 
   /// Inserts `rows` in one transaction; `inserted[i]` tells whether row i was new
   /// (false: the same (session_id, id) was already stored, and it was left untouched).
   virtual std::vector<bool> store(std::span<const StoreRow> rows) = 0;
 
-  /// Writes the outcome of a session into its row.
+  /// Writes the outcome of a session into its row, and its best clock estimates
+  /// (`summary.clocks`) over those of its start, in one transaction.
   virtual void finish_session(const SessionSummary& summary) = 0;
 
   /// Marks every session that never finished (MS1 was killed, or lost the database while

@@ -74,8 +74,9 @@ class StoreWriter {
   /// on without it.
   void store(const common::Message& message, const common::tracing::TraceId& trace_id, IdCheck check,
              StoreCallback done);
-  /// Queues the creation of a session row.
-  void begin_session(const SessionSettings& settings, common::Timestamp started_at, BeginCallback done);
+  /// Queues the creation of a session row, with the peer clocks' estimates at its start (copied).
+  void begin_session(const SessionSettings& settings, common::Timestamp started_at, std::span<const ClockRecord> clocks,
+                     BeginCallback done);
   /// Queues the session's outcome; runs after every message queued before it, so once it
   /// completes the session's rows are durable.
   void finish_session(const SessionSummary& summary, FinishCallback done);
@@ -99,6 +100,7 @@ class StoreWriter {
   struct BeginJob {
     SessionSettings settings;
     common::Timestamp started_at;
+    std::vector<ClockRecord> clocks;
     BeginCallback done;
   };
   struct FinishJob {
