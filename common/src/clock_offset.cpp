@@ -134,7 +134,6 @@ std::string format_probe(const ClockProbe& probe) {
 }
 
 std::optional<ClockProbe> parse_probe(std::string_view payload) {
-  ClockProbe probe;
   if (!take_literal(payload, kMagic)) return std::nullopt;
   const auto seq = take_unsigned(payload, std::numeric_limits<std::uint64_t>::max());
   if (!seq || !take_literal(payload, " ")) return std::nullopt;
