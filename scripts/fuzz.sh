@@ -21,7 +21,7 @@ if ! [[ $seconds =~ ^[0-9]+$ ]] || [ "$seconds" -lt 1 ]; then
   exit 2
 fi
 
-targets=(fuzz_message_decode fuzz_traceparent fuzz_timestamp)
+targets=(fuzz_message_decode fuzz_traceparent fuzz_timestamp fuzz_clock_offset)
 work=$repo/build-fuzz/fuzz
 
 scripts/install-deps.sh

@@ -18,6 +18,8 @@
 #include <boost/beast/http/string_body.hpp>
 #include <spdlog/spdlog.h>
 
+#include "ringtrace/common/clock_offset.hpp"
+
 namespace ringtrace::common {
 
 namespace beast = boost::beast;
@@ -97,6 +99,12 @@ void HttpClient::serialize_head(const PostRequest& request) {
     heads_ += request.traceparent;
     heads_ += "\r\n";
   }
+  if (!request.clock.empty() && header_safe(request.clock)) {
+    heads_ += kClockOffsetHeader;
+    heads_ += ": ";
+    heads_ += request.clock;
+    heads_ += "\r\n";
+  }
   char length[24];
   const auto end = std::to_chars(std::begin(length), std::end(length), request.body.size()).ptr;
   heads_ += "Content-Length: ";
@@ -174,6 +182,8 @@ void HttpClient::attempt(const std::vector<PostRequest>& requests, std::vector<P
   beast::error_code write_ec;
   bool must_close = false;
   std::size_t answered = 0;
+  const auto sent_at = now_utc();
+  for (auto& result : results) result.sent_at = sent_at;
   stream_.expires_at(first_deadline);
   net::async_write(stream_, buffers_, [&](const beast::error_code& ec, std::size_t) {
     if (!ec) return;
@@ -191,8 +201,14 @@ void HttpClient::attempt(const std::vector<PostRequest>& requests, std::vector<P
         must_close = true;
         return;
       }
-      auto response = parser->release();
       auto& result = results[answered++];
+      result.answered_at = now_utc();  // t4 before anything else
+      auto response = parser->release();
+      if (!options_.capture_header.empty()) {
+        if (const auto found = response.find(options_.capture_header); found != response.end()) {
+          result.captured.assign(found->value().data(), found->value().size());
+        }
+      }
       result.status = response.result_int();
       result.body = std::move(response.body());
       result.elapsed = Clock::now() - sent;

@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include "ringtrace/common/clock_offset.hpp"
 #include "ringtrace/common/timestamp.hpp"
 #include "ringtrace/common/trace_names.hpp"
 #include "ringtrace/ms2/fail.hpp"
@@ -41,8 +42,17 @@ WsSession::~WsSession() {
 
 void WsSession::run(beast::http::request<beast::http::string_body> request) {
   // The websocket stream keeps its own timers; the tcp_stream's would cut idle but healthy peers.
+  // Beast pings a quiet MS1 at half the idle timeout and ends the session after the whole of it.
   beast::get_lowest_layer(ws_).expires_never();
-  ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+  auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
+  timeouts.idle_timeout = std::chrono::milliseconds(context_.settings.ms2.ws_idle_timeout_ms);
+  timeouts.keep_alive_pings = true;
+  ws_.set_option(timeouts);
+  // The stream holds the callback, so it holds no shared pointer to its own session: it runs only
+  // inside a read, whose handler keeps the session alive.
+  ws_.control_callback([this](websocket::frame_type kind, beast::string_view payload) {
+    on_control(kind, std::string_view(payload.data(), payload.size()));
+  });
   ws_.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& response) { response.set(beast::http::field::server, "ringtrace-ms2"); }));
   ws_.read_message_max(context_.settings.ms2.max_frame_bytes);
@@ -148,6 +158,31 @@ void WsSession::on_writable() {
   pending_.reset();
   do_produce(std::move(pending));
   if (!pending_ && !closing_) do_read();
+}
+
+void WsSession::on_control(websocket::frame_type kind, std::string_view payload) {
+  if (kind != websocket::frame_type::ping) return;
+  // t2 at once: the request has arrived. Beast answers every ping with its echo by itself; a
+  // probe also gets MS2's stamps in a pong of its own, sent from outside the read.
+  const auto t2 = common::now_utc();
+  const auto probe = common::parse_probe(payload);
+  if (!probe) return;
+  net::post(ws_.get_executor(), [self = shared_from_this(), probe = *probe, t2] { self->do_clock_reply(probe, t2); });
+}
+
+void WsSession::do_clock_reply(const common::ClockProbe& probe, common::Timestamp t2) {
+  // One pong at a time (Beast's rule for ping and pong): MS1 misses a sample rather than waits.
+  if (reply_in_flight_ || closing_ || !ws_.is_open()) return;
+  reply_ = common::format_reply({probe.seq, probe.t1, t2, common::now_utc()});
+  reply_in_flight_ = true;
+  ws_.async_pong(websocket::ping_data(reply_.c_str(), reply_.size()),
+                 [self = shared_from_this()](beast::error_code ec) {
+                   self->reply_in_flight_ = false;
+                   // The read sees a broken connection too, and ends the session there.
+                   if (ec && ec != net::error::operation_aborted && ec != websocket::error::closed) {
+                     spdlog::debug("ms2: clock reply to {} failed: {}", self->peer_, ec.message());
+                   }
+                 });
 }
 
 void WsSession::close() {

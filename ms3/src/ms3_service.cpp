@@ -1,6 +1,7 @@
 #include "ringtrace/ms3/ms3_service.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <string_view>
 
 #include <boost/asio/ip/address.hpp>
@@ -43,6 +44,18 @@ void Ms3Service::register_metrics() {
                [this] { return consumer_ ? static_cast<double>(consumer_->recommits()) : 0.0; });
   r.gauge_fn("ringtrace_kafka_assigned_partitions", "Partitions assigned to this consumer (-1 before joining the group)",
              [this] { return consumer_ ? static_cast<double>(consumer_->assigned_partitions()) : -1.0; });
+  // MS3 is the clock client of the /store exchange: MS1's clock as seen from here.
+  const auto clock = [this](std::int64_t common::ClockEstimate::*field) {
+    return [this, field] {
+      const auto estimate = store_.estimate();
+      return estimate ? static_cast<double>((*estimate).*field) / 1e6 : std::numeric_limits<double>::quiet_NaN();
+    };
+  };
+  r.gauge_fn("ringtrace_clock_offset_seconds",
+             "MS1's clock minus MS3's, from the stamps on /store answers (NaN before the first)",
+             clock(&common::ClockEstimate::offset_us), {{"clock", "ms1"}});
+  r.gauge_fn("ringtrace_clock_uncertainty_seconds", "The offset estimate is within this of the truth",
+             clock(&common::ClockEstimate::uncertainty_us), {{"clock", "ms1"}});
   common::tracing::register_metrics(tracer_, r);
 }
 

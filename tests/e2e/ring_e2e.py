@@ -15,6 +15,7 @@ import argparse
 import glob
 import os
 import json
+import math
 import re
 import secrets
 import shutil
@@ -214,6 +215,7 @@ def run(ring, gateway, sql, check, env, work, bin_dir, naming, stamps, token):
           at_least(m(admin2, "ringtrace_kafka_delivery_latency_seconds_count"), messages))
     check.eq("MS3 /metrics: records stored = messages", m(admin3, 'ringtrace_records_total{outcome="stored"}'), messages)
     check("MS3 /metrics: commit lag drains to 0", waits(10, lambda: m(admin3, "ringtrace_kafka_commit_lag") == 0, 0.1))
+    clock_checks(check, api, admin3)
     served = set()
     for url in (api, admin2, admin3):
         served |= {re.split(r"[{ ]", ln, 1)[0] for ln in http(url + "/metrics")[1].splitlines() if ln and not ln.startswith("#")}
@@ -324,6 +326,34 @@ def run(ring, gateway, sql, check, env, work, bin_dir, naming, stamps, token):
                              capture_output=True, text=True)
         check.eq(f"{svc} --check-config refuses a bad URL with exit 2, naming it",
                  f"{got.returncode},{named(got.stderr, 'RINGTRACE__MS3__STORE_URL')}", "2,1")
+
+
+def clock_checks(check, api, admin3):
+    """The ring's clock estimates on loopback: one host, one clock, so every true offset is 0, and
+    each estimate's interval (offset ± uncertainty) must hold it."""
+    def estimate(url, clock):
+        text = http(url + "/metrics")[1]
+        offset = metric(text, f'ringtrace_clock_offset_seconds{{clock="{clock}"}}')
+        uncertainty = metric(text, f'ringtrace_clock_uncertainty_seconds{{clock="{clock}"}}')
+        return offset, uncertainty
+
+    def holds_zero(pair):
+        offset, uncertainty = pair
+        return (offset is not None and uncertainty is not None and not math.isnan(offset)
+                and 0 <= uncertainty < 1 and abs(offset) <= uncertainty)
+
+    for url, clock, whose in ((api, "ms2", "MS1"), (api, "ms3", "MS1"), (admin3, "ms1", "MS3")):
+        got = estimate(url, clock)
+        check(f"{whose} /metrics: the {clock} clock estimate holds 0 within its uncertainty (one host)",
+              holds_zero(got), f"offset {got[0]} s, uncertainty {got[1]} s")
+    text = http(api + "/metrics")[1]
+    for clock in ("ms2", "ms3"):
+        samples = metric(text, f'ringtrace_clock_samples_total{{clock="{clock}"}}')
+        check(f"MS1 /metrics: {clock} clock exchanges counted", samples is not None and samples >= 1, f"{samples}")
+    rejected = metric(text, "ringtrace_clock_samples_rejected_total")
+    check("MS1 /metrics: no clock exchange refused on one host", rejected == 0, f"{rejected}")
+    rejected = metric(text, "ringtrace_clock_reports_rejected_total")
+    check("MS1 /metrics: MS3's clock reports all parse", rejected == 0, f"{rejected}")
 
 
 def report_checks(ring, check, sql, jaeger, session, messages):

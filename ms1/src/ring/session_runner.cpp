@@ -61,6 +61,7 @@ std::optional<StartRefusal> SessionRunner::start(const SessionSettings& settings
     common::announce(fmt::format("interaction started: session_id={} duration={}s window={}", *id,
                                  settings.duration_seconds, settings.window));
     controller_.start(*id, settings, SteadyClock::now());
+    clock_book_.begin(*id);
     duration_timer_.expires_after(std::chrono::seconds(settings.duration_seconds));
     duration_timer_.async_wait([this](boost::system::error_code ec) {
       if (ec) return;
@@ -180,7 +181,10 @@ void SessionRunner::finished(const SessionSummary& summary) {
     spdlog::warn("session {}: {} message(s) given up ({}; drain timeout {} ms)", summary.session_id, summary.lost,
                  common::to_string(config_.delivery.mode), config_.interaction.drain_timeout_ms);
   }
-  record_finish(summary);
+  // The session's best estimates go with its outcome, so its hops can be corrected later.
+  auto recorded = summary;
+  recorded.clocks = clock_book_.session_records();
+  record_finish(recorded);
 }
 
 void SessionRunner::record_finish(const SessionSummary& summary) {
@@ -213,6 +217,12 @@ void SessionRunner::record_finish(const SessionSummary& summary) {
       if (shutting_down_) notify_idle();
     });
   });
+}
+
+void SessionRunner::on_clock_sample(const common::ClockSample& sample) { clock_book_.add_ms2_sample(sample); }
+
+void SessionRunner::on_peer_clock(const common::ClockEstimate& report) {
+  clock_book_.add_ms3_report(report, common::now_utc());
 }
 
 void SessionRunner::on_link_up() { controller_.on_link_up(SteadyClock::now()); }

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "ringtrace/common/clock_offset.hpp"
 #include "ringtrace/common/trace_names.hpp"
 #include "ringtrace/ms1/ring/store_processor.hpp"
 
@@ -69,9 +70,18 @@ common::HttpResponse refuse_not_sent(const common::Message& message, const Ms1Me
 StoreApi::StoreApi(StoreWriter& writer, SessionRunner& runner, const Ms1Metrics& metrics, common::Naming naming)
     : writer_(writer), runner_(runner), m_(metrics), naming_(naming) {}
 
-void StoreApi::store(const common::HttpRequest& request, common::Responder respond,
+void StoreApi::store(const common::HttpRequest& request, common::Responder reply,
                      const std::shared_ptr<common::tracing::Span>& span) {
-  auto processed = process_store(request[http::field::content_type], request.body(), naming_, common::now_utc());
+  // t2 of MS3's clock exchange: the message's end stamp, taken once the request is parsed.
+  const auto received = common::now_utc();
+  // Every answer of this route carries MS1's two stamps, refusals included: MS3 learns MS1's
+  // clock from each, and t3 is taken as late as MS1 can, right before the answer is handed over.
+  common::Responder respond = [received, reply = std::move(reply)](common::HttpResponse response) {
+    response.set(common::kClockHeader, common::format_clock_stamps({received, common::now_utc()}));
+    reply(std::move(response));
+  };
+  read_clock_report(request);
+  auto processed = process_store(request[http::field::content_type], request.body(), naming_, received);
   const auto& message = processed.message;
   if (names_message(processed.outcome)) tag_span(span, message);
   if (auto refusal = refuse_request(processed, m_)) return respond(std::move(*refusal));
@@ -85,6 +95,24 @@ void StoreApi::store(const common::HttpRequest& request, common::Responder respo
                 [this, message, respond = std::move(respond)](StoreOutcome outcome) {
                   respond(answer_write(outcome, message));
                 });
+}
+
+void StoreApi::read_clock_report(const common::HttpRequest& request) {
+  const auto header = request.find(common::kClockOffsetHeader);
+  if (header == request.end()) return;
+  const auto value = header->value();
+  // Only a figure, never a reason to refuse the message it came with.
+  if (auto report = common::parse_clock_report(std::string_view(value.data(), value.size()))) {
+    runner_.on_peer_clock(*report);
+    return;
+  }
+  m_.clock_reports_rejected->inc();
+  // A peer that sends one bad header sends it on every batch: the first is worth a warning, the
+  // counter tells the rest.
+  const bool first = m_.clock_reports_rejected->value() == 1;
+  spdlog::log(first ? spdlog::level::warn : spdlog::level::debug,
+              "/store: ignored a malformed {} header ({} bytes; ringtrace_clock_reports_rejected_total counts them)",
+              common::kClockOffsetHeader, value.size());
 }
 
 common::HttpResponse StoreApi::answer_write(StoreOutcome outcome, const common::Message& message) {

@@ -31,7 +31,8 @@ Ms1Service::Ms1Service(common::Config config)
       ws_(std::make_shared<WsClient>(
           ioc_, common::parse_endpoint(config_.ms1.ms2_url, "ws", "ms1.ms2_url"),
           common::Backoff(milliseconds(config_.ms1.reconnect_initial_ms), milliseconds(config_.ms1.reconnect_max_ms)),
-          auth_.header_value())),
+          auth_.header_value(),
+          WsClientOptions{milliseconds(config_.ms1.ws_idle_timeout_ms), milliseconds(config_.ms1.clock_probe_interval_ms)})),
       latency_line_(*reports_),
       // The finish line is out and the rows are durable: the latency line follows.
       runner_(ioc_, RunnerSettings::from(config_), tracer_, *writer_, *ws_, m_,
@@ -48,7 +49,8 @@ Ms1Service::Ms1Service(common::Config config)
                              [this] { return static_cast<double>(ws_->connects()); },
                              [this] { return writer_->connected() ? 1.0 : 0.0; },
                              [this] { return static_cast<double>(writer_->connects()); },
-                             [this] { return static_cast<double>(writer_->queue_depth()); }});
+                             [this] { return static_cast<double>(writer_->queue_depth()); },
+                             &runner_.clock_book()});
 }
 
 Ms1Service::~Ms1Service() { stop_workers(); }

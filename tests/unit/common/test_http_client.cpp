@@ -14,6 +14,7 @@
 
 #include "ringtrace/common/endpoint.hpp"
 #include "ringtrace/common/http_client.hpp"
+#include "ringtrace/common/timestamp.hpp"
 #include "ringtrace/test/fake_http_server.hpp"
 #include "ringtrace/test/wait.hpp"
 
@@ -44,6 +45,53 @@ void hang_up_on_the_second_request(FakeHttpServer& server) {
     if (request.connection == 0 && request.index == 1) response.after = AfterAnswer::kHangUp;
     return response;
   });
+}
+
+TEST(HttpClient, CapturesTheNamedAnswerHeaderAndStampsWallTimes) {
+  FakeHttpServer server;
+  int n = 0;
+  server.set_responder([&n](const ReceivedRequest&) {
+    FakeResponse response;
+    if (n++ != 1) response.headers.emplace_back("Ringtrace-Clock", "1790000000000001 1790000000000002");
+    return response;
+  });
+  std::atomic<bool> abort{false};
+  auto with_capture = options(2s);
+  with_capture.capture_header = "ringtrace-clock";  // header names are case-insensitive
+  HttpClient client(local(server.port()), with_capture, abort);
+  const auto before = now_utc();
+  const auto results = client.post_all({json("{}"), json("{}"), json("{}")});
+  const auto after = now_utc();
+  ASSERT_EQ(results.size(), 3u);
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    ASSERT_FALSE(results[i].ec) << results[i].ec.message();
+    EXPECT_EQ(results[i].captured, i == 1 ? "" : "1790000000000001 1790000000000002") << i;
+    EXPECT_LE(before, results[i].sent_at);
+    EXPECT_EQ(results[i].sent_at, results[0].sent_at) << "one t1 for the whole pipeline";
+    EXPECT_LE(results[i].sent_at, results[i].answered_at);
+    EXPECT_LE(results[i].answered_at, after);
+    if (i > 0) {
+      EXPECT_LE(results[i - 1].answered_at, results[i].answered_at);
+    }
+  }
+  HttpClient plain(local(server.port()), options(2s), abort);
+  EXPECT_EQ(plain.post(json("{}")).captured, "") << "nothing captured unless asked";
+}
+
+TEST(HttpClient, SendsTheClockHeaderWhenGivenAndSafe) {
+  FakeHttpServer server;
+  std::atomic<bool> abort{false};
+  HttpClient client(local(server.port()), options(2s), abort);
+  const std::string good = "offset_us=-5;uncertainty_us=3;samples=2";
+  std::vector<PostRequest> requests = {json("{}"), json("{}"), json("{}")};
+  requests[0].clock = good;
+  requests[2].clock = "offset_us=1\r\nX-Evil: 1";
+  for (const auto& result : client.post_all(requests)) ASSERT_FALSE(result.ec) << result.ec.message();
+  const auto received = server.requests();
+  ASSERT_EQ(received.size(), 3u);
+  EXPECT_EQ(received[0].clock, good);
+  EXPECT_EQ(received[1].clock, "") << "none given, none sent";
+  EXPECT_EQ(received[2].clock, "") << "a value that could break the request apart is left out";
 }
 
 TEST(HttpClient, KeepsOneConnectionAlive) {

@@ -81,7 +81,8 @@ class FakeMs1 {
                                 [this] { return static_cast<double>(link.connects()); },
                                 [this] { return writer_.connected() ? 1.0 : 0.0; },
                                 [this] { return static_cast<double>(writer_.connects()); },
-                                [this] { return static_cast<double>(writer_.queue_depth()); }});
+                                [this] { return static_cast<double>(writer_.queue_depth()); },
+                                &runner.clock_book()});
   }
   ~FakeMs1() {
     runner.cancel();
@@ -100,11 +101,15 @@ class FakeMs1 {
         test::kDefaultDeadline, std::chrono::milliseconds(0));
   }
 
+  /// Extra request headers, as name and value.
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+
   /// Sends a request through the API without answering it yet; the response lands in `out`.
   void send(boost::beast::http::verb verb, std::string target, std::optional<common::HttpResponse>& out,
-            std::string body = {}, std::string content_type = {}) {
+            std::string body = {}, std::string content_type = {}, const Headers& headers = {}) {
     common::HttpRequest request{verb, target, 11};
     if (!content_type.empty()) request.set(boost::beast::http::field::content_type, content_type);
+    for (const auto& [name, value] : headers) request.set(name, value);
     request.body() = std::move(body);
     request.prepare_payload();
     api_->handle(std::move(request), [&out](common::HttpResponse response) { out = std::move(response); });
@@ -112,9 +117,9 @@ class FakeMs1 {
 
   /// One request, answered.
   common::HttpResponse call(boost::beast::http::verb verb, std::string target, std::string body = {},
-                            std::string content_type = {}) {
+                            std::string content_type = {}, const Headers& headers = {}) {
     std::optional<common::HttpResponse> out;
-    send(verb, std::move(target), out, std::move(body), std::move(content_type));
+    send(verb, std::move(target), out, std::move(body), std::move(content_type), headers);
     run_until([&] { return out.has_value(); });
     return out.value_or(common::HttpResponse{boost::beast::http::status::gateway_timeout, 11});
   }

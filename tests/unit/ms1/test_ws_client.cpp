@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -14,6 +15,8 @@
 #include <boost/beast/websocket.hpp>
 #include <spdlog/spdlog.h>
 
+#include "ringtrace/common/clock_offset.hpp"
+#include "ringtrace/common/timestamp.hpp"
 #include "ringtrace/ms1/ring/ws_client.hpp"
 #include "ringtrace/test/wait.hpp"
 
@@ -48,6 +51,11 @@ class TestWsServer {
   /// Accepts later connections but never reads from them, as a stalled MS2 would: the client's
   /// writes stay pending once the socket buffers are full, and its close frame is never answered.
   void stall() { stalled_ = true; }
+  /// Answers clock probes as MS2 does, with a clock `offset` ahead of the test's.
+  void answer_probes(std::chrono::microseconds offset) {
+    stamping_ = true;
+    offset_ = offset;
+  }
 
   int handshakes = 0;                ///< WebSocket upgrades accepted
   int close_frames = 0;              ///< connections the client closed with a close frame
@@ -55,6 +63,7 @@ class TestWsServer {
   std::string user_agent;            ///< the User-Agent of the last upgrade
   std::string authorization;         ///< the Authorization of the last upgrade, "(none)" without one
   std::vector<std::string> frames;   ///< text frames read, in order
+  int probes = 0;                    ///< clock probes received
 
  private:
   void do_accept() {
@@ -74,6 +83,24 @@ class TestWsServer {
           if (ec) return;
           ++handshakes;
           current_ = ws;
+          ws->control_callback([this, weak = std::weak_ptr<Stream>(ws)](websocket::frame_type kind, beast::string_view payload) {
+            if (kind != websocket::frame_type::ping) return;
+            const auto t2 = common::now_utc() + offset_;
+            auto probe = common::parse_probe(std::string_view(payload.data(), payload.size()));
+            if (!probe) return;
+            ++probes;
+            if (!stamping_) return;
+            // As MS2 does: stamped outside the read, and skipped while a pong is still going out.
+            boost::asio::post(acceptor_.get_executor(), [this, weak, probe = *probe, t2] {
+              auto ws = weak.lock();
+              if (!ws || pong_in_flight_) return;
+              auto reply = std::make_shared<std::string>(common::format_reply({probe.seq, probe.t1, t2, common::now_utc() + offset_}));
+              pong_in_flight_ = true;
+              ws->async_pong(websocket::ping_data(reply->c_str(), reply->size()), [this, ws, reply](beast::error_code) {
+                pong_in_flight_ = false;
+              });
+            });
+          });
           if (!stalled_) read(ws);
         });
       });
@@ -94,6 +121,9 @@ class TestWsServer {
   tcp::acceptor acceptor_;
   std::shared_ptr<Stream> current_;
   bool stalled_ = false;
+  bool stamping_ = false;
+  bool pong_in_flight_ = false;
+  std::chrono::microseconds offset_{0};
 };
 
 /// Counts the link's ups and downs.
@@ -101,18 +131,22 @@ class Listener : public WsLinkListener {
  public:
   void on_link_up() override { ++ups; }
   void on_link_down() override { ++downs; }
+  void on_clock_sample(const common::ClockSample& sample) override { samples.push_back(sample); }
   int ups = 0;
   int downs = 0;
+  std::vector<common::ClockSample> samples;
 };
 
 class WsClientTest : public ::testing::Test {
  protected:
   void SetUp() override { spdlog::set_level(spdlog::level::off); }  // link failures log on purpose
 
-  std::shared_ptr<WsClient> make_client(unsigned short port, std::string authorization = {}) {
+  std::shared_ptr<WsClient> make_client(unsigned short port, std::string authorization = {},
+                                        WsClientOptions options = {}) {
     return std::make_shared<WsClient>(
         ioc_, common::parse_endpoint("ws://127.0.0.1:" + std::to_string(port) + "/ws", "ws", "ms1.ms2_url"),
-        common::Backoff(std::chrono::milliseconds(5), std::chrono::milliseconds(20)), std::move(authorization));
+        common::Backoff(std::chrono::milliseconds(5), std::chrono::milliseconds(20)), std::move(authorization),
+        options);
   }
 
   template <typename Pred>
@@ -254,6 +288,88 @@ TEST_F(WsClientTest, StopBeforeTheHandshakeClosesTheSocket) {
   ioc_.run_for(std::chrono::milliseconds(50));
   EXPECT_FALSE(client->connected());
   EXPECT_EQ(listener_.ups, 0);
+}
+
+TEST_F(WsClientTest, ClockProbesBecomeSamplesOfThePeersClock) {
+  using namespace std::chrono_literals;
+  TestWsServer server(ioc_);
+  server.answer_probes(80ms);
+  auto client = make_client(server.port(), {}, WsClientOptions{3000ms, 100ms});
+  const auto started = common::now_utc();
+  client->start(listener_);
+  ASSERT_TRUE(run_until([&] { return client->connected(); }));
+  // Messages beside the probes, which must not be taken for one.
+  for (int i = 0; i < 50; ++i) EXPECT_TRUE(client->send("frame " + std::to_string(i)));
+  ASSERT_TRUE(run_until([&] { return listener_.samples.size() >= WsClient::kProbeBurst + 2; }))
+      << listener_.samples.size() << " samples";
+  ASSERT_TRUE(run_until([&] { return server.frames.size() == 50; }));
+  EXPECT_EQ(server.frames.front(), "frame 0");
+  EXPECT_EQ(server.frames.back(), "frame 49") << "only messages arrive as frames";
+  const auto done = common::now_utc();
+  for (const auto& sample : listener_.samples) {
+    EXPECT_LE(started, sample.t1);
+    EXPECT_LE(sample.t1, sample.t4);
+    EXPECT_LE(sample.t4, done);
+    const auto e = common::estimate(sample);
+    ASSERT_TRUE(e);
+    EXPECT_LE(std::abs(e->offset_us - 80'000), e->uncertainty_us) << "the true offset is inside the interval";
+    EXPECT_LT(e->uncertainty_us, 50'000) << "loopback: far below a second";
+  }
+  EXPECT_GE(client->probes_sent(), static_cast<std::uint64_t>(WsClient::kProbeBurst + 2));
+  EXPECT_EQ(listener_.downs, 0);
+  client->stop();
+  ASSERT_TRUE(run_until([&] { return client.use_count() == 1; })) << "stop() left operations pending";
+}
+
+TEST_F(WsClientTest, ProbesAreOffWithAZeroInterval) {
+  using namespace std::chrono_literals;
+  TestWsServer server(ioc_);
+  server.answer_probes(0ms);
+  auto client = make_client(server.port(), {}, WsClientOptions{3000ms, 0ms});
+  client->start(listener_);
+  ASSERT_TRUE(run_until([&] { return client->connected(); }));
+  ioc_.restart();
+  ioc_.run_for(300ms);
+  EXPECT_EQ(server.probes, 0);
+  EXPECT_TRUE(listener_.samples.empty());
+  client->stop();
+}
+
+TEST_F(WsClientTest, APeerThatStopsReadingIsDroppedWithinTheIdleTimeout) {
+  using namespace std::chrono_literals;
+  TestWsServer server(ioc_);
+  server.stall();  // reads nothing, so answers no ping
+  const auto idle = 400ms;
+  auto client = make_client(server.port(), {}, WsClientOptions{idle, 50ms});
+  client->start(listener_);
+  ASSERT_TRUE(run_until([&] { return client->connected(); }));
+  const auto up_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(run_until([&] { return listener_.downs == 1; })) << "a silent peer is noticed";
+  EXPECT_LT(std::chrono::steady_clock::now() - up_at, idle + 500ms);
+  EXPECT_TRUE(listener_.samples.empty());
+  client->stop();
+}
+
+TEST_F(WsClientTest, ProbesBesideIdlePingsAndALongWriteKeepTheLinkUp) {
+  using namespace std::chrono_literals;
+  TestWsServer server(ioc_);
+  server.answer_probes(-50ms);
+  // Probes every 5 ms and Beast's own idle ping every 50 ms, while large frames keep a write in flight.
+  auto client = make_client(server.port(), {}, WsClientOptions{100ms, 5ms});
+  client->start(listener_);
+  ASSERT_TRUE(run_until([&] { return client->connected(); }));
+  for (int i = 0; i < 8; ++i) EXPECT_TRUE(client->send(std::string(2 << 20, static_cast<char>('a' + i))));
+  ASSERT_TRUE(run_until([&] { return server.frames.size() == 8; }));
+  ASSERT_TRUE(run_until([&] { return listener_.samples.size() >= 10; }));
+  EXPECT_EQ(listener_.downs, 0) << "the peer answered all along";
+  EXPECT_EQ(client->connects(), 1u);
+  for (const auto& sample : listener_.samples) {
+    const auto e = common::estimate(sample);
+    ASSERT_TRUE(e);
+    EXPECT_LE(std::abs(e->offset_us + 50'000), e->uncertainty_us);
+  }
+  client->stop();
+  ASSERT_TRUE(run_until([&] { return client.use_count() == 1; }));
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,6 +18,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include "ringtrace/common/clock_offset.hpp"
 #include "ringtrace/common/http_listener.hpp"
 #include "ringtrace/common/message.hpp"
 #include "ringtrace/common/timestamp.hpp"
@@ -289,6 +291,90 @@ TEST_F(WsSessionTest, OtherRequestsAreRefused) {
   http::read(stream, buffer, response);
   EXPECT_EQ(response.result(), http::status::bad_request);
   EXPECT_NE(response.body().find("expected a WebSocket upgrade"), std::string::npos) << response.body();
+}
+
+/// Every ping and pong the test's client reads, with its own arrival stamp (t4 of a probe).
+struct Control {
+  websocket::frame_type kind;
+  std::string payload;
+  common::Timestamp at;
+};
+
+TEST_F(WsSessionTest, ClockProbeGetsTheEchoAndAStampedPongAndMessagesStillFlow) {
+  connect();
+  std::vector<Control> controls;
+  ws_->control_callback([&](websocket::frame_type kind, beast::string_view payload) {
+    controls.push_back({kind, std::string(payload), common::now_utc()});
+  });
+  // Control frames are read (and the pongs seen) only while a read is pending; MS2 sends no
+  // message, so the read stays pending until the socket closes.
+  beast::flat_buffer buffer;
+  bool read_ended = false;
+  ws_->async_read(buffer, [&](beast::error_code, std::size_t) { read_ended = true; });
+  const auto pump_until = [&](auto done, std::chrono::milliseconds deadline) {
+    return eventually([&] {
+      client_ioc_.restart();
+      client_ioc_.run_for(5ms);
+      return done();
+    }, deadline);
+  };
+
+  const common::ClockProbe probe{7, common::now_utc()};
+  const auto text = common::format_probe(probe);
+  ws_->ping(websocket::ping_data(text.c_str(), text.size()));
+  ASSERT_TRUE(pump_until([&] { return controls.size() >= 2; }, test::kDefaultDeadline));
+  ASSERT_EQ(controls.size(), 2u);
+  std::optional<common::ClockReply> reply;
+  common::Timestamp t4{};
+  int echoes = 0;
+  for (const auto& control : controls) {
+    EXPECT_EQ(control.kind, websocket::frame_type::pong);
+    if (control.payload == text) ++echoes;
+    if (auto parsed = common::parse_reply(control.payload)) {
+      reply = parsed;
+      t4 = control.at;
+    }
+  }
+  EXPECT_EQ(echoes, 1) << "Beast's own answer echoes the probe";
+  ASSERT_TRUE(reply) << "and MS2 stamps one of its own";
+  EXPECT_EQ(reply->seq, 7u);
+  EXPECT_EQ(reply->t1, probe.t1);
+  EXPECT_LE(probe.t1, reply->t2);
+  EXPECT_LE(reply->t2, reply->t3);
+  EXPECT_LE(reply->t3, t4);
+
+  // Any other ping (Beast's idle pings carry nothing) is only echoed.
+  controls.clear();
+  ws_->ping(websocket::ping_data("hello"));
+  ASSERT_TRUE(pump_until([&] { return !controls.empty(); }, test::kDefaultDeadline));
+  EXPECT_FALSE(pump_until([&] { return controls.size() > 1; }, 300ms)) << "one answer only";
+  EXPECT_EQ(controls.front().payload, "hello");
+
+  // None of it was taken for a message, and messages go on as before.
+  EXPECT_EQ(counters_.frames_received.load(), 0u);
+  send(ms1_frame(10, 1));
+  ASSERT_TRUE(eventually([&] { return sink_.records() == 1; }));
+  EXPECT_EQ(counters_.frames_received.load(), 1u);
+  EXPECT_EQ(counters_.frames_rejected.load(), 0u);
+  EXPECT_FALSE(read_ended);
+}
+
+/// The same port with a short idle timeout.
+class WsIdleTest : public WsSessionTest {
+ protected:
+  void SetUp() override {
+    config_.ms2.ws_idle_timeout_ms = 300;
+    WsSessionTest::SetUp();
+  }
+};
+
+TEST_F(WsIdleTest, APeerThatAnswersNothingIsDroppedWithinTheIdleTimeout) {
+  connect();
+  ASSERT_TRUE(eventually([&] { return registry_.size() == 1; }));
+  const auto connected_at = std::chrono::steady_clock::now();
+  // The client never reads, so it never answers MS2's keep-alive ping.
+  ASSERT_TRUE(eventually([&] { return registry_.size() == 0; }, 3s)) << "the session ended";
+  EXPECT_LT(std::chrono::steady_clock::now() - connected_at, 300ms + 500ms);
 }
 
 /// The same port with `security.token` set.

@@ -5,12 +5,15 @@
 #include "ringtrace/ms3/http_store_client.hpp"
 
 #include <chrono>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "ringtrace/common/clock_offset.hpp"
 #include "ringtrace/common/config.hpp"
+#include "ringtrace/common/timestamp.hpp"
 #include "ringtrace/test/fake_http_server.hpp"
 
 namespace ringtrace::ms3 {
@@ -44,6 +47,42 @@ std::size_t occurrences(const std::string& haystack, const std::string& needle) 
   std::size_t count = 0;
   for (auto at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) ++count;
   return count;
+}
+
+TEST(HttpStoreClient, LearnsMs1sClockFromTheAnswersAndReportsItOnLaterPosts) {
+  FakeHttpServer server;
+  // MS1's clock 30 ms ahead of this one; its second answer's stamps do not parse.
+  int n = 0;
+  server.set_responder([&n](const ReceivedRequest&) {
+    FakeResponse response;
+    const auto t2 = common::now_utc() + 30ms;
+    const auto stamps = common::format_clock_stamps({t2, common::now_utc() + 30ms});
+    response.headers.emplace_back("Ringtrace-Clock", n++ == 1 ? "not stamps" : stamps);
+    return response;
+  });
+  HttpStoreClient client(StoreClientSettings::from(config_for(server.url("/store"))));
+  EXPECT_FALSE(client.estimate()) << "nothing measured yet";
+  for (const auto& result : client.store({{R"({"id":1})", {}}, {R"({"id":2})", {}}, {R"({"id":3})", {}}})) {
+    ASSERT_FALSE(result.ec) << result.ec.message();
+  }
+  auto received = server.requests();
+  ASSERT_EQ(received.size(), 3u);
+  for (const auto& request : received) EXPECT_EQ(request.clock, "") << "no estimate, no report";
+  const auto estimate = client.estimate();
+  ASSERT_TRUE(estimate);
+  EXPECT_LE(std::abs(estimate->offset_us - 30'000), estimate->uncertainty_us);
+  EXPECT_EQ(estimate->samples, 2) << "the answer without stamps is no sample";
+
+  ASSERT_EQ(client.store({{R"({"id":4})", {}}, {R"({"id":5})", {}}}).size(), 2u);
+  received = server.requests();
+  ASSERT_EQ(received.size(), 5u);
+  for (std::size_t i = 3; i < 5; ++i) {
+    const auto report = common::parse_clock_report(received[i].clock);
+    ASSERT_TRUE(report) << received[i].clock;
+    EXPECT_LE(std::abs(report->offset_us - 30'000), report->uncertainty_us);
+    EXPECT_EQ(report->samples, 2) << "the estimate as of the batch";
+  }
+  EXPECT_EQ(client.estimate()->samples, 4);
 }
 
 TEST(HttpStoreClient, SendsTheTokenOnEveryPost) {

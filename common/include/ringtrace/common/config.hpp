@@ -65,6 +65,8 @@ struct Ms1Config {
   int request_timeout_ms = 10000;               ///< idle/slow clients are dropped after this
   int reconnect_initial_ms = 100;               ///< first WebSocket reconnect delay
   int reconnect_max_ms = 5000;                  ///< reconnect backoff ceiling
+  int ws_idle_timeout_ms = 3000;                ///< a silent MS2 link is dropped after this (pinged at half)
+  int clock_probe_interval_ms = 1000;           ///< MS2 clock probes on the WebSocket; 0 = off
 };
 
 /// Section `ms2`: WebSocket server in front of the Kafka producer.
@@ -74,6 +76,7 @@ struct Ms2Config {
   std::string path = "/ws";                  ///< upgrade path
   std::size_t max_frame_bytes = 64 * 1024;   ///< larger frames close the connection (1009)
   std::uint16_t admin_port = 8091;           ///< /metrics and /healthz on listen_address; 0 = off
+  int ws_idle_timeout_ms = 10000;            ///< a silent MS1 connection is dropped after this (pinged at half)
 };
 
 /// Section `ms3`: Kafka consumer forwarding to MS1.

@@ -18,6 +18,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 
 #include "ringtrace/common/endpoint.hpp"
+#include "ringtrace/common/timestamp.hpp"
 
 namespace ringtrace::common {
 
@@ -26,6 +27,9 @@ struct PostRequest {
   std::string_view body;                             ///< sent as is, with its Content-Length
   std::string_view content_type = "application/json";  ///< the body's media type
   std::string_view traceparent;                      ///< W3C trace context header; empty = none
+  /// `Ringtrace-Clock-Offset` header (the sender's clock estimate of the server); empty = none,
+  /// and so is a value that could break the request apart.
+  std::string_view clock = {};
 };
 
 /// The answer to one request: a transport error, or a status and body.
@@ -34,6 +38,11 @@ struct PostResult {
   unsigned status = 0;          ///< HTTP status (valid when !ec)
   std::string body;             ///< response body, for logging refusals (valid when !ec)
   std::chrono::steady_clock::duration elapsed{};  ///< from sending to this answer (valid when !ec)
+  /// Wall clock just before the pipeline was written: t1 of a clock exchange, shared by every
+  /// request of the pipeline (conservative: it only widens their intervals).
+  Timestamp sent_at{};
+  Timestamp answered_at{};  ///< wall clock when this answer was parsed: t4 (valid when !ec)
+  std::string captured;     ///< the answer's HttpClientOptions::capture_header, empty when absent (valid when !ec)
 };
 
 /// How an HttpClient talks to its server.
@@ -51,6 +60,8 @@ struct HttpClientOptions {
   std::vector<std::pair<std::string, std::string>> headers = {};
   /// Largest response body read; a larger one fails the request (body_limit).
   std::uint64_t max_response_bytes = 64 * 1024;
+  /// One answer header to hand back in PostResult::captured (e.g. `Ringtrace-Clock`); empty = none.
+  std::string capture_header = {};
 };
 
 /// Synchronous interface over async Beast ops run on a private io_context, because blocking Beast

@@ -5,12 +5,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include "ringtrace/common/clock_offset.hpp"
 #include "ringtrace/common/tracing.hpp"
 #include "ringtrace/ms2/record_sink.hpp"
 #include "ringtrace/ms2/session_context.hpp"
@@ -20,7 +22,10 @@ namespace ringtrace::ms2 {
 /// Reads text frames on its socket's executor and hands each to the sink; a bad frame is logged and
 /// counted and the next one is read as usual. While the sink is full, the refused record waits here
 /// and no further frame is read (TCP backpressure reaches MS1) until the sink has room again; the
-/// event loop itself never waits. Owns itself through shared_from_this.
+/// event loop itself never waits. A ping carrying a clock probe (`RTC1 <seq> <t1>`) gets, beside
+/// Beast's echo, a pong stamped with MS2's clock; control frames never reach the message path. A
+/// peer silent for `ms2.ws_idle_timeout_ms` (pinged at half) ends the session. Owns itself
+/// through shared_from_this.
 class WsSession : public std::enable_shared_from_this<WsSession> {
  public:
   /// Takes over a socket whose upgrade request has already been read.
@@ -50,6 +55,10 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void handle_frame();
   void do_produce(Pending pending);
   void on_writable();
+  /// Runs inside the read for every ping and pong: stamps t2 of a probe and posts its reply.
+  void on_control(boost::beast::websocket::frame_type kind, std::string_view payload);
+  /// Stamps t3 and sends the probe's reply as an unsolicited pong, unless one is being written.
+  void do_clock_reply(const common::ClockProbe& probe, common::Timestamp t2);
 
   boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
   boost::beast::flat_buffer buffer_;
@@ -57,6 +66,8 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   std::string peer_;
   std::optional<Pending> pending_;  ///< set while reads are paused
   bool closing_ = false;
+  bool reply_in_flight_ = false;  ///< a clock reply's pong is being written
+  std::string reply_;             ///< its payload
 };
 
 }  // namespace ringtrace::ms2

@@ -3,9 +3,12 @@
 /// MS1's POST /store over the common HTTP client: one kept-alive connection, records pipelined on it.
 
 #include <atomic>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "ringtrace/common/clock_offset.hpp"
 #include "ringtrace/common/config.hpp"
 #include "ringtrace/common/http_client.hpp"
 #include "ringtrace/ms3/store_client.hpp"
@@ -25,7 +28,9 @@ struct StoreClientSettings {
 /// The StoreClient MS3 runs with: each POST bounded by `ms3.request_timeout_ms`; a request whose
 /// kept-alive connection closed under it is sent again at least once, never at most once
 /// (MS1 may have stored it, and the record is committed already). Every POST carries
-/// `Authorization: Bearer` with `security.token` when one is set.
+/// `Authorization: Bearer` with `security.token` when one is set. Every answer's
+/// `Ringtrace-Clock` stamps make a clock exchange with MS1 (this client is its NTP client); the
+/// best recent estimate goes back to MS1 on every POST as `Ringtrace-Clock-Offset`.
 class HttpStoreClient final : public StoreClient {
  public:
   /// Parses `ms3.store_url` (throws ConfigError naming it).
@@ -38,11 +43,21 @@ class HttpStoreClient final : public StoreClient {
 
   /// Where it posts, as a URL.
   [[nodiscard]] std::string url() const { return client_.url(); }
+  /// MS1's clock minus MS3's, as last estimated; nullopt before the first stamped answer.
+  /// Thread-safe (the metrics read it while store() runs).
+  [[nodiscard]] std::optional<common::ClockEstimate> estimate() const;
 
  private:
+  /// Feeds the filter with the stamped answers of a batch and refreshes estimate().
+  void take_clock_samples(const std::vector<StoreResult>& results);
+
   std::atomic<bool> abort_{false};  ///< before client_, which reads it
   common::HttpClient client_;
   std::vector<common::PostRequest> requests_;  ///< reused, so steady state allocates nothing
+  common::ClockFilter filter_;                 ///< MS1's clock, on store()'s thread only
+  std::string report_;                         ///< the batch's Ringtrace-Clock-Offset value
+  mutable std::mutex estimate_mutex_;
+  std::optional<common::ClockEstimate> estimate_;  ///< filter_'s best, for other threads
 };
 
 }  // namespace ringtrace::ms3

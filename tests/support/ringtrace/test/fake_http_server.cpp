@@ -72,6 +72,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     seen.target = std::string(request.target());
     seen.content_type = std::string(request[http::field::content_type]);
     seen.traceparent = std::string(request["traceparent"]);
+    seen.clock = std::string(request["Ringtrace-Clock-Offset"]);
     seen.body = std::move(request.body());
     seen.connection = number_;
     seen.index = count_++;
@@ -82,6 +83,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     held_ += "HTTP/1.1 " + std::to_string(response.status) + " " +
              std::string(http::obsolete_reason(static_cast<http::status>(response.status))) +
              "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+    for (const auto& [name, value] : response.headers) held_ += name + ": " + value + "\r\n";
     if (response.after == AfterAnswer::kClose || !request.keep_alive()) held_ += "Connection: close\r\n";
     held_ += "\r\n" + body;
     const bool last = response.after != AfterAnswer::kKeepAlive || !request.keep_alive();

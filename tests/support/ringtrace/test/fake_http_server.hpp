@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -24,6 +25,7 @@ struct ReceivedRequest {
   std::string target;        ///< e.g. /store
   std::string content_type;  ///< request Content-Type
   std::string traceparent;   ///< request traceparent header; empty = none
+  std::string clock;         ///< request Ringtrace-Clock-Offset header; empty = none
   std::string body;          ///< request body
   unsigned answered = 0;     ///< status it was given; 0 = hung up without answering
   std::size_t connection = 0;  ///< which connection it came on, counted from 0 in accept order
@@ -43,6 +45,7 @@ struct FakeResponse {
   unsigned status = 200;  ///< HTTP status
   std::string body;       ///< JSON body; empty: `{"stored":true}` for 2xx, `{"error":"scripted"}` otherwise
   AfterAnswer after = AfterAnswer::kKeepAlive;  ///< what happens to the connection next
+  std::vector<std::pair<std::string, std::string>> headers = {};  ///< further answer headers, as name and value
 };
 
 /// HTTP/1.1 server on 127.0.0.1 with keep-alive and pipelining, on its own thread. Answers 200

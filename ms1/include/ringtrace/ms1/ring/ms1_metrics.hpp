@@ -8,6 +8,7 @@
 #include "ringtrace/common/message.hpp"
 #include "ringtrace/common/metrics.hpp"
 #include "ringtrace/common/tracing.hpp"
+#include "ringtrace/ms1/ring/clock_book.hpp"
 
 namespace ringtrace::ms1 {
 
@@ -24,6 +25,7 @@ struct Ms1Metrics {
   common::Counter* sessions = nullptr;     ///< sessions finished and recorded
   common::Counter* resent = nullptr;       ///< messages sent again after a link drop or timeout (at least once)
   common::Counter* lost = nullptr;         ///< messages given up by finished sessions
+  common::Counter* clock_reports_rejected = nullptr;  ///< malformed Ringtrace-Clock-Offset headers from MS3, ignored
   std::array<common::Histogram*, 4> hops{};  ///< ws, kafka, http hops and the whole cycle
 };
 
@@ -35,6 +37,7 @@ struct MetricSources {
   std::function<double()> database_connected;   ///< 1 while the database connection is up
   std::function<double()> database_connects;    ///< database connections opened
   std::function<double()> database_queue_depth; ///< jobs waiting for the writer thread
+  const ClockBook* clocks = nullptr;  ///< the peer clock estimates (read on the event loop, as /metrics is served); none: no clock series
 };
 
 /// Registers the series MS1 updates itself into `registry` (and the tracer's own), in /metrics

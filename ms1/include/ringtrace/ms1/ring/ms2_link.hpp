@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "ringtrace/common/clock_offset.hpp"
+
 namespace ringtrace::ms1 {
 
 /// What the session needs from the link to MS2; WsClient is the real one.
@@ -28,6 +30,9 @@ class WsLinkListener {
   virtual void on_link_up() = 0;
   /// The link dropped; queued frames were discarded and a reconnect is scheduled.
   virtual void on_link_down() = 0;
+  /// MS2 answered a clock probe: one exchange of stamps, MS1's clock in t1 and t4, MS2's in t2
+  /// and t3. An MS2 that does not stamp its pongs simply never calls this.
+  virtual void on_clock_sample(const common::ClockSample& /*sample*/) {}
 };
 
 }  // namespace ringtrace::ms1

@@ -13,6 +13,7 @@
 
 #include "ringtrace/common/config.hpp"
 #include "ringtrace/common/tracing.hpp"
+#include "ringtrace/ms1/ring/clock_book.hpp"
 #include "ringtrace/ms1/ring/ms1_metrics.hpp"
 #include "ringtrace/ms1/ring/ms2_link.hpp"
 #include "ringtrace/ms1/ring/session_controller.hpp"
@@ -59,6 +60,8 @@ class SessionRunner final : public SessionPort, public WsLinkListener {
   [[nodiscard]] const SessionController& controller() const { return controller_; }
   /// The last session recorded, for /status.
   [[nodiscard]] const std::optional<SessionSummary>& last_summary() const { return last_summary_; }
+  /// The peer clock estimates, for the metrics.
+  [[nodiscard]] const ClockBook& clock_book() const { return clock_book_; }
   /// True once shutdown() began.
   [[nodiscard]] bool shutting_down() const { return shutting_down_; }
 
@@ -89,6 +92,10 @@ class SessionRunner final : public SessionPort, public WsLinkListener {
   /// Tells the session about the lost MS2 link (at most once gives up what was in flight); the
   /// WebSocket client reconnects by itself.
   void on_link_down() override;
+  /// One answered clock probe: MS2's clock, fed to the clock book.
+  void on_clock_sample(const common::ClockSample& sample) override;
+  /// MS3's report of its estimate of MS1's clock minus its own, from a /store request.
+  void on_peer_clock(const common::ClockEstimate& report);
 
  private:
   void after_stop();
@@ -116,6 +123,7 @@ class SessionRunner final : public SessionPort, public WsLinkListener {
   std::function<void()> on_idle_;        ///< shutdown()'s completion
   std::vector<StopDone> stop_waiters_;  ///< stop() calls answered once the session is recorded
   std::optional<SessionSummary> last_summary_;
+  ClockBook clock_book_;
 };
 
 }  // namespace ringtrace::ms1

@@ -22,7 +22,10 @@ class StoreApi {
 
   /// POST /store: 200 stored or duplicate, 400/415/422 refused (422 too for a message MS1 never
   /// generated: unknown session or id), 503 (Retry-After) while the database is down or busy.
-  /// `span`, when tracing, gets the message's ids.
+  /// Every answer carries `Ringtrace-Clock: <t2_us> <t3_us>` (MS1's clock when the request was
+  /// handled and when the answer went); a `Ringtrace-Clock-Offset` report from MS3 reaches the
+  /// session runner, a malformed one is counted and ignored. `span`, when tracing, gets the
+  /// message's ids.
   void store(const common::HttpRequest& request, common::Responder respond,
              const std::shared_ptr<common::tracing::Span>& span);
 
@@ -30,6 +33,8 @@ class StoreApi {
   /// The answer to what the writer made of a message, after counting it (and, once stored,
   /// timing its hops and telling the session).
   common::HttpResponse answer_write(StoreOutcome outcome, const common::Message& message);
+  /// Hands MS3's clock report, when the request has one, to the session runner.
+  void read_clock_report(const common::HttpRequest& request);
 
   StoreWriter& writer_;
   SessionRunner& runner_;
