@@ -41,7 +41,9 @@ TEST(TcpLiveness, IdleProbesFitTheTimeoutOverTheWholeRange) {
     const int idle_bound_ms = (l.keepalive_idle_s + l.keepalive_count * l.keepalive_interval_s) * 1000;
     // Whole seconds: never more than the timeout once it has room for them (below 4 s the minimum of
     // 1 s each is longer, and TCP_USER_TIMEOUT, which also bounds probing, cuts at the timeout).
-    if (io_ms >= 4000) EXPECT_LE(idle_bound_ms, io_ms) << io_ms;
+    if (io_ms >= 4000) {
+      EXPECT_LE(idle_bound_ms, io_ms) << io_ms;
+    }
     EXPECT_GE(idle_bound_ms, io_ms * 3 / 4) << io_ms << ": probing far sooner than asked";
     EXPECT_LE(l.keepalive_idle_s, kMaxKeepIdle);
     EXPECT_LE(l.keepalive_interval_s, kMaxKeepIdle);
