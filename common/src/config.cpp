@@ -197,6 +197,10 @@ const std::vector<Field>& fields() {
             [](const Config& c) { return std::string(to_string(c.kafka.delivery)); }},
       RT_INT("kafka.session_timeout_ms", kafka.session_timeout_ms, 1000, 3600 * 1000,
              "a consumer silent this long loses its partitions"),
+      RT_INT("kafka.socket_timeout_ms", kafka.socket_timeout_ms, KafkaConfig::kFetchWaitMaxMs + 1000, 300000,
+             "a broker that leaves a request unanswered this long is dropped and reconnected (librdkafka socket.timeout.ms); bounds detecting a silent broker"),
+      RT_INT("kafka.connect_timeout_ms", kafka.connect_timeout_ms, 1000, kMaxMs,
+             "a broker connection not set up within this is dropped and retried (librdkafka socket.connection.setup.timeout.ms)"),
       Field{"database.driver", "one of: postgresql, mariadb", "the database MS1 writes to",
             [](Config& c, const std::string& v, bool env) {
               if (v != "postgresql" && v != "mariadb") {
@@ -212,6 +216,8 @@ const std::vector<Field>& fields() {
       RT_TEXT("database.password", database.password, "password"),
       RT_INT("database.batch_max", database.batch_max, 1, 100000, "rows per transaction at most"),
       RT_INT("database.connect_timeout_s", database.connect_timeout_s, 1, 3600, "per connection attempt"),
+      RT_INT("database.io_timeout_ms", database.io_timeout_ms, 1000, 3600 * 1000,
+             "a server whose TCP stack stops answering (data unacknowledged, keepalives unanswered) is dropped after this; slow queries are never cut"),
       Field{"tracing.enabled", "boolean", "spans to Jaeger; false costs nothing: no spans, no exporter thread",
             [](Config& c, const std::string& v, bool env) { c.tracing.enabled = parse_bool("tracing.enabled", v, env); },
             [](const Config& c) { return std::string(c.tracing.enabled ? "true" : "false"); }},

@@ -46,6 +46,9 @@ void Ms2Service::register_metrics() {
   r.counter_fn("ringtrace_kafka_producer_restarts_total",
                "Producers replaced after a fatal librdkafka error (e.g. an idempotent producer's sequence rewound at a leader change)",
                [this] { return static_cast<double>(producer_.restarts()); });
+  r.counter_fn("ringtrace_kafka_transport_errors_total",
+               "Broker connections lost or gone silent: disconnects, requests unanswered for kafka.socket_timeout_ms, all brokers down",
+               [this] { return static_cast<double>(producer_.transport_errors()); });
   r.counter_fn("ringtrace_ws_upgrades_refused_total", "WebSocket upgrades refused before any session existed",
                common::read_atomic(counters_.upgrades_unauthorized), {{"reason", "unauthorized"}});
   r.gauge_fn("ringtrace_ws_sessions", "Open WebSocket sessions (MS1 keeps one)",

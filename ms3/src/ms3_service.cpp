@@ -39,6 +39,9 @@ void Ms3Service::register_metrics() {
   r.counter_fn("ringtrace_kafka_consumer_restarts_total",
                "Consumers replaced after a fatal librdkafka error (e.g. fenced after a long broker outage)",
                [this] { return consumer_ ? static_cast<double>(consumer_->recreated()) : 0.0; });
+  r.counter_fn("ringtrace_kafka_transport_errors_total",
+               "Broker connections lost or gone silent: disconnects, requests unanswered for kafka.socket_timeout_ms, all brokers down",
+               [this] { return consumer_ ? static_cast<double>(consumer_->transport_errors()) : 0.0; });
   r.counter_fn("ringtrace_kafka_recommits_total",
                "Offsets committed again because the broker had not acknowledged them (failed, or overtaken)",
                [this] { return consumer_ ? static_cast<double>(consumer_->recommits()) : 0.0; });

@@ -4,6 +4,7 @@
 #include <mysqld_error.h>
 
 #include "ringtrace/ms1/db/errors.hpp"
+#include "ringtrace/ms1/db/tcp_liveness.hpp"
 
 namespace ringtrace::ms1 {
 
@@ -34,6 +35,17 @@ MYSQL* connect_mariadb(const common::DatabaseConfig& config) {
                         config.name + ": " + mysql_error(conn);
     mysql_close(conn);
     throw StoreUnavailable(error);
+  }
+  // A silent server is dropped after database.io_timeout_ms (tcp_liveness.hpp). Connector/C has no
+  // option for these, so they go on its socket, which it keeps for the connection's life. No read
+  // timeout: it would cut slow queries too.
+  if (const int fd = static_cast<int>(mysql_get_socket(conn)); is_tcp_socket(fd)) {
+    try {
+      apply_tcp_liveness(fd, tcp_liveness(config.io_timeout_ms));
+    } catch (const std::exception& e) {
+      mysql_close(conn);
+      throw StoreUnavailable("MariaDB at " + config.host + ":" + std::to_string(config.port) + ": " + e.what());
+    }
   }
   return conn;
 }

@@ -319,6 +319,26 @@ TEST(Config, RetiredJaegerKeysAreAcceptedAndIgnored) {
   expect_error_naming([] { parse_config("tracing: {query_urls: ''}", {}); }, "tracing.query_urls");
 }
 
+TEST(Config, DetectionTimeoutsDefaultAndRange) {
+  const auto c = parse_config("", {});
+  EXPECT_EQ(c.kafka.socket_timeout_ms, 10000);
+  EXPECT_EQ(c.kafka.connect_timeout_ms, 5000);
+  EXPECT_EQ(c.database.io_timeout_ms, 5000);
+  const auto set = parse_config("kafka: {socket_timeout_ms: 1010, connect_timeout_ms: 1000}\ndatabase: {io_timeout_ms: 1000}", {});
+  EXPECT_EQ(set.kafka.socket_timeout_ms, KafkaConfig::kFetchWaitMaxMs + 1000) << "the least librdkafka takes without a warning";
+  EXPECT_EQ(set.kafka.connect_timeout_ms, 1000);
+  EXPECT_EQ(set.database.io_timeout_ms, 1000);
+  // librdkafka wants socket.timeout.ms at least 1 s above MS3's fetch.wait.max.ms, and at most 300 s.
+  expect_error_naming([] { parse_config("kafka: {socket_timeout_ms: 1009}", {}); }, "kafka.socket_timeout_ms");
+  expect_error_naming([] { parse_config("kafka: {socket_timeout_ms: 300001}", {}); }, "kafka.socket_timeout_ms");
+  expect_error_naming([] { parse_config("kafka: {connect_timeout_ms: 999}", {}); }, "kafka.connect_timeout_ms");
+  // Whole seconds of keepalive: below 1 s there is nothing to set; above an hour the kernel's limits near.
+  expect_error_naming([] { parse_config("database: {io_timeout_ms: 999}", {}); }, "database.io_timeout_ms");
+  expect_error_naming([] { parse_config("database: {io_timeout_ms: 3600001}", {}); }, "database.io_timeout_ms");
+  expect_error_naming([] { parse_config("", {{"RINGTRACE__DATABASE__IO_TIMEOUT_MS", "10"}}); },
+                      "RINGTRACE__DATABASE__IO_TIMEOUT_MS");
+}
+
 TEST(ConfigReference, CoversEveryKeyInOrder) {
   const auto reference = config_reference();
   const auto keys = config_keys();

@@ -48,5 +48,26 @@ TEST(Ms2KafkaProducer, AProducerThatHitAFatalErrorIsReplaced) {
   EXPECT_EQ(producer.restarts(), 1u);
 }
 
+TEST(Ms2KafkaProducer, ABrokerGoneSilentIsCountedWithinTheSocketTimeout) {
+  test::MockKafka cluster(kTopic);
+  common::KafkaConfig config;
+  config.brokers = cluster.bootstraps();
+  config.topic = kTopic;
+  config.socket_timeout_ms = 1500;
+  Counters counters;
+  KafkaProducer producer(config, counters);
+  ASSERT_TRUE(delivered(producer, "1"));
+  ASSERT_EQ(producer.transport_errors(), 0u);
+
+  cluster.delay(60000);
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(producer.produce({"2", "{\"id\":2}", {}}, {}), ProduceOutcome::kQueued);
+  // librdkafka scans for timed-out requests once a second.
+  EXPECT_TRUE(test::eventually([&] { return producer.transport_errors() > 0; }, 1500ms + 1500ms))
+      << "a broker silent past kafka.socket_timeout_ms went unnoticed";
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 1s) << "noticed before the timeout: not by its silence";
+  cluster.delay(0);  // the record goes through on a new connection, so closing has nothing to wait for
+}
+
 }  // namespace
 }  // namespace ringtrace::ms2

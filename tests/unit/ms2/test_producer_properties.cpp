@@ -36,6 +36,18 @@ TEST(ProducerProperties, LatencySettings) {
   EXPECT_EQ(as_map(producer_properties(config))["linger.ms"], "5");
 }
 
+TEST(ProducerProperties, ASilentBrokerIsDroppedWithinTheSocketTimeout) {
+  common::KafkaConfig config;
+  auto props = as_map(producer_properties(config));
+  EXPECT_EQ(props["socket.timeout.ms"], "10000") << "librdkafka's own 60 s would hide a partition for a minute";
+  EXPECT_EQ(props["socket.connection.setup.timeout.ms"], "5000");
+  config.socket_timeout_ms = 2500;
+  config.connect_timeout_ms = 1500;
+  props = as_map(producer_properties(config));
+  EXPECT_EQ(props["socket.timeout.ms"], "2500");
+  EXPECT_EQ(props["socket.connection.setup.timeout.ms"], "1500");
+}
+
 TEST(ProducerProperties, AtMostOnceNeverRetries) {
   auto props = for_mode(common::Delivery::kAtMostOnce);
   EXPECT_EQ(props["enable.idempotence"], "false");

@@ -136,5 +136,27 @@ TEST(Ms3KafkaConsumer, AnAcknowledgedCommitIsNotMadeAgain) {
   EXPECT_EQ(committed_offset(cluster.bootstraps()), kRecords);
 }
 
+TEST(Ms3KafkaConsumer, ABrokerGoneSilentIsCountedWithinTheSocketTimeout) {
+  test::MockKafka cluster(kTopic);
+  auto config = consumer_config(cluster.bootstraps());
+  config.socket_timeout_ms = 1500;
+  KafkaConsumer consumer(config);
+  ASSERT_TRUE(test::eventually([&] {
+    consumer.consume(100ms);
+    return consumer.assigned_partitions() > 0;
+  }, 30s, 0ms)) << "never joined the group";
+  ASSERT_EQ(consumer.transport_errors(), 0u);
+
+  cluster.delay(60000);  // the fetch in flight goes unanswered
+  const auto start = std::chrono::steady_clock::now();
+  // A fetch may take fetch.wait.max.ms on top, and librdkafka scans for timed-out requests once a second.
+  EXPECT_TRUE(test::eventually([&] {
+    consumer.consume(100ms);
+    return consumer.transport_errors() > 0;
+  }, 1500ms + 1500ms, 0ms)) << "a broker silent past kafka.socket_timeout_ms went unnoticed";
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 1s) << "noticed before the timeout: not by its silence";
+  cluster.delay(0);  // closing commits and leaves the group: let it be answered
+}
+
 }  // namespace
 }  // namespace ringtrace::ms3

@@ -109,6 +109,10 @@ struct KafkaConfig {
   int startup_timeout_ms = 30000;            ///< how long to wait for the broker at startup
   Delivery delivery = Delivery::kAtLeastOnce;  ///< the guarantee MS1, MS2 and MS3 implement together
   int session_timeout_ms = 10000;            ///< a consumer silent this long loses its partitions
+  int socket_timeout_ms = 10000;   ///< socket.timeout.ms: a broker silent this long on a request is dropped and reconnected
+  int connect_timeout_ms = 5000;   ///< socket.connection.setup.timeout.ms: bounds a connection's setup, so TCP's SYN backoff cannot stretch a reconnect
+  /// MS3's fetch.wait.max.ms, fixed for latency; librdkafka wants socket.timeout.ms 1 s above it.
+  static constexpr int kFetchWaitMaxMs = 10;
 };
 
 /// Section `database`, used by MS1.
@@ -121,6 +125,7 @@ struct DatabaseConfig {
   std::string password = "ringtrace"; ///< password
   int batch_max = 512;                ///< rows written per transaction at most
   int connect_timeout_s = 5;          ///< per connection attempt
+  int io_timeout_ms = 5000;           ///< a server that stops answering at the TCP level is dropped after this; a slow one is never cut
 };
 
 /// Section `tracing`: spans to Jaeger over OTLP/HTTP.

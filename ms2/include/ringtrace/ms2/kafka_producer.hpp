@@ -66,6 +66,10 @@ class KafkaProducer final : public RecordSink {
   /// controller of a cluster is killed): it then fails every record until it is replaced.
   [[nodiscard]] std::uint64_t restarts() const { return restarts_.load(std::memory_order_relaxed); }
 
+  /// Broker connections lost or gone silent so far (common::is_transport_error), so a harness sees
+  /// a partition detected; any thread.
+  [[nodiscard]] std::uint64_t transport_errors() const { return events_.transport_errors(); }
+
  private:
   /// Counts delivery reports and runs the record's callback; runs on the poll thread (or whoever flushes).
   class DeliveryReporter : public RdKafka::DeliveryReportCb {

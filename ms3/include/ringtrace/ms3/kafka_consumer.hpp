@@ -52,6 +52,10 @@ class KafkaConsumer {
   /// How many times recreate() ran.
   [[nodiscard]] std::uint64_t recreated() const { return recreated_.load(std::memory_order_relaxed); }
 
+  /// Broker connections lost or gone silent so far (common::is_transport_error), so a harness sees
+  /// a partition detected; any thread.
+  [[nodiscard]] std::uint64_t transport_errors() const { return events_.transport_errors(); }
+
   /// Marks `records` done and commits, per partition, the offset after the last of them,
   /// asynchronously; only call once MS1 took (or refused for good) every one of them.
   void commit(const std::vector<const RdKafka::Message*>& records);

@@ -43,6 +43,10 @@ class MockKafka {
   /// The bootstrap servers to give a client.
   std::string bootstraps() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
 
+  /// The broker answers every request `rtt_ms` late (0: at once again): longer than the client's
+  /// socket.timeout.ms, it is a broker gone silent without a reset.
+  void delay(int rtt_ms) { rd_kafka_mock_broker_set_rtt(cluster_, 1, rtt_ms); }
+
   /// The next `count` requests of `api` are answered with `error` (for every partition).
   void refuse(std::int16_t api, int count, rd_kafka_resp_err_t error) {
     std::vector<rd_kafka_resp_err_t> errors(static_cast<std::size_t>(count), error);

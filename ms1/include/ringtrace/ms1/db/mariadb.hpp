@@ -16,7 +16,8 @@ namespace ringtrace::ms1 {
 /// reconnecting may help (StoreUnavailable rather than StoreError).
 bool mariadb_connection_lost(unsigned error);
 
-/// Opens a connection to `config` (utf8mb4, UTC), owned by the caller (mysql_close); throws
+/// Opens a connection to `config` (utf8mb4, UTC, a silent server dropped after
+/// `database.io_timeout_ms`: tcp_liveness.hpp), owned by the caller (mysql_close); throws
 /// StoreUnavailable naming the server when it cannot.
 MYSQL* connect_mariadb(const common::DatabaseConfig& config);
 

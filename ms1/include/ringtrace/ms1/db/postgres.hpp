@@ -29,8 +29,9 @@ struct PgResultCloser {
 /// An owned libpq result.
 using PgResult = std::unique_ptr<PGresult, PgResultCloser>;
 
-/// Opens a connection to `config` as `application_name` with server `options` (`-c key=value …`);
-/// throws StoreUnavailable naming the server when it cannot.
+/// Opens a connection to `config` as `application_name` with server `options` (`-c key=value …`),
+/// a silent server dropped after `database.io_timeout_ms` (tcp_liveness.hpp); throws
+/// StoreUnavailable naming the server when it cannot.
 PgConn connect_postgres(const common::DatabaseConfig& config, const char* application_name, const std::string& options);
 
 /// `name` as a PostgreSQL identifier (double quotes keep the MC naming's capitals).
