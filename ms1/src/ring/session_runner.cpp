@@ -48,9 +48,11 @@ std::optional<StartRefusal> SessionRunner::start(const SessionSettings& settings
   if (!link_.connected()) return StartRefusal::kMs2Unreachable;
   if (!writer_.connected()) return StartRefusal::kDatabaseUnreachable;
   controller_.begin_start();
-  // The peer clocks' live estimates, stored with the session's row (none until the ring estimates them).
-  const std::span<const ClockRecord> clocks{};
-  writer_.begin_session(settings, common::now_utc(), clocks, [this, settings, done = std::move(done)](
+  // The peer clocks' live estimates go with the session's row, so even a session MS1 never gets to
+  // finish has an offset to correct its hops by.
+  const auto now = common::now_utc();
+  const std::vector<ClockRecord> clocks = clock_book_.live_records(now);
+  writer_.begin_session(settings, now, clocks, [this, settings, done = std::move(done)](
                                                          std::optional<std::int64_t> id, const std::string& error) {
     if (!id || shutting_down_) {
       controller_.cancel_start();
