@@ -198,11 +198,13 @@ hop_figures() {
   sql "SELECT $(ms_between service1_timestamp service2_timestamp), $(ms_between service2_timestamp service3_timestamp),
               $(ms_between service3_timestamp end_timestamp), $(ms_between service1_timestamp end_timestamp)
        FROM messages WHERE session_id = $SESSION" >"$work/hops.tsv"
+  clock_shifts
   col=0
   for hop in ms1_to_ms2 ms2_to_ms3 ms3_to_ms1 stamped_cycle; do
     col=$((col + 1))
     if ((${#only[@]})) && [[ " ${only[*]} " != *" $hop "* ]]; then continue; fi
-    cut -f "$col" "$work/hops.tsv" | sort -g | awk -v name="${prefix}_$hop" '
+    cut -f "$col" "$work/hops.tsv" | sort -g | awk -v name="${prefix}_$hop" -v shift="${SHIFT_MS[$hop]:-}" \
+      -v u="${UNCERTAINTY_MS[$hop]:-}" '
       { v[NR] = $1 }
       END {
         if (NR == 0) exit 1
@@ -210,8 +212,34 @@ hop_figures() {
         i99 = int(NR * 0.99 + 0.999999); i999 = int(NR * 0.999 + 0.999999)
         printf "%s_p50_ms=%.3f\n%s_p90_ms=%.3f\n%s_p99_ms=%.3f\n%s_p99_9_ms=%.3f\n%s_max_ms=%.3f\n",
           name, v[i50], name, v[i90], name, v[i99], name, v[i999], name, v[NR]
+        # A constant shift moves every order statistic by itself: the corrected percentiles are the
+        # raw ones plus the shift, exactly.
+        if (shift == "") { printf "%s_corrected=n/a\n", name; exit 0 }
+        c50 = v[i50] + shift
+        printf "%s_corrected_p50_ms=%.3f\n%s_corrected_p99_ms=%.3f\n%s_uncertainty_ms=%.3f\n%s_below_uncertainty=%s\n",
+          name, c50, name, v[i99] + shift, name, u, name, (c50 <= u + 0 ? "true" : "false")
       }' | tee -a "$work/figures"
   done
+}
+
+# clock_shifts: SHIFT_MS and UNCERTAINTY_MS of each hop for SESSION, from the clock offsets MS1
+# stored for it (θ2, θ3: MS2's and MS3's clock minus MS1's): a hop from clock a to clock b is
+# corrected by θa − θb, within ua + ub. Both are left empty when the session has no estimate.
+declare -A SHIFT_MS UNCERTAINTY_MS
+clock_shifts() {
+  local stamp offset uncertainty t2='' u2='' t3='' u3=''
+  SHIFT_MS=() UNCERTAINTY_MS=()
+  while IFS=$'\t' read -r stamp offset uncertainty; do
+    case $stamp in
+      service2_timestamp|MC2_timestamp) t2=$offset u2=$uncertainty ;;
+      service3_timestamp|MC3_timestamp) t3=$offset u3=$uncertainty ;;
+    esac
+  done < <(sql "SELECT stamp, offset_us, uncertainty_us FROM clock_offsets WHERE session_id = $SESSION")
+  [ -n "$t2" ] && [ -n "$t3" ] || return 0
+  SHIFT_MS=([ms1_to_ms2]=$(calc "0 - ($t2) / 1000") [ms2_to_ms3]=$(calc "(($t2) - ($t3)) / 1000")
+            [ms3_to_ms1]=$(calc "($t3) / 1000") [stamped_cycle]=0)
+  UNCERTAINTY_MS=([ms1_to_ms2]=$(calc "$u2 / 1000") [ms2_to_ms3]=$(calc "($u2 + $u3) / 1000")
+                  [ms3_to_ms1]=$(calc "$u3 / 1000") [stamped_cycle]=0)
 }
 
 # cpu_figures PREFIX: CPU seconds per process during the session, and per message.

@@ -51,6 +51,13 @@ for prefix in window1 window window1_untraced window_untraced; do
   if value "${prefix}_all_stored" && [ "$got" != true ]; then fail "${prefix}: not every generated message was stored"; fi
   for hop in ms1_to_ms2 ms2_to_ms3 ms3_to_ms1 stamped_cycle; do
     for p in p50 p90 p99 p99_9 max; do need_number "${prefix}_${hop}_${p}_ms" 0; done
+    # Corrected for the clock offsets MS1 estimated (the ring always estimates them).
+    need_number "${prefix}_${hop}_corrected_p50_ms"
+    need_number "${prefix}_${hop}_corrected_p99_ms"
+    need_number "${prefix}_${hop}_uncertainty_ms"
+    if value "${prefix}_${hop}_below_uncertainty" && [[ ! $got =~ ^(true|false)$ ]]; then
+      fail "${prefix}_${hop}_below_uncertainty=$got is not true or false"
+    fi
     # Percentiles never decrease.
     awk -F= -v k="${prefix}_${hop}" '{ v[$1] = $2 } END { split("p50 p90 p99 p99_9 max", p, " ");
       for (i = 2; i <= 5; i++) if (v[k "_" p[i] "_ms"] + 0 < v[k "_" p[i - 1] "_ms"] + 0) {

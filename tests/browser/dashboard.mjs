@@ -1,7 +1,7 @@
 // The dashboard in a real browser: Debian's chromium, driven by playwright-core, against the API
 // gateway in front of a running ring (the gateway serves the page and relays its traces). Starts a session from the page, follows its progress to the finish, checks that every
 // histogram and the throughput chart drew, opens a past session, opens one slowest message's trace
-// as a waterfall, and saves a screenshot. Any console error, page error or failed request fails it.
+// as a waterfall, shows hops corrected for clock offsets and raw on request, and saves a screenshot. Any console error, page error or failed request fails it.
 //
 //   node dashboard.mjs --url http://127.0.0.1:PORT --screenshot FILE [--duration 4] [--window 8]
 //                      [--past-session N] [--services ms1,ms2,ms3]
@@ -128,6 +128,31 @@ try {
       await page.locator(`#histogram-${leg} line.marker.p50`).count() === 1 &&
       await page.locator(`#histogram-${leg} line.marker.p99`).count() === 1, stats);
   }
+  // -- corrected hops by default, raw on request: the caption always says which ------------------
+  if (sessionId) {
+    const report = await (await fetch(new URL(`/sessions/${sessionId}`, opt.url))).json();
+    const hops = report.legs.filter((leg) => leg.leg !== 'cycle');
+    const estimated = hops.length === 3 && hops.every((leg) => leg.corrected);
+    check('the report has every hop corrected by the ring\'s clock estimates', estimated,
+      JSON.stringify(report.clocks || report.session.clocks || null));
+    const caption = await text(page, '#clock-caption');
+    check('corrected hops are shown by default, the caption names both offsets',
+      await page.isChecked('#hops-corrected') && /^Corrected hops/.test(caption) && /MS2 [+−]/.test(caption) &&
+      /MS3 [+−]/.test(caption), caption);
+    for (const leg of hops) {
+      const stats = await text(page, `#stats-${leg.leg}`);
+      const badge = await page.locator(`#stats-${leg.leg} .badge[data-flag="below-uncertainty"]`).count();
+      check(`${leg.leg}: p50 with its uncertainty, flagged exactly when the report flags it`,
+        stats.includes(' ± ') && badge === (leg.corrected && leg.corrected.below_uncertainty ? 1 : 0),
+        `${stats} (below_uncertainty ${leg.corrected && leg.corrected.below_uncertainty})`);
+    }
+    await page.click('#hops-raw');
+    const raw = await until(page, () => /^Raw hops/.test(document.getElementById('clock-caption').textContent) &&
+      !document.getElementById('stats-ms1_to_ms2').textContent.includes('±'), null, 5000);
+    check('choosing raw shows the raw hops and says so', raw, await text(page, '#clock-caption'));
+    await page.click('#hops-corrected');
+  }
+
   const slices = await page.locator('#throughput rect.slice').count();
   const line = await page.locator('#throughput polyline.line').count();
   check(`the throughput chart drew (${slices} slices)`, slices > 0 && line === 1, await text(page, '#stats-throughput'));

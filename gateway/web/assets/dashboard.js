@@ -12,6 +12,7 @@
   const view = {
     status: null, liveId: null, shownId: null, follow: true, reportBusy: false, reportAt: 0,
     sessions: new Map(), nextBefore: undefined, statusTimer: 0, rereads: 0,
+    hops: null, report: null,   // hops: the reader's choice, 'corrected' or 'raw'; null until one is made
   };
   const REREADS = 10;              // a finished session whose row is not closed yet: read again
 
@@ -236,15 +237,66 @@
     $('report-summary').textContent = `Started ${s.started_at}, ${s.duration_seconds} s asked, window ${s.window_size}, ` +
       `naming ${s.naming}; ` + (open ? 'still running: the rows stored so far.' :
       `finished (${s.reason}): sent ${dash(s.sent)}, stored ${dash(s.stored)}, lost ${dash(s.lost)}, resent ${dash(s.resent)}.`);
+    view.report = r;
+    drawHops(r);
+    drawThroughput($('throughput'), r.throughput, s);
+  }
+
+  // -- corrected or raw hops ----------------------------------------------------------------------
+  // A hop's two stamps come from two services' clocks; MS1 estimates how far MS2's and MS3's clocks
+  // are from its own, and the report carries each hop corrected by those offsets beside the raw one.
+  // Corrected is shown whenever every hop has it (unless the reader picks raw); the caption always
+  // says which figures are on screen and the offsets behind them.
+  const CLOCK_NAMES = { ms2: 'MS2', ms3: 'MS3' };
+  function signedMs(v) { return `${v < 0 ? '−' : '+'}${ms(Math.abs(v))}`; }
+  function hopsChoice(r) {
+    const hops = r.legs.filter((leg) => LEGS.includes(leg.leg));
+    const corrected = hops.length > 0 && hops.every((leg) => leg.corrected);
+    if (!corrected) return { corrected: false, note: 'no clock estimate for this session' };
+    return { corrected: view.hops !== 'raw', note: '' };
+  }
+  function clockCaption(r, shown) {
+    const clocks = r.clocks || r.session.clocks || [];
+    const offsets = clocks.map((c) => `${CLOCK_NAMES[c.clock] || c.clock} ${signedMs(c.offset_ms)} ± ${ms(c.uncertainty_ms)} ms`);
+    if (shown.corrected) {
+      return `Corrected hops: each hop shifted by the clock offsets MS1 estimated (${offsets.join(', ')}); ` +
+        'a figure ± its uncertainty. The whole cycle is timed on MS1\'s clock alone.';
+    }
+    if (shown.note) return `Raw hops: ${shown.note}, so each hop is the difference of two services' clocks as they wrote them.`;
+    return `Raw hops: each hop is the difference of two services' clocks as they wrote them` +
+      (offsets.length ? ` (estimated offsets: ${offsets.join(', ')}).` : '.');
+  }
+  function drawHops(r) {
+    const shown = hopsChoice(r);
+    $('hops-corrected').checked = shown.corrected;
+    $('hops-raw').checked = !shown.corrected;
+    $('hops-corrected').disabled = Boolean(shown.note);
+    $('clock-caption').textContent = clockCaption(r, shown);
     for (const leg of r.legs) {
       if (!LEGS.includes(leg.leg)) continue;
-      drawHistogram($(`histogram-${leg.leg}`), leg);
-      $(`stats-${leg.leg}`).textContent = leg.count ?
-        `${leg.count} messages; min ${ms(leg.min_ms)}, p50 ${ms(leg.p50_ms)}, p90 ${ms(leg.p90_ms)}, ` +
-        `p99 ${ms(leg.p99_ms)}, max ${ms(leg.max_ms)} ms` : 'No message has this leg yet.';
+      const figures = shown.corrected ? { ...leg.corrected, count: leg.count } : leg;
+      drawHistogram($(`histogram-${leg.leg}`), figures);
+      const stats = clear($(`stats-${leg.leg}`));
+      if (!leg.count) {
+        stats.textContent = 'No message has this leg yet.';
+        continue;
+      }
+      const u = shown.corrected ? ` ± ${ms(figures.uncertainty_ms)}` : '';
+      stats.textContent = `${leg.count} messages; min ${ms(figures.min_ms)}, p50 ${ms(figures.p50_ms)}${u}, ` +
+        `p90 ${ms(figures.p90_ms)}, p99 ${ms(figures.p99_ms)}, max ${ms(figures.max_ms)} ms`;
+      if (shown.corrected && figures.below_uncertainty) {
+        stats.appendChild(document.createTextNode(' '));
+        stats.appendChild(html('span', { class: 'badge', 'data-flag': 'below-uncertainty',
+          title: 'The clock estimate cannot tell this hop apart from zero' }, 'shorter than its uncertainty'));
+      }
     }
-    drawThroughput($('throughput'), r.throughput, s);
-    drawSlowest(r.slowest || []);
+    drawSlowest(r.slowest || [], shown.corrected);
+  }
+  for (const input of document.querySelectorAll('input[name="hops"]')) {
+    input.addEventListener('change', () => {
+      view.hops = input.value;
+      if (view.report) drawHops(view.report);
+    });
   }
 
   // A latency histogram: one bar per bucket on a log x axis in ms, count on y, p50 and p99 marked.
@@ -345,7 +397,7 @@
   }
 
   // -- the slowest messages and their traces: /traces/{trace_id} ------------------------------------
-  function drawSlowest(slowest) {
+  function drawSlowest(slowest, corrected) {
     const body = clear($('slowest').tBodies[0]);
     if (!slowest.length) {
       const row = body.appendChild(html('tr'));
@@ -354,7 +406,8 @@
     }
     for (const m of slowest) {
       const row = html('tr', { 'data-message-id': m.id });
-      for (const v of [m.id, ms(m.cycle_ms), ms(m.ms1_to_ms2_ms), ms(m.ms2_to_ms3_ms), ms(m.ms3_to_ms1_ms)]) {
+      const h = corrected && m.corrected ? { ...m, ...m.corrected } : m;
+      for (const v of [m.id, ms(m.cycle_ms), ms(h.ms1_to_ms2_ms), ms(h.ms2_to_ms3_ms), ms(h.ms3_to_ms1_ms)]) {
         row.appendChild(html('td', {}, String(v)));
       }
       const cell = row.appendChild(html('td'));
