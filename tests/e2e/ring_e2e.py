@@ -215,7 +215,7 @@ def run(ring, gateway, sql, check, env, work, bin_dir, naming, stamps, token):
           at_least(m(admin2, "ringtrace_kafka_delivery_latency_seconds_count"), messages))
     check.eq("MS3 /metrics: records stored = messages", m(admin3, 'ringtrace_records_total{outcome="stored"}'), messages)
     check("MS3 /metrics: commit lag drains to 0", waits(10, lambda: m(admin3, "ringtrace_kafka_commit_lag") == 0, 0.1))
-    clock_checks(check, api, admin3)
+    estimate_checks(check, api, admin3)
     served = set()
     for url in (api, admin2, admin3):
         served |= {re.split(r"[{ ]", ln, 1)[0] for ln in http(url + "/metrics")[1].splitlines() if ln and not ln.startswith("#")}
@@ -328,7 +328,7 @@ def run(ring, gateway, sql, check, env, work, bin_dir, naming, stamps, token):
                  f"{got.returncode},{named(got.stderr, 'RINGTRACE__MS3__STORE_URL')}", "2,1")
 
 
-def clock_checks(check, api, admin3):
+def estimate_checks(check, api, admin3):
     """The ring's clock estimates on loopback: one host, one clock, so every true offset is 0, and
     each estimate's interval (offset ± uncertainty) must hold it."""
     def estimate(url, clock):
@@ -384,7 +384,7 @@ def report_checks(ring, check, sql, jaeger, session, messages):
     report = json.loads(body) if code == 200 else {}
     cycle = next((leg for leg in report.get("legs", []) if leg.get("leg") == "cycle"), {})
     check.eq("GET /sessions/{id} through the gateway: the cycle's count is the session's rows", cycle.get("count"), messages)
-    clock_checks(check, sql, session, report, latency)
+    stored_clock_checks(check, sql, session, report, latency)
     code, body = http(f"{ring.api}/traces/{trace_id}")
     relayed = (json.loads(body).get("data") or [{}])[0] if code == 200 else {}
     processes = relayed.get("processes", {})
@@ -393,7 +393,7 @@ def report_checks(ring, check, sql, jaeger, session, messages):
           f"({code}, {sorted(map(str, services))})", {"ms1", "ms2", "ms3"} <= services)
 
 
-def clock_checks(check, sql, session, report, latency):
+def stored_clock_checks(check, sql, session, report, latency):
     """The report's clock offsets are the session's clock_offsets rows, and its corrected hops and
     the latency line's corrected keys are there exactly when they are."""
     stored = sorted((stamp, int(offset), int(uncertainty)) for stamp, offset, uncertainty in
