@@ -10,9 +10,11 @@ command computes and the Go checksum database records) must equal the pin in ver
 import base64
 import hashlib
 import io
+import json
 import os
 import platform
 import shutil
+import subprocess
 import tempfile
 import urllib.error
 import urllib.request
@@ -154,3 +156,25 @@ def fetch(env=None, cache_dir=None):
             f.write(f"{VERSION} {want}\n")
         s.info(f"go: fetched Go {VERSION} ({len(data) // 1_000_000} MB, {want}) into {dest} in {s.elapsed(t0)}")
     return os.path.join(dest, "bin", "go")
+
+
+def wrapper_module(go, src, env, module, version, package, go_mod, out):
+    """Prepares SRC as a module of our own that builds PACKAGE of MODULE@VERSION with the checksums
+    its authors committed: writes GO_MOD as go.mod, copies the module's own go.sum and downloads
+    every module the package needs. False (the reason in OUT) when go failed."""
+    shutil.rmtree(src, ignore_errors=True)
+    os.makedirs(src)
+    with open(os.path.join(src, "go.mod"), "w") as f:
+        f.write(go_mod)
+    got = subprocess.run([go, "mod", "download", "-json", f"{module}@{version}"], cwd=src, env=env,
+                         stdout=subprocess.PIPE, stderr=out, text=True)
+    if got.returncode != 0:
+        return False
+    mod_dir = json.loads(got.stdout).get("Dir", "")
+    if not os.path.isfile(os.path.join(mod_dir, "go.sum")):
+        out.write(f"go: no go.sum in {mod_dir}\n")
+        return False
+    shutil.copy(os.path.join(mod_dir, "go.sum"), os.path.join(src, "go.sum"))
+    os.chmod(os.path.join(src, "go.sum"), 0o644)
+    return subprocess.run([go, "get", f"{module}/{package}@{version}"], cwd=src, env=env, stdout=out,
+                          stderr=subprocess.STDOUT).returncode == 0

@@ -17,7 +17,6 @@ the wrapper module and downloads every module the binary needs; build() compiles
 -trimpath and without the symbol table and DWARF (-s -w), which the collector does not need.
 """
 
-import json
 import os
 import shutil
 import subprocess
@@ -83,7 +82,8 @@ def find_go():
     return gotoolchain.fetch()
 
 
-def _go_env():
+def go_env():
+    """Go's caches under ours, and a static binary: the environment every Go build of ours runs in."""
     return dict(os.environ, GOPATH=GO_CACHE, GOMODCACHE=f"{GO_CACHE}/pkg/mod", GOCACHE=f"{GO_CACHE}/cache",
                 CGO_ENABLED="0", GOWORK="off")
 
@@ -98,26 +98,11 @@ def _prepared():
 
 def _prepare(go, log):
     """Writes the wrapper module and downloads what the binary needs; False when go failed."""
-    shutil.rmtree(SRC, ignore_errors=True)
-    os.makedirs(SRC)
-    with open(os.path.join(SRC, "go.mod"), "w") as f:
-        f.write(f"module ringtrace.invalid/jaeger-build\n\ngo {MIN_GO}\n\n"
-                "// Repeats the replace directive of Jaeger's own go.mod (ignored in a dependency).\n"
-                "replace github.com/Shopify/sarama => github.com/Shopify/sarama v1.33.0\n")
-    env = _go_env()
+    go_mod = (f"module ringtrace.invalid/jaeger-build\n\ngo {MIN_GO}\n\n"
+              "// Repeats the replace directive of Jaeger's own go.mod (ignored in a dependency).\n"
+              "replace github.com/Shopify/sarama => github.com/Shopify/sarama v1.33.0\n")
     with open(log, "a") as out:
-        got = subprocess.run([go, "mod", "download", "-json", f"{MODULE}@{VERSION}"], cwd=SRC, env=env,
-                             stdout=subprocess.PIPE, stderr=out, text=True)
-        if got.returncode != 0:
-            return False
-        mod_dir = json.loads(got.stdout).get("Dir", "")
-        if not os.path.isfile(os.path.join(mod_dir, "go.sum")):
-            out.write(f"jaeger: no go.sum in {mod_dir}\n")
-            return False
-        shutil.copy(os.path.join(mod_dir, "go.sum"), os.path.join(SRC, "go.sum"))
-        os.chmod(os.path.join(SRC, "go.sum"), 0o644)
-        if subprocess.run([go, "get", f"{MODULE}/cmd/jaeger@{VERSION}"], cwd=SRC, env=env, stdout=out,
-                          stderr=subprocess.STDOUT).returncode != 0:
+        if not gotoolchain.wrapper_module(go, SRC, go_env(), MODULE, VERSION, "cmd/jaeger", go_mod, out):
             return False
     with open(PREPARED, "w") as f:
         f.write(f"{VERSION} {V2_VERSION}\n")
@@ -167,7 +152,7 @@ def build():
                     [go, "build", "-trimpath", "-ldflags",
                      f"-s -w -X {MODULE}/internal/version.latestVersion={V2_VERSION}",
                      "-o", BIN + ".tmp", f"{MODULE}/cmd/jaeger"],
-                    cwd=SRC, env=_go_env(), stdout=out, stderr=subprocess.STDOUT).returncode == 0
+                    cwd=SRC, env=go_env(), stdout=out, stderr=subprocess.STDOUT).returncode == 0
         if not ok:
             if os.path.exists(BIN + ".tmp"):
                 os.remove(BIN + ".tmp")

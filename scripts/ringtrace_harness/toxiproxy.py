@@ -13,12 +13,11 @@ The client side is a few HTTP calls to a server's API (toxics, proxies), for the
 
 import json
 import os
-import shutil
 import subprocess
 import urllib.error
 import urllib.request
 
-from . import jaeger
+from . import gotoolchain, jaeger
 from . import system as s
 from .pins import pin
 
@@ -43,23 +42,8 @@ def built():
 
 def _prepare(go, out):
     """The wrapper module with Toxiproxy's go.sum, and every module the server needs downloaded."""
-    shutil.rmtree(SRC, ignore_errors=True)
-    os.makedirs(SRC)
-    with open(os.path.join(SRC, "go.mod"), "w") as f:
-        f.write("module ringtrace.invalid/toxiproxy-build\n\ngo 1.23.0\n")
-    env = jaeger._go_env()
-    got = subprocess.run([go, "mod", "download", "-json", f"{MODULE}@{VERSION}"], cwd=SRC, env=env,
-                         stdout=subprocess.PIPE, stderr=out, text=True)
-    if got.returncode != 0:
-        return False
-    mod_dir = json.loads(got.stdout).get("Dir", "")
-    if not os.path.isfile(os.path.join(mod_dir, "go.sum")):
-        out.write(f"toxiproxy: no go.sum in {mod_dir}\n")
-        return False
-    shutil.copy(os.path.join(mod_dir, "go.sum"), os.path.join(SRC, "go.sum"))
-    os.chmod(os.path.join(SRC, "go.sum"), 0o644)
-    return subprocess.run([go, "get", f"{MODULE}/cmd/server@{VERSION}"], cwd=SRC, env=env, stdout=out,
-                          stderr=subprocess.STDOUT).returncode == 0
+    return gotoolchain.wrapper_module(go, SRC, jaeger.go_env(), MODULE, VERSION, "cmd/server",
+                                      "module ringtrace.invalid/toxiproxy-build\n\ngo 1.23.0\n", out)
 
 
 def build():
@@ -81,7 +65,7 @@ def build():
             ok = _prepare(go, out) and subprocess.run(
                 [go, "build", "-trimpath", "-ldflags", f"-s -w -X {MODULE}.Version={VERSION.lstrip('v')}",
                  "-o", BIN + ".tmp", f"{MODULE}/cmd/server"],
-                cwd=SRC, env=jaeger._go_env(), stdout=out, stderr=subprocess.STDOUT).returncode == 0
+                cwd=SRC, env=jaeger.go_env(), stdout=out, stderr=subprocess.STDOUT).returncode == 0
         if not ok:
             if os.path.exists(BIN + ".tmp"):
                 os.remove(BIN + ".tmp")
