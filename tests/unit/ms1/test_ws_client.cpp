@@ -354,12 +354,15 @@ TEST_F(WsClientTest, ProbesBesideIdlePingsAndALongWriteKeepTheLinkUp) {
   using namespace std::chrono_literals;
   TestWsServer server(ioc_);
   server.answer_probes(-50ms);
-  // Probes every 5 ms and Beast's own idle ping every 50 ms, while large frames keep a write in flight.
-  auto client = make_client(server.port(), {}, WsClientOptions{100ms, 5ms});
+  // Probes every 5 ms and Beast's own idle ping every 500 ms, while large frames keep a write in
+  // flight. The idle timeout stays above the time the in-process server needs to read one large frame
+  // (over 100 ms under AddressSanitizer), or the link would rightly be dropped as silent.
+  auto client = make_client(server.port(), {}, WsClientOptions{1000ms, 5ms});
   client->start(listener_);
   ASSERT_TRUE(run_until([&] { return client->connected(); }));
-  for (int i = 0; i < 8; ++i) EXPECT_TRUE(client->send(std::string(2 << 20, static_cast<char>('a' + i))));
-  ASSERT_TRUE(run_until([&] { return server.frames.size() == 8; }));
+  for (int i = 0; i < 8; ++i) EXPECT_TRUE(client->send(std::string(512 << 10, static_cast<char>('a' + i))));
+  ASSERT_TRUE(run_until([&] { return server.frames.size() == 8; }))
+      << server.frames.size() << " frames, " << listener_.downs << " downs, " << client->connects() << " connects";
   ASSERT_TRUE(run_until([&] { return listener_.samples.size() >= 10; }));
   EXPECT_EQ(listener_.downs, 0) << "the peer answered all along";
   EXPECT_EQ(client->connects(), 1u);
