@@ -63,22 +63,30 @@ DETECTORS = {
 }
 # Why at most once loses messages under each fault: the rows' explanation in the report.
 AT_MOST_ONCE_LOSSES = {
-    "partition:ms1-ms2": "the frames MS1 had written into the silent WebSocket (up to its window) "
-                         "are given up when MS1 drops the link after 3 s; at most once they are never resent",
-    "partition:ms2-kafka": "the records in MS2's unanswered produce requests fail when librdkafka "
-                           "drops the connection after `socket.timeout.ms`; at most once MS2 does not retry them",
-    "partition:ms3-kafka": "the broker sees MS3's group session expire and hands the partition back; "
-                           "what MS3 had committed before posting and could not post is gone "
-                           "(often none: the fetch in flight is simply dropped and refetched)",
-    "partition:ms3-ms1": "MS3 commits before it posts: each POST in flight when the link went silent "
-                         "times out after `ms3.request_timeout_ms` and is dropped, not retried",
-    "partition:ms1-db": "MS1 answers 503 while its writer reconnects; at most once MS3's single POST "
-                        "for each message in flight is dropped",
-    "latency": "nothing is cut by 50 ± 20 ms: every timeout is far longer, so nothing is lost",
-    "reset": "a reset connection fails the requests on it: at most once they are not repeated "
-             "(MS1's frames on a reset WebSocket, MS2's produce requests, MS3's POSTs, MS1's writes in flight)",
-    "slowdb": "MS3's POSTs time out after 5 s behind the lock and, at most once, are dropped; MS1 "
-              "still stores the ones it had received when the lock goes",
+    "partition:ms1-ms2": "MS1 drops the silent link after its idle timeout and, at most once, gives up the "
+                         "frames in flight (one window): they were written into the silence and never reached MS2",
+    "partition:ms2-kafka": "The records of the produce requests in flight when the link went silent: librdkafka "
+                           "fails them when it drops the connection after `socket.timeout.ms`, and at most once "
+                           "MS2 does not retry. A request that had reached the broker (only its answer was lost) "
+                           "is in the log all the same and arrives after the heal, so this is 0 or one window",
+    "partition:ms3-kafka": "MS3 fetches nothing while the broker is silent, and its commit before "
+                           "the next POST blocks until the heal, then fails (the group session expired meanwhile); "
+                           "the records are not posted, but their offsets were not committed either, so the "
+                           "reassigned consumer fetches them again",
+    "partition:ms3-ms1": "MS3 commits before it posts: every POST sent into the silent link times out after "
+                         "`ms3.request_timeout_ms` and is dropped, not retried. MS1 gives those messages up and "
+                         "sends new ones, which meet the same end: about a window per 5 s of partition",
+    "partition:ms1-db": "MS1 cannot write while the database is silent and answers MS3's POSTs with an error "
+                        "(503 once the connection is dropped); MS3's single attempt for each is dropped: about "
+                        "a window per 5 s, as for MS3 ↔ MS1",
+    "latency": "Nothing is cut by 50 ± 20 ms (every timeout is far longer)",
+    "reset": "The reset is on the answer stream, so a request already forwarded still reaches its peer "
+             "and is acted on; only its answer is lost. On the WebSocket, Kafka and `/store` links the "
+             "messages given up therefore still arrive. On the database link a reset kills the "
+             "server's session, rolling back the transaction in flight: MS1 answers those POSTs with an "
+             "error and MS3 drops them (the messages of the write in flight)",
+    "slowdb": "MS3 gives its POSTs up after 5 s behind the lock, but MS1 had them and stores them "
+              "once the lock goes",
 }
 
 
@@ -338,14 +346,20 @@ class NetworkHarness(fh.Harness):
                                      f"**{r['lost']}** | {r['delivered_twice']} | {r['kafka_twice']} | "
                                      f"**{r['stored_twice']}** | {r['resent']} | {r['longest_gap_ms']} | "
                                      f"{r['moving_again_ms']} | {seen} |")
-        amo = [r for r in self.results if r["mode"] == "at-most-once"]
+        amo = {r["fault"]: r for r in self.results if r["mode"] == "at-most-once"}
         if amo:
-            lines += ["", "Why at most once loses what it loses, row by row:", ""]
+            lines += ["", "Why at most once loses what it loses (its rows' *lost*), fault by fault:", ""]
+            groups = {}   # the explanation's key: the fault, or its kind when one text covers every hop
             for fault in order:
-                for r in amo:
-                    if r["fault"] == fault:
-                        why = AT_MOST_ONCE_LOSSES.get(fault) or AT_MOST_ONCE_LOSSES[kind(fault)]
-                        lines.append(f"- {title(fault)}: **{r['lost']}** lost: {why}.")
+                if fault in amo:
+                    groups.setdefault(fault if fault in AT_MOST_ONCE_LOSSES else kind(fault), []).append(fault)
+            for key, faults in groups.items():
+                if len(faults) == 1 and key == faults[0]:
+                    head = f"{title(key)}: **{amo[key]['lost']}** lost"
+                else:
+                    each = ", ".join(f"{LINK_TITLES.get(target(f), target(f))} **{amo[f]['lost']}**" for f in faults)
+                    head = f"{title(faults[0]).split(',')[0]}: lost {each}"
+                lines.append(f"- {head}. {AT_MOST_ONCE_LOSSES[key]}.")
         linked = [f for f in order if detectors(f) and any(r["fault"] == f for r in self.results)]
         if linked:
             lines += ["", "Per link: who notices a silent peer, by what, within which bound (asserted: the bound "
