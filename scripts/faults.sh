@@ -3,11 +3,17 @@
 # for each delivery mode, kill -9 of MS3, MS2, MS1, the Kafka broker and the database, each
 # restarted, on PostgreSQL and MariaDB. About 4 minutes per database.
 #
-#   scripts/faults.sh [--db postgresql|mariadb]... [--update-docs] [harness options...]
+#   scripts/faults.sh [--db postgresql|mariadb]... [--network] [--update-docs|--docs] [harness options...]
 #
 # --cluster (a harness option) runs the faults of the replicated cluster instead: kill -9 of a
 # Kafka node, of the active controller and of one MS3 of three (it starts the cluster of
 # scripts/infra.sh up kafka --brokers 3 beside the single broker).
+#
+# --network runs the network faults instead, on the ring in network namespaces of its own (as
+# scripts/run.sh --hosts makes them; needs root): a 20 s partition of MS1-MS2, MS2-Kafka,
+# MS3-Kafka, MS3-MS1 and MS1-database, latency of 50 +- 20 ms and connection resets on each of those
+# hops, and a database lock held longer than ms3.request_timeout_ms, in every delivery mode, each
+# silent peer noticed within its stated bound. About 16 minutes per database.
 #
 # Uses the binaries of the default preset (build/), building them first. --update-docs writes the
 # measured tables into docs/guarantees.md (only when every check passed). The servers are started
@@ -20,7 +26,7 @@ dbs=() extra=()
 while [ $# -gt 0 ]; do
   case $1 in
     --db) dbs+=("$2"); shift 2 ;;
-    --update-docs) extra+=(--docs "$repo/docs/guarantees.md"); shift ;;
+    --update-docs|--docs) extra+=(--docs "$repo/docs/guarantees.md"); shift ;;
     -h|--help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
     *) extra+=("$1"); shift ;;
   esac
@@ -32,7 +38,9 @@ scripts/infra.sh up >/dev/null
 
 status=0
 for db in "${dbs[@]}"; do
+  name=$db
+  case " ${extra[*]} " in *" --network "*) name=net-$db ;; *" --cluster "*) name=cluster-$db ;; esac
   python3 tests/faults/fault_harness.py --driver "$db" --bin build/bin --scan build/bin/ringtrace-topic-scan \
-    --report "build/faults-$db.md" --json "build/faults-$db.json" "${extra[@]}" || status=1
+    --report "build/faults-$name.md" --json "build/faults-$name.json" "${extra[@]}" || status=1
 done
 exit $status

@@ -17,7 +17,7 @@ Fails (exit 1) when at-least-once or exactly-once loses a message, when at-most-
 twice, when any mode stores one twice, when the ring does not recover after a fault, or when a
 service does not stop cleanly.
 
-  fault_harness.py --driver postgresql|mariadb --bin DIR --scan PATH [--cluster]
+  fault_harness.py --driver postgresql|mariadb --bin DIR --scan PATH [--cluster | --network]
                    [--modes m,...] [--faults f,...] [--report FILE] [--json FILE] [--docs FILE]
 """
 
@@ -312,8 +312,7 @@ class Harness:
     def run_mode(self, mode, faults):
         work = tempfile.mkdtemp(prefix=f"ringtrace-faults-{self.driver}-{mode}-")
         env = self.environment(mode, work)
-        ring = Ring(self.args.bin, os.path.join(REPO, "config", "ringtrace.yaml"), work, env,
-                    ms3=GROUP_MS3 if self.args.cluster else 1)
+        ring = self.make_ring(work, env)
         where = f"the {CLUSTER_NODES}-node cluster, {GROUP_MS3} MS3s" if self.args.cluster else "one broker"
         log(f"{mode}: starting the ring ({self.driver}, {where}, logs in {work})")
         try:
@@ -331,6 +330,14 @@ class Harness:
         for name, code in codes.items():
             if code != 0:
                 self.violations.append(f"{mode}: {name} did not stop cleanly on SIGTERM: {code}")
+
+    def make_ring(self, work, env):
+        return Ring(self.args.bin, os.path.join(REPO, "config", "ringtrace.yaml"), work, env,
+                    ms3=GROUP_MS3 if self.args.cluster else 1)
+
+    def run(self, modes, faults):
+        for mode in modes:
+            self.run_mode(mode, faults)
 
     def report(self):
         modes = [m for m in MODES if any(r["mode"] == m for r in self.results)]
@@ -375,33 +382,50 @@ def main():
     parser.add_argument("--scan", required=True, help="the ringtrace-topic-scan binary")
     parser.add_argument("--cluster", action="store_true",
                         help="the replicated cluster and three MS3s (faults: " + ",".join(CLUSTER_FAULTS) + ")")
+    parser.add_argument("--network", action="store_true",
+                        help="the ring in network namespaces, with network faults (network_faults.py)")
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--faults")
     parser.add_argument("--report", help="write the markdown table here")
     parser.add_argument("--json", help="write every measurement here")
     parser.add_argument("--docs", help="replace the table for this driver in this file (docs/guarantees.md)")
+    parser.add_argument("--from-json", metavar="FILE",
+                        help="run nothing: write the report (and --docs) from the measurements a run wrote with --json")
     args = parser.parse_args()
     modes = args.modes.split(",")
-    known_faults = CLUSTER_FAULTS if args.cluster else FAULTS
-    faults = args.faults.split(",") if args.faults else known_faults
+    if args.network and args.cluster:
+        parser.error("--network runs the single broker; it cannot be combined with --cluster")
+    if args.network:
+        import network_faults
+        known_faults = network_faults.FAULTS + network_faults.EXTRA_FAULTS
+        default_faults = network_faults.FAULTS
+    else:
+        known_faults = CLUSTER_FAULTS if args.cluster else FAULTS
+        default_faults = known_faults
+    faults = args.faults.split(",") if args.faults else default_faults
     for value, known in [(modes, MODES), (faults, known_faults)]:
         unknown = set(value) - set(known)
         if unknown:
             parser.error(f"unknown {sorted(unknown)}; known: {known}")
 
-    harness = Harness(args)
+    harness = network_faults.NetworkHarness(args) if args.network else Harness(args)
     started = time.monotonic()
-    try:
-        for mode in modes:
-            harness.run_mode(mode, faults)
-    except UNMEASURABLE as e:
-        harness.violations.append(f"harness: {e}")
+    if args.from_json:
+        with open(args.from_json) as f:
+            for r in json.load(f):
+                harness.results.append(r)
+                harness.judge(r)
+    else:
+        try:
+            harness.run(modes, faults)
+        except UNMEASURABLE as e:
+            harness.violations.append(f"harness: {e}")
     table = harness.report()
     print(table)
     if args.report:
         with open(args.report, "w") as f:
             f.write(table)
-    if args.json:
+    if args.json and not args.from_json:
         with open(args.json, "w") as f:
             json.dump(harness.results, f, indent=1)
     if args.docs and not harness.violations:

@@ -27,26 +27,27 @@ class FakeEvent : public RdKafka::Event {
 
 }  // namespace
 
-TEST(KafkaEvents, TransportErrorsAreTheLostBrokers) {
-  EXPECT_TRUE(is_transport_error(RdKafka::ERR__TRANSPORT));
-  EXPECT_TRUE(is_transport_error(RdKafka::ERR__TIMED_OUT));
-  EXPECT_TRUE(is_transport_error(RdKafka::ERR__ALL_BROKERS_DOWN));
-  EXPECT_FALSE(is_transport_error(RdKafka::ERR_NO_ERROR));
-  EXPECT_FALSE(is_transport_error(RdKafka::ERR__FATAL));
-  EXPECT_FALSE(is_transport_error(RdKafka::ERR_TOPIC_AUTHORIZATION_FAILED));
-  EXPECT_FALSE(is_transport_error(RdKafka::ERR__QUEUE_FULL));
-}
-
-TEST(KafkaEvents, CountsTransportErrorEventsOnly) {
+TEST(KafkaEvents, CountsConnectionFailuresFromTheirLogLinesAndAllBrokersDownFromItsEvent) {
   KafkaEventLogger logger("test");
   EXPECT_EQ(logger.transport_errors(), 0U);
+  // librdkafka reports each failed connection twice: its FAIL line at once, its error event when
+  // the handle is polled. The line counts; the event would count it again.
+  FakeEvent fail_line(RdKafka::Event::EVENT_LOG, RdKafka::ERR_NO_ERROR);
   FakeEvent timed_out(RdKafka::Event::EVENT_ERROR, RdKafka::ERR__TIMED_OUT);
   FakeEvent down(RdKafka::Event::EVENT_ERROR, RdKafka::ERR__ALL_BROKERS_DOWN);
   FakeEvent other(RdKafka::Event::EVENT_ERROR, RdKafka::ERR_TOPIC_AUTHORIZATION_FAILED);
-  FakeEvent log_line(RdKafka::Event::EVENT_LOG, RdKafka::ERR__TRANSPORT);  // a log line is not an error report
+  logger.event_cb(fail_line);
   logger.event_cb(timed_out);
   logger.event_cb(other);
-  logger.event_cb(log_line);
   logger.event_cb(down);
   EXPECT_EQ(logger.transport_errors(), 2U);
+}
+
+TEST(KafkaEvents, OnlyFailLinesAtWarningOrWorseAreConnectionFailures) {
+  EXPECT_TRUE(is_connection_failure_log("FAIL", RdKafka::Event::EVENT_SEVERITY_ERROR));
+  EXPECT_TRUE(is_connection_failure_log("FAIL", RdKafka::Event::EVENT_SEVERITY_WARNING));
+  EXPECT_FALSE(is_connection_failure_log("FAIL", RdKafka::Event::EVENT_SEVERITY_INFO));   // an idle close
+  EXPECT_FALSE(is_connection_failure_log("FAIL", RdKafka::Event::EVENT_SEVERITY_DEBUG));
+  EXPECT_FALSE(is_connection_failure_log("REQTMOUT", RdKafka::Event::EVENT_SEVERITY_WARNING));
+  EXPECT_FALSE(is_connection_failure_log("CONFWARN", RdKafka::Event::EVENT_SEVERITY_WARNING));
 }

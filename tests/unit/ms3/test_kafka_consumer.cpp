@@ -158,5 +158,25 @@ TEST(Ms3KafkaConsumer, ABrokerGoneSilentIsCountedWithinTheSocketTimeout) {
   cluster.delay(0);  // closing commits and leaves the group: let it be answered
 }
 
+// At most once MS3 commits synchronously before it posts, and while the group coordinator is silent
+// that commit holds the consuming thread: nothing polls the handle. The silent broker must still
+// show within the bound (librdkafka's error events would wait for a poll; its FAIL lines do not).
+TEST(Ms3KafkaConsumer, ABrokerGoneSilentIsCountedWhileNothingPollsTheConsumer) {
+  test::MockKafka cluster(kTopic);
+  auto config = consumer_config(cluster.bootstraps());
+  config.socket_timeout_ms = 1500;
+  KafkaConsumer consumer(config);
+  ASSERT_TRUE(test::eventually([&] {
+    consumer.consume(100ms);
+    return consumer.assigned_partitions() > 0;
+  }, 30s, 0ms)) << "never joined the group";
+  ASSERT_EQ(consumer.transport_errors(), 0u);
+
+  cluster.delay(60000);  // the background fetch goes unanswered; this thread no longer polls
+  EXPECT_TRUE(test::eventually([&] { return consumer.transport_errors() > 0; }, 1500ms + 1500ms, 10ms))
+      << "a silent broker was not counted while the consuming thread was held";
+  cluster.delay(0);
+}
+
 }  // namespace
 }  // namespace ringtrace::ms3

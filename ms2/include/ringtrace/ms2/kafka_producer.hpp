@@ -66,7 +66,7 @@ class KafkaProducer final : public RecordSink {
   /// controller of a cluster is killed): it then fails every record until it is replaced.
   [[nodiscard]] std::uint64_t restarts() const { return restarts_.load(std::memory_order_relaxed); }
 
-  /// Broker connections lost or gone silent so far (common::is_transport_error), so a harness sees
+  /// Broker connections lost or gone silent so far (common::KafkaEventLogger), so a harness sees
   /// a partition detected; any thread.
   [[nodiscard]] std::uint64_t transport_errors() const { return events_.transport_errors(); }
 

@@ -52,7 +52,7 @@ class KafkaConsumer {
   /// How many times recreate() ran.
   [[nodiscard]] std::uint64_t recreated() const { return recreated_.load(std::memory_order_relaxed); }
 
-  /// Broker connections lost or gone silent so far (common::is_transport_error), so a harness sees
+  /// Broker connections lost or gone silent so far (common::KafkaEventLogger), so a harness sees
   /// a partition detected; any thread.
   [[nodiscard]] std::uint64_t transport_errors() const { return events_.transport_errors(); }
 
