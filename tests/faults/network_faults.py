@@ -33,7 +33,7 @@ EXTRA_FAULTS = ["latency:all", "reset:all"]
 LINK_TITLES = {"ms1-ms2": "MS1 ↔ MS2", "ms2-kafka": "MS2 ↔ Kafka", "ms3-kafka": "MS3 ↔ Kafka",
                "ms3-ms1": "MS3 ↔ MS1", "ms1-db": "MS1 ↔ database", "all": "every hop"}
 
-PORT_BASE = {"postgresql": 18560, "mariadb": 18660}   # apart from the crash runs' and hosts.smoke's
+PORT_BASE = {"postgresql": 18560, "mariadb": 18660}   # apart from the crash runs' and hosts.skew's
 FAULT_AT_S = 3.0          # the fault comes this far into the session (and once 50 were sent)
 PARTITION_S = 20.0
 LATENCY_S = 6.0
