@@ -357,7 +357,8 @@ class NetworkHarness(fh.Harness):
                 if len(faults) == 1 and key == faults[0]:
                     head = f"{title(key)}: **{amo[key]['lost']}** lost"
                 else:
-                    each = ", ".join(f"{LINK_TITLES.get(target(f), target(f))} **{amo[f]['lost']}**" for f in faults)
+                    # The count first: "Kafka **0**" would read as a Kafka version to the docs' pin check.
+                    each = ", ".join(f"**{amo[f]['lost']}** on {LINK_TITLES.get(target(f), target(f))}" for f in faults)
                     head = f"{title(faults[0]).split(',')[0]}: lost {each}"
                 lines.append(f"- {head}. {AT_MOST_ONCE_LOSSES[key]}.")
         linked = [f for f in order if detectors(f) and any(r["fault"] == f for r in self.results)]
